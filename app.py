@@ -1,0 +1,23 @@
+"""Keras Playground: the entry point and page registry.
+
+Run with `streamlit run app.py`. This file stays light (no TensorFlow import) so
+the landing page paints at once; pages import Keras only when they need it.
+"""
+
+import streamlit as st
+
+from ui import sidebar
+from ui.state import t
+
+st.set_page_config(page_title="Keras Playground", page_icon=":material/neurology:", layout="wide")
+
+PAGES = {
+    "home": st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),
+    "data": st.Page("pages/data.py", title=t("nav.data"), icon=":material/dataset:", url_path="data"),
+    "model": st.Page("pages/model.py", title=t("nav.model"), icon=":material/account_tree:", url_path="model"),
+    "train": st.Page("pages/train.py", title=t("nav.train"), icon=":material/monitoring:", url_path="train"),
+}
+
+page = st.navigation(list(PAGES.values()))
+sidebar.render(show_job_status=page.url_path != "train")
+page.run()

@@ -1,0 +1,154 @@
+"""Plotly figure builders for every chart the pages show.
+
+Plain functions from data to `go.Figure`; titles and axis names are passed in
+(already translated by the caller), so this module knows no language.
+
+Example:
+    >>> fig = history_figure({"loss": [0.9, 0.5], "val_loss": [1.0, 0.7]}, "loss")
+    >>> [trace.name for trace in fig.data]
+    ['train', 'validation']
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+TRAIN_COLOR, VAL_COLOR = "#1f77b4", "#ff7f0e"
+# Two-class maps as TensorFlow Playground draws them: orange vs blue.
+BINARY_SCALE = [[0.0, "#f59322"], [0.5, "#e8eaeb"], [1.0, "#0877bd"]]
+CLASS_COLORS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 320) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0.0, xanchor="left"),
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        uirevision="keep",  # live updates keep the user's zoom
+    )
+    return fig
+
+
+def history_figure(
+    history: dict[str, Sequence[float]],
+    metric: str,
+    title: str | None = None,
+    x_title: str = "epoch",
+    train_name: str = "train",
+    val_name: str = "validation",
+    total_epochs: int | None = None,
+    reference: float | None = None,
+    reference_name: str = "tutorial",
+) -> go.Figure:
+    """Train vs validation curves of one metric, x = epoch (1-based).
+
+    `total_epochs` fixes the x range so a live chart does not rescale every epoch;
+    `reference` draws a dashed horizontal line (e.g. the tutorial's reported figure).
+    """
+    fig = go.Figure()
+    for key, name, color in ((metric, train_name, TRAIN_COLOR), (f"val_{metric}", val_name, VAL_COLOR)):
+        values = list(history.get(key, []))
+        if values:
+            fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers", line=dict(color=color)))
+    if reference is not None:
+        fig.add_hline(y=reference, line_dash="dash", line_color="#888", annotation_text=reference_name, annotation_position="bottom right")
+    _layout(fig, title or metric, x_title, metric)
+    if total_epochs:
+        fig.update_xaxes(range=[0.5, total_epochs + 0.5])
+    if metric == "accuracy":
+        fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def compare_figure(
+    runs: Sequence[tuple[str, dict[str, Sequence[float]]]],
+    metric: str,
+    title: str | None = None,
+    x_title: str = "epoch",
+    train_suffix: str = "train",
+    val_suffix: str = "validation",
+) -> go.Figure:
+    """Overlay several runs: one colour per run, dotted = train, solid = validation (as tutorial 003)."""
+    fig = go.Figure()
+    for i, (label, history) in enumerate(runs):
+        color = CLASS_COLORS[i % len(CLASS_COLORS)]
+        for key, dash, suffix in ((metric, "dot", train_suffix), (f"val_{metric}", "solid", val_suffix)):
+            values = list(history.get(key, []))
+            if values:
+                fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=f"{label} ({suffix})", mode="lines", line=dict(color=color, dash=dash)))
+    return _layout(fig, title or metric, x_title, metric, height=380)
+
+
+def decision_boundary_figure(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    z: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    title: str = "decision boundary",
+) -> go.Figure:
+    """The model's output over the plane with the data points on top (TensorFlow Playground style).
+
+    For two classes z is P(class 1); for more, z = class + 0.999 * confidence.
+    """
+    fig = go.Figure()
+    if n_classes == 2:
+        fig.add_trace(go.Heatmap(x=xs, y=ys, z=z, zmin=0, zmax=1, colorscale=BINARY_SCALE, showscale=False, opacity=0.75, hoverinfo="skip"))
+    else:
+        cls = np.floor(z).astype(int)
+        conf = z - cls
+        # Blend each class colour towards white by (1 - confidence) via a discrete colour per class.
+        scale = []
+        for k in range(n_classes):
+            c = CLASS_COLORS[k % len(CLASS_COLORS)]
+            scale += [[k / n_classes, "#ffffff"], [(k + 0.999) / n_classes, c]]
+        fig.add_trace(go.Heatmap(x=xs, y=ys, z=(cls + conf) / n_classes, zmin=0, zmax=1, colorscale=scale, showscale=False, opacity=0.6, hoverinfo="skip"))
+    for k in range(n_classes):
+        mask = y == k
+        fig.add_trace(
+            go.Scatter(
+                x=x[mask, 0], y=x[mask, 1], mode="markers", name=str(k),
+                marker=dict(color=CLASS_COLORS[k % len(CLASS_COLORS)], size=6, line=dict(color="white", width=1)),
+            )
+        )
+    _layout(fig, title, "x1", "x2", height=360)
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def points_figure(x: np.ndarray, y: np.ndarray, class_names: Sequence[str], title: str = "") -> go.Figure:
+    """Scatter of 2-D data coloured by class."""
+    fig = go.Figure()
+    for k, name in enumerate(class_names):
+        mask = y == k
+        fig.add_trace(go.Scatter(x=x[mask, 0], y=x[mask, 1], mode="markers", name=name, marker=dict(color=CLASS_COLORS[k % len(CLASS_COLORS)], size=6)))
+    _layout(fig, title, "x1", "x2", height=340)
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def confusion_figure(cm: np.ndarray, class_names: Sequence[str], title: str = "confusion matrix", x_title: str = "predicted", y_title: str = "true") -> go.Figure:
+    """Counts per (true, predicted) class, with the numbers written in the cells."""
+    names = [str(n) for n in class_names]
+    fig = go.Figure(go.Heatmap(z=cm, x=names, y=names, colorscale="Blues", text=cm, texttemplate="%{text}", showscale=False))
+    _layout(fig, title, x_title, y_title, height=max(300, 32 * len(names) + 120))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def class_counts_figure(
+    counts: Sequence[int], class_names: Sequence[str], title: str = "samples per class", x_title: str = "class", y_title: str = "samples"
+) -> go.Figure:
+    names = [str(n) for n in class_names]
+    fig = go.Figure(go.Bar(x=names, y=list(counts), marker_color=TRAIN_COLOR, text=list(counts), textposition="outside"))
+    _layout(fig, title, x_title, y_title, height=300)
+    fig.update_xaxes(type="category")
+    return fig

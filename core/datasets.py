@@ -1,0 +1,397 @@
+"""Datasets: built-in (offline) ones and the classic Keras image sets.
+
+Built in, always offline: TensorFlow-Playground-style 2-D point sets (moons,
+circles, XOR, spiral, Gaussian blobs), scikit-learn's iris, wine, breast cancer
+and 8x8 digits. Through `keras.datasets`: MNIST, Fashion-MNIST and CIFAR-10,
+resolved in this order:
+
+1. `PLAYGROUND_DATA_DIR` (read-only, laid out like the Keras cache): files are
+   read directly, so a re-packed `mnist.npz` with the right arrays works even
+   though its hash differs from Keras's;
+2. the Keras cache (`~/.keras/datasets` or `$KERAS_HOME/datasets`), read the same way;
+3. the Keras download (`keras.datasets.<name>.load_data()`), unless offline.
+
+When none works, `DatasetUnavailable` says which file to place where.
+
+Images are kept as uint8 (N, height, width, channels) and scaled inside the
+model by a `Rescaling` layer, so one copy of the data serves every job.
+
+Example:
+    >>> data = load(DataSpec(name="iris", seed=1))
+    >>> data.x_train.shape[1], data.n_classes
+    (4, 3)
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from core import settings
+from core.i18n import LocalizedError, Msg
+from core.spec import DataSpec
+
+
+class DatasetUnavailable(LocalizedError):
+    """The dataset's files are not here and cannot be downloaded. The message says what to do."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    key: str
+    title: str
+    kind: str  # "points" | "tabular" | "image"
+    group: str  # "playground" | "sklearn" | "keras"
+    class_names: tuple[str, ...]
+    files: tuple[str, ...] = ()  # Keras-cache-relative files, for the "place it here" message
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+
+_DIGITS = tuple(str(i) for i in range(10))
+DATASETS: dict[str, DatasetInfo] = {
+    info.key: info
+    for info in [
+        DatasetInfo("moons", "Moons (2-D)", "points", "playground", ("0", "1")),
+        DatasetInfo("circles", "Circles (2-D)", "points", "playground", ("0", "1")),
+        DatasetInfo("xor", "XOR (2-D)", "points", "playground", ("0", "1")),
+        DatasetInfo("spiral", "Spiral (2-D)", "points", "playground", ("0", "1")),
+        DatasetInfo("blobs", "Gaussian blobs (2-D, 3 classes)", "points", "playground", ("0", "1", "2")),
+        DatasetInfo("iris", "Iris", "tabular", "sklearn", ("setosa", "versicolor", "virginica")),
+        DatasetInfo("wine", "Wine", "tabular", "sklearn", ("class_0", "class_1", "class_2")),
+        DatasetInfo("breast_cancer", "Breast cancer", "tabular", "sklearn", ("malignant", "benign")),
+        DatasetInfo("digits", "Digits (8x8, built in)", "image", "sklearn", _DIGITS),
+        DatasetInfo("mnist", "MNIST", "image", "keras", _DIGITS, ("datasets/mnist.npz",)),
+        DatasetInfo(
+            "fashion_mnist",
+            "Fashion-MNIST",
+            "image",
+            "keras",
+            ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+            tuple(
+                f"datasets/fashion-mnist/{f}"
+                for f in (
+                    "train-labels-idx1-ubyte.gz",
+                    "train-images-idx3-ubyte.gz",
+                    "t10k-labels-idx1-ubyte.gz",
+                    "t10k-images-idx3-ubyte.gz",
+                )
+            ),
+        ),
+        DatasetInfo(
+            "cifar10",
+            "CIFAR-10",
+            "image",
+            "keras",
+            ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+            ("datasets/cifar-10-batches-py/",),
+        ),
+    ]
+}
+
+
+@dataclass
+class Dataset:
+    """Arrays ready for `fit`: x as uint8 images or float32 features, y as integer labels."""
+
+    info: DatasetInfo
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.info.kind
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.info.class_names
+
+    @property
+    def n_classes(self) -> int:
+        return self.info.n_classes
+
+    @property
+    def task(self) -> str:
+        """'binary' (one sigmoid unit) or 'multiclass' (softmax)."""
+        return "binary" if self.n_classes == 2 else "multiclass"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    def class_counts(self, split: str = "train") -> np.ndarray:
+        y = self.y_train if split == "train" else self.y_test
+        return np.bincount(y, minlength=self.n_classes)
+
+    def feature_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of the training features, for a Normalization layer."""
+        x = self.x_train.astype("float64")
+        return x.mean(axis=0), np.maximum(x.var(axis=0), 1e-12)
+
+
+# --------------------------------------------------------------------------- 2-D point sets
+
+
+def _points(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """TensorFlow-Playground-like 2-D sets; `noise` is a standard deviation in data units."""
+    from sklearn import datasets as skd
+
+    rng = np.random.default_rng(seed)
+    if name == "moons":
+        x, y = skd.make_moons(n, noise=noise, random_state=seed)
+    elif name == "circles":
+        x, y = skd.make_circles(n, noise=noise, factor=0.5, random_state=seed)
+    elif name == "blobs":
+        x, y = skd.make_blobs(n, centers=3, cluster_std=0.5 + noise * 2, random_state=seed)
+    elif name == "xor":
+        x = rng.uniform(-1, 1, size=(n, 2))
+        x += np.sign(x) * 0.05  # a small gap on the axes, as TensorFlow Playground leaves
+        y = (x[:, 0] * x[:, 1] > 0).astype(int)
+        x += rng.normal(0, noise * 0.5, size=x.shape)
+    elif name == "spiral":
+        half = n // 2
+        out_x, out_y = [], []
+        for label, delta in ((0, 0.0), (1, np.pi)):
+            count = half if label == 0 else n - half
+            r = np.linspace(0.05, 1.0, count)
+            t = 1.75 * r * 2 * np.pi + delta
+            pts = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
+            out_x.append(pts + rng.normal(0, noise * 0.25, size=pts.shape))
+            out_y.append(np.full(count, label))
+        x, y = np.concatenate(out_x), np.concatenate(out_y)
+        order = rng.permutation(n)
+        x, y = x[order], y[order]
+    else:
+        raise KeyError(name)
+    return x.astype("float32"), y.astype("int64")
+
+
+def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
+    from sklearn.model_selection import train_test_split
+
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    return x_tr, y_tr, x_te, y_te
+
+
+def _sklearn(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    from sklearn import datasets as skd
+
+    if name == "digits":
+        bunch = skd.load_digits()
+        # 0..16 grey levels -> 0..255 uint8 images, so every image set is scaled the same way.
+        images = np.round(bunch.images * (255 / 16)).astype("uint8")[..., None]
+        return images, bunch.target.astype("int64"), ()
+    loader = {"iris": skd.load_iris, "wine": skd.load_wine, "breast_cancer": skd.load_breast_cancer}[name]
+    bunch = loader()
+    return bunch.data.astype("float32"), bunch.target.astype("int64"), tuple(bunch.feature_names)
+
+
+# --------------------------------------------------------------------------- Keras datasets
+
+
+def find_file(relative: str) -> Path | None:
+    """The first existing copy of a Keras-cache-relative path: data dir, then Keras cache."""
+    for root in (settings.data_dir(), settings.keras_cache_dir()):
+        if root is not None and (root / relative).exists():
+            return root / relative
+    return None
+
+
+def _read_mnist_npz(path: Path):
+    with np.load(path, allow_pickle=False) as d:
+        return d["x_train"], d["y_train"], d["x_test"], d["y_test"]
+
+
+def _read_idx_gz(path: Path, offset: int) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+def _read_fashion(folder: Path):
+    y_train = _read_idx_gz(folder / "train-labels-idx1-ubyte.gz", 8)
+    x_train = _read_idx_gz(folder / "train-images-idx3-ubyte.gz", 16).reshape(len(y_train), 28, 28)
+    y_test = _read_idx_gz(folder / "t10k-labels-idx1-ubyte.gz", 8)
+    x_test = _read_idx_gz(folder / "t10k-images-idx3-ubyte.gz", 16).reshape(len(y_test), 28, 28)
+    return x_train, y_train, x_test, y_test
+
+
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """CIFAR batches are pickles: allow numpy array reconstruction and nothing else."""
+
+    _ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a dataset file")
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with open(path, "rb") as f:
+        d = _ArraysOnlyUnpickler(f, encoding="bytes").load()
+    data = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return data, np.asarray(d[b"labels"], dtype=np.uint8)
+
+
+def _read_cifar(folder: Path):
+    parts = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    x_test, y_test = _read_cifar_batch(folder / "test_batch")
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), x_test, y_test
+
+
+def _local_keras_files(name: str):
+    """Arrays read straight from the data dir or the Keras cache, or None if not there."""
+    if name == "mnist":
+        path = find_file("datasets/mnist.npz")
+        return _read_mnist_npz(path) if path else None
+    if name == "fashion_mnist":
+        needed = DATASETS[name].files
+        if all(find_file(f) for f in needed):
+            # All four files must come from one folder so train and test match.
+            return _read_fashion(find_file(needed[0]).parent)
+        return None
+    if name == "cifar10":
+        for rel in ("datasets/cifar-10-batches-py", "datasets/cifar-10-batches-py-target/cifar-10-batches-py"):
+            path = find_file(rel + "/test_batch")
+            if path:
+                return _read_cifar(path.parent)
+        return None
+    raise KeyError(name)
+
+
+def _unavailable(name: str, reason: str = "") -> DatasetUnavailable:
+    where = settings.data_dir()
+    roots = ([f"{where}/"] if where else ["$PLAYGROUND_DATA_DIR/"]) + [f"{settings.keras_cache_dir()}/"]
+    return DatasetUnavailable(
+        "errors.dataset_download_failed" if reason else "errors.dataset_unavailable",
+        title=Msg(f"datasets.{name}.title"),
+        files=", ".join(DATASETS[name].files),
+        roots=" | ".join(roots),
+        reason=reason,
+    )
+
+
+def _download_keras(name: str):
+    """The real Keras loader: uses its own cache and downloads when online."""
+    import keras
+
+    loader = {
+        "mnist": keras.datasets.mnist,
+        "fashion_mnist": keras.datasets.fashion_mnist,
+        "cifar10": keras.datasets.cifar10,
+    }[name]
+    (x_train, y_train), (x_test, y_test) = loader.load_data()
+    return x_train, y_train, x_test, y_test
+
+
+def _keras_arrays(name: str):
+    try:
+        arrays = _local_keras_files(name)
+    except (OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError) as exc:
+        raise DatasetUnavailable("errors.dataset_unreadable", title=Msg(f"datasets.{name}.title"), reason=str(exc)[:200]) from exc
+    if arrays is not None:
+        return arrays
+    if settings.offline():
+        raise _unavailable(name)
+    try:
+        return _download_keras(name)
+    except Exception as exc:  # noqa: BLE001 - any network/IO failure becomes one plain message
+        raise _unavailable(name, (str(exc).splitlines() or [type(exc).__name__])[0][:200]) from exc
+
+
+def availability(name: str) -> str:
+    """'builtin', 'local' (files present), or 'download' (needs the internet)."""
+    info = DATASETS[name]
+    if info.group != "keras":
+        return "builtin"
+    if name == "fashion_mnist":
+        return "local" if all(find_file(f) for f in info.files) else "download"
+    if name == "cifar10":
+        found = find_file("datasets/cifar-10-batches-py/test_batch") or find_file(
+            "datasets/cifar-10-batches-py-target/cifar-10-batches-py/test_batch"
+        )
+        return "local" if found else "download"
+    return "local" if find_file(info.files[0]) else "download"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _readonly(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    out = []
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        a.setflags(write=False)  # shared by every job: nobody may change it in place
+        out.append(a)
+    return tuple(out)
+
+
+@lru_cache(maxsize=6)
+def _load_full(name: str, n_samples: int, noise: float, test_fraction: float, seed: int) -> Dataset:
+    info = DATASETS[name]
+    feature_names: tuple[str, ...] = ()
+    if info.kind == "points":
+        x, y = _points(name, n_samples, noise, seed)
+        x_tr, y_tr, x_te, y_te = _split(x, y, test_fraction, seed)
+        feature_names = ("x1", "x2")
+    elif info.group == "sklearn":
+        x, y, feature_names = _sklearn(name)
+        x_tr, y_tr, x_te, y_te = _split(x, y, test_fraction, seed)
+    else:
+        x_tr, y_tr, x_te, y_te = _keras_arrays(name)
+        if x_tr.ndim == 3:
+            x_tr, x_te = x_tr[..., None], x_te[..., None]  # grayscale: add the channel axis
+        y_tr, y_te = y_tr.reshape(-1).astype("int64"), y_te.reshape(-1).astype("int64")
+    x_tr, y_tr, x_te, y_te = _readonly(x_tr, y_tr, x_te, y_te)
+    return Dataset(info, x_tr, y_tr, x_te, y_te, feature_names)
+
+
+def load(spec: DataSpec) -> Dataset:
+    """The dataset a DataSpec describes, with its subsets applied (views, no copies).
+
+    Raises KeyError for an unknown name and DatasetUnavailable when files are missing.
+    """
+    if spec.name not in DATASETS:
+        raise KeyError(f"unknown dataset {spec.name!r}; known: {', '.join(DATASETS)}")
+    info = DATASETS[spec.name]
+    synthetic = info.kind == "points"
+    split_here = info.group != "keras"
+    full = _load_full(
+        spec.name,
+        spec.n_samples if synthetic else 0,
+        round(spec.noise, 4) if synthetic else 0.0,
+        round(spec.test_fraction, 4) if split_here else 0.0,
+        spec.seed if split_here else 0,
+    )
+    notes = []
+    x_tr, y_tr, x_te, y_te = full.x_train, full.y_train, full.x_test, full.y_test
+    if spec.train_size and spec.train_size < len(x_tr):
+        x_tr, y_tr = x_tr[: spec.train_size], y_tr[: spec.train_size]
+    elif spec.train_size:
+        notes.append(f"train subset {spec.train_size} is larger than the {len(x_tr)} samples: using all")
+    if spec.test_size and spec.test_size < len(x_te):
+        x_te, y_te = x_te[: spec.test_size], y_te[: spec.test_size]
+    return Dataset(info, x_tr, y_tr, x_te, y_te, full.feature_names, notes)
+
+
+def sample_indices(data: Dataset, count: int, seed: int = 0) -> np.ndarray:
+    """A few training indices for a preview grid, spread over the classes."""
+    rng = np.random.default_rng(seed)
+    count = min(count, len(data.y_train))
+    return np.sort(rng.choice(len(data.y_train), size=count, replace=False))

@@ -1,0 +1,40 @@
+"""Downloads of a run: the history as CSV, the trained model as a `.keras` file.
+
+Example:
+    >>> history_csv({"loss": [0.5, 0.4], "val_loss": [0.6, 0.5]}).splitlines()[0]
+    'epoch,loss,val_loss'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from core import settings
+
+
+def history_rows(history: dict[str, list[float]]) -> list[dict[str, float]]:
+    """One dict per epoch: {'epoch': 1, 'loss': ..., 'val_loss': ...}."""
+    epochs = max((len(v) for v in history.values()), default=0)
+    keys = sorted(history)
+    return [{"epoch": i + 1, **{k: history[k][i] for k in keys if i < len(history[k])}} for i in range(epochs)]
+
+
+def history_csv(history: dict[str, list[float]]) -> str:
+    rows = history_rows(history)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["epoch", *sorted(history)], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def model_bytes(model) -> bytes:
+    """The model in Keras's native `.keras` format, written through the app's own temp dir."""
+    path = settings.temp_dir() / f"model-{uuid.uuid4().hex}.keras"
+    try:
+        model.save(path)
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)

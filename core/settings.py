@@ -1,0 +1,83 @@
+"""Where the app reads and writes files, and the limits it runs under.
+
+Everything comes from environment variables with documented defaults, so a
+workshop server, Streamlit Community Cloud and the tests can each set their own:
+
+| variable | default | meaning |
+|---|---|---|
+| `PLAYGROUND_DATA_DIR` | unset | read-only folder laid out like the Keras cache (`datasets/`, `models/`) |
+| `PLAYGROUND_HOME` | `~/.keras-playground` | the app's own writable folder (run store, temp files) |
+| `PLAYGROUND_OFFLINE` | `0` | `1` never tries a download: missing files get a message at once |
+| `PLAYGROUND_MAX_TRAININGS` | `2` | trainings running at the same time; more wait in a FIFO queue |
+
+Example:
+    >>> import os; os.environ["PLAYGROUND_MAX_TRAININGS"] = "3"
+    >>> max_concurrent_trainings()
+    3
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return max(minimum, int(raw))
+    except ValueError:
+        return default
+
+
+def data_dir() -> Path | None:
+    """The pre-seeded, read-only data folder, or None. We never write into it."""
+    raw = os.environ.get("PLAYGROUND_DATA_DIR", "").strip()
+    return Path(raw).expanduser() if raw else None
+
+
+def keras_cache_dir() -> Path:
+    """Keras's own cache folder, found the way Keras finds it (`KERAS_HOME` or `~/.keras`)."""
+    raw = os.environ.get("KERAS_HOME", "").strip()
+    base = Path(raw).expanduser() if raw else Path.home() / ".keras"
+    if not os.access(base if base.exists() else base.parent, os.W_OK):
+        # Keras falls back to /tmp/.keras when its folder is not writable.
+        return Path(tempfile.gettempdir()) / ".keras"
+    return base
+
+
+def offline() -> bool:
+    """True when the app must not try to download anything."""
+    return os.environ.get("PLAYGROUND_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def home_dir() -> Path:
+    """The app's own writable folder, created on first use."""
+    raw = os.environ.get("PLAYGROUND_HOME", "").strip()
+    path = Path(raw).expanduser() if raw else Path.home() / ".keras-playground"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def temp_dir() -> Path:
+    """Scratch space for model files and exports; only ever inside `home_dir()`."""
+    path = home_dir() / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def max_concurrent_trainings() -> int:
+    return _env_int("PLAYGROUND_MAX_TRAININGS", 2, minimum=1)
+
+
+def orphan_grace_seconds() -> int:
+    """How long a job may have no open browser tab before it is stopped."""
+    return _env_int("PLAYGROUND_ORPHAN_GRACE", 30, minimum=1)
+
+
+def jobs_kept_per_owner() -> int:
+    """Finished jobs (with their models) kept in memory per browser session."""
+    return _env_int("PLAYGROUND_JOBS_KEPT", 3, minimum=1)

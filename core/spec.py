@@ -1,0 +1,401 @@
+"""The experiment spec: one object that says everything about a training run.
+
+A spec holds the dataset choice, the layer stack, the compile settings and the
+fit settings. It is plain data (dataclasses), round-trips through JSON, and
+flows through every stage: data -> model -> training -> run store -> charts ->
+exported script. Nothing here imports Keras.
+
+Example:
+    >>> spec = ExperimentSpec.default_for("mnist")
+    >>> ExperimentSpec.from_json(spec.to_json()) == spec
+    True
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+class SpecError(ValueError):
+    """A spec that cannot be read: the message says which field and why."""
+
+
+# --------------------------------------------------------------------------- layer catalogue
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a layer type, with what the widgets need to render it."""
+
+    name: str
+    kind: str  # "int" | "float" | "choice" | "bool"
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def clean(self, value: Any, where: str) -> Any:
+        """Coerce and range-check one value; raise SpecError naming `where`."""
+        try:
+            if self.kind == "int":
+                value = int(value)
+            elif self.kind == "float":
+                value = float(value)
+            elif self.kind == "bool":
+                value = bool(value)
+            else:
+                value = str(value)
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"{where}: {self.name} must be a {self.kind}, got {value!r}") from exc
+        if self.kind == "choice" and value not in self.choices:
+            raise SpecError(f"{where}: {self.name} must be one of {', '.join(self.choices)}, got {value!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise SpecError(f"{where}: {self.name} must be at least {self.minimum}, got {value}")
+        if self.maximum is not None and value > self.maximum:
+            raise SpecError(f"{where}: {self.name} must be at most {self.maximum}, got {value}")
+        return value
+
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "swish")
+PADDINGS = ("valid", "same")
+
+_ACT = Param("activation", "choice", "relu", choices=ACTIVATIONS)
+_POOL = (
+    Param("pool_size", "int", 2, 1, 8),
+    Param("strides", "int", 0, 0, 8),  # 0 means "same as pool_size", as in Keras
+    Param("padding", "choice", "valid", choices=PADDINGS),
+)
+
+#: Layer type -> its parameters. The builder maps each type to Keras layers.
+LAYER_TYPES: dict[str, tuple[Param, ...]] = {
+    "Dense": (Param("units", "int", 64, 1, 4096), _ACT, Param("l2", "float", 0.0, 0.0, 1.0, 0.001)),
+    "Dropout": (Param("rate", "float", 0.25, 0.0, 0.95, 0.05),),
+    "BatchNormalization": (),
+    "Activation": (_ACT,),
+    "Conv2D": (
+        Param("filters", "int", 32, 1, 512),
+        Param("kernel_size", "int", 3, 1, 11),
+        Param("strides", "int", 1, 1, 4),
+        Param("padding", "choice", "valid", choices=PADDINGS),
+        _ACT,
+        Param("l2", "float", 0.0, 0.0, 1.0, 0.001),
+    ),
+    "MaxPooling2D": _POOL,
+    "AveragePooling2D": _POOL,
+    "Flatten": (),
+    "GlobalAveragePooling2D": (),
+    # Functional-API blocks from tutorial 003 (built as several Keras layers).
+    "InceptionBlock": (Param("filters", "int", 64, 1, 256),),
+    "ResidualBlock": (Param("filters", "int", 32, 1, 256), Param("kernel_size", "int", 3, 1, 7)),
+}
+
+#: Layers that need an image-shaped (height, width, channels) input.
+SPATIAL_TYPES = frozenset(
+    {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "InceptionBlock", "ResidualBlock"}
+)
+
+
+def layer_prefix(layer_type: str) -> str:
+    """`"MaxPooling2D"` -> `"max_pooling2d"`: the stem of explicit layer names."""
+    out = []
+    for i, ch in enumerate(layer_type):
+        if ch.isupper() and i and not layer_type[i - 1].isupper() and layer_type[i - 1] != "2":
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+@dataclass
+class LayerSpec:
+    """One row of the layer stack: a type, its parameters and an explicit name."""
+
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    @classmethod
+    def make(cls, layer_type: str, name: str = "", **params: Any) -> "LayerSpec":
+        """A layer with defaults filled in; unknown types or values raise SpecError."""
+        if layer_type not in LAYER_TYPES:
+            raise SpecError(f"unknown layer type {layer_type!r}; known: {', '.join(LAYER_TYPES)}")
+        where = name or layer_type
+        schema = {p.name: p for p in LAYER_TYPES[layer_type]}
+        unknown = set(params) - set(schema)
+        if unknown:
+            raise SpecError(f"{where}: unknown parameter(s) {', '.join(sorted(unknown))}")
+        clean = {p.name: p.clean(params.get(p.name, p.default), where) for p in schema.values()}
+        return cls(layer_type, clean, name)
+
+
+# --------------------------------------------------------------------------- the spec parts
+
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw", "adadelta")
+#: Keras 3 defaults. The tutorials ran Keras 2, where Adagrad was 0.01 and Adadelta 1.0:
+#: recipes set those explicitly.
+DEFAULT_LEARNING_RATES = {
+    "sgd": 0.01,
+    "adagrad": 0.001,
+    "rmsprop": 0.001,
+    "adam": 0.001,
+    "adamw": 0.001,
+    "adadelta": 0.001,
+}
+LOSSES = ("auto", "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error")
+VALIDATION_SOURCES = ("test", "split")
+
+
+@dataclass
+class DataSpec:
+    """Which dataset, how much of it, and what validates the training."""
+
+    name: str = "moons"
+    n_samples: int = 600  # synthetic 2-D sets only
+    noise: float = 0.2  # synthetic 2-D sets only
+    test_fraction: float = 0.25  # built-in sets without their own test split
+    train_size: int | None = None  # keep the first N training samples (None: all)
+    test_size: int | None = None  # keep the first N test samples (None: all)
+    validation: str = "test"  # "test": the test set as validation_data; "split": a fraction of train
+    validation_split: float = 0.2
+    standardize: bool = False  # tabular/2-D: a Normalization layer adapted to the training data
+    seed: int = 0
+
+
+@dataclass
+class CompileSpec:
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    momentum: float = 0.0  # SGD and RMSprop
+    nesterov: bool = False  # SGD
+    weight_decay: float = 0.004  # AdamW
+    loss: str = "auto"  # "auto": picked to match the output layer
+
+
+@dataclass
+class FitSpec:
+    batch_size: int = 32
+    epochs: int = 20
+    early_stopping: bool = False
+    patience: int = 3
+    restore_best_weights: bool = True
+    shuffle: bool = True
+    seed: int = 42
+
+
+_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("data", "n_samples"): (20, 20000),
+    ("data", "noise"): (0.0, 2.0),
+    ("data", "test_fraction"): (0.05, 0.9),
+    ("data", "validation_split"): (0.05, 0.9),
+    ("compile", "learning_rate"): (1e-7, 100.0),
+    ("compile", "momentum"): (0.0, 0.999),
+    ("compile", "weight_decay"): (0.0, 1.0),
+    ("fit", "batch_size"): (1, 8192),
+    ("fit", "epochs"): (1, 1000),
+    ("fit", "patience"): (0, 1000),
+}
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("data", "validation"): VALIDATION_SOURCES,
+    ("compile", "optimizer"): OPTIMIZERS,
+    ("compile", "loss"): LOSSES,
+}
+
+
+def _read_part(cls, raw: Any, part: str):
+    """Build one dataclass part from a dict, checking types, ranges and choices."""
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise SpecError(f"{part} must be an object, got {type(raw).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise SpecError(f"{part}: unknown field(s) {', '.join(sorted(unknown))}")
+    defaults = cls()
+    values = {}
+    for name in known:
+        if name not in raw:
+            continue
+        value, default = raw[name], getattr(defaults, name)
+        where = f"{part}.{name}"
+        if value is None and name in ("train_size", "test_size"):
+            values[name] = None
+            continue
+        try:
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise TypeError
+            elif isinstance(default, int) or name in ("train_size", "test_size"):
+                if isinstance(value, bool) or float(value) != int(value):
+                    raise TypeError
+                value = int(value)
+            elif isinstance(default, float):
+                value = float(value)
+            elif isinstance(default, str):
+                if not isinstance(value, str):
+                    raise TypeError
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"{where}: expected {type(default).__name__}, got {value!r}") from exc
+        low_high = _RANGES.get((part, name))
+        if low_high and not (low_high[0] <= value <= low_high[1]):
+            raise SpecError(f"{where}: {value} is outside {low_high[0]}..{low_high[1]}")
+        if name in ("train_size", "test_size") and value < 1:
+            raise SpecError(f"{where}: must be at least 1 (or null for all)")
+        choices = _CHOICES.get((part, name))
+        if choices and value not in choices:
+            raise SpecError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
+        values[name] = value
+    return cls(**values)
+
+
+@dataclass
+class ExperimentSpec:
+    """Dataset + layers + compile + fit settings. The output layer comes from the dataset."""
+
+    data: DataSpec = field(default_factory=DataSpec)
+    layers: list[LayerSpec] = field(default_factory=list)
+    compile: CompileSpec = field(default_factory=CompileSpec)
+    fit: FitSpec = field(default_factory=FitSpec)
+    version: int = 1
+
+    # ---- JSON round trip
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> "ExperimentSpec":
+        if not isinstance(raw, dict):
+            raise SpecError("a spec must be a JSON object")
+        unknown = set(raw) - {"data", "layers", "compile", "fit", "version"}
+        if unknown:
+            raise SpecError(f"unknown field(s) {', '.join(sorted(unknown))}")
+        layers_raw = raw.get("layers", [])
+        if not isinstance(layers_raw, list):
+            raise SpecError("layers must be a list")
+        layers = []
+        for i, item in enumerate(layers_raw):
+            if not isinstance(item, dict) or "type" not in item:
+                raise SpecError(f"layers[{i}] must be an object with a type")
+            params = item.get("params") or {}
+            if not isinstance(params, dict):
+                raise SpecError(f"layers[{i}].params must be an object")
+            layers.append(LayerSpec.make(str(item["type"]), str(item.get("name") or ""), **params))
+        spec = cls(
+            data=_read_part(DataSpec, raw.get("data"), "data"),
+            layers=layers,
+            compile=_read_part(CompileSpec, raw.get("compile"), "compile"),
+            fit=_read_part(FitSpec, raw.get("fit"), "fit"),
+        )
+        spec.ensure_layer_names()
+        return spec
+
+    @classmethod
+    def from_json(cls, text: str) -> "ExperimentSpec":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+        return cls.from_dict(raw)
+
+    def copy(self) -> "ExperimentSpec":
+        return copy.deepcopy(self)
+
+    # ---- layer stack editing (names stay unique and explicit)
+
+    def ensure_layer_names(self) -> None:
+        """Give every unnamed layer a unique explicit name like `dense_2`."""
+        taken = {layer.name for layer in self.layers if layer.name}
+        for layer in self.layers:
+            if not layer.name:
+                layer.name = self._free_name(layer_prefix(layer.type), taken)
+                taken.add(layer.name)
+        seen: set[str] = set()
+        for layer in self.layers:
+            if layer.name in seen:
+                raise SpecError(f"two layers are named {layer.name!r}; layer names must be unique")
+            seen.add(layer.name)
+
+    @staticmethod
+    def _free_name(prefix: str, taken: set[str]) -> str:
+        i = 1
+        while f"{prefix}_{i}" in taken:
+            i += 1
+        return f"{prefix}_{i}"
+
+    def add_layer(self, layer_type: str, index: int | None = None, **params: Any) -> LayerSpec:
+        layer = LayerSpec.make(layer_type, **params)
+        layer.name = self._free_name(layer_prefix(layer_type), {l.name for l in self.layers})
+        self.layers.insert(len(self.layers) if index is None else index, layer)
+        return layer
+
+    def remove_layer(self, name: str) -> None:
+        self.layers = [layer for layer in self.layers if layer.name != name]
+
+    def move_layer(self, name: str, offset: int) -> None:
+        """Move a layer up (offset -1) or down (+1) the stack."""
+        names = [layer.name for layer in self.layers]
+        i = names.index(name)
+        j = min(max(i + offset, 0), len(self.layers) - 1)
+        self.layers.insert(j, self.layers.pop(i))
+
+    def set_optimizer(self, optimizer: str) -> None:
+        """Switch optimizer and take its Keras 3 default learning rate."""
+        if optimizer not in OPTIMIZERS:
+            raise SpecError(f"unknown optimizer {optimizer!r}")
+        self.compile.optimizer = optimizer
+        self.compile.learning_rate = DEFAULT_LEARNING_RATES[optimizer]
+
+    # ---- defaults
+
+    @classmethod
+    def default_for(cls, dataset: str, kind: str | None = None) -> "ExperimentSpec":
+        """A sensible starting model for a dataset (see `default_layers`)."""
+        spec = cls(data=DataSpec(name=dataset))
+        kind = kind or dataset_kind(dataset)
+        spec.layers = default_layers(kind)
+        spec.ensure_layer_names()
+        if kind == "points":
+            # Small data, small net: a livelier learning rate and small batches converge in seconds.
+            spec.compile.learning_rate = 0.01
+            spec.fit.epochs, spec.fit.batch_size = 40, 16
+            spec.data.noise = 0.15
+        if kind == "tabular":
+            spec.data.standardize = True
+        if kind == "image":
+            spec.fit.epochs = 5
+            spec.fit.batch_size = 128
+        return spec
+
+
+#: Dataset name -> kind, for the datasets this module needs to know about to pick defaults.
+#: The dataset registry (core.datasets) is the full source; this map only avoids an import cycle.
+_KINDS = {
+    "moons": "points", "circles": "points", "xor": "points", "spiral": "points", "blobs": "points",
+    "iris": "tabular", "wine": "tabular", "breast_cancer": "tabular",
+    "digits": "image", "mnist": "image", "fashion_mnist": "image", "cifar10": "image",
+}
+
+
+def dataset_kind(name: str) -> str:
+    return _KINDS.get(name, "image")
+
+
+def default_layers(kind: str) -> list[LayerSpec]:
+    """Small models that train in seconds on a CPU and do well on their kind of data."""
+    if kind == "points":
+        # TensorFlow Playground's default: two small tanh layers.
+        return [LayerSpec.make("Dense", units=8, activation="tanh"), LayerSpec.make("Dense", units=8, activation="tanh")]
+    if kind == "tabular":
+        return [LayerSpec.make("Dense", units=32, activation="relu"), LayerSpec.make("Dropout", rate=0.1)]
+    return [
+        LayerSpec.make("Flatten"),
+        LayerSpec.make("Dense", units=128, activation="relu"),
+        LayerSpec.make("Dropout", rate=0.2),
+    ]

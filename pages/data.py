@@ -1,0 +1,87 @@
+"""Data page: pick a dataset, choose how much of it to use, and look at it."""
+
+import numpy as np
+import streamlit as st
+
+from core import charts, datasets, images
+from core.spec import default_layers
+from ui import state
+from ui.state import t
+from ui.widgets import bound, optional_count
+
+state.require_app()
+
+st.title(t("data.title"))
+st.caption(t("data.intro"))
+
+spec = state.spec()
+d = spec.data
+
+
+def on_dataset_change():
+    """A new kind of data (images vs features) needs a new kind of model: reset to the default."""
+    new_kind = datasets.DATASETS[d.name].kind
+    if new_kind != st.session_state.get("data_kind_before"):
+        spec.layers = default_layers(new_kind)
+        spec.ensure_layer_names()
+        d.standardize = new_kind == "tabular"
+        st.toast(t("data.model_reset", kind=t(f"kind.{new_kind}")))
+
+
+def dataset_label(key: str) -> str:
+    info = datasets.DATASETS[key]
+    mark = {"builtin": "", "local": " ✓", "download": " ⬇"}[datasets.availability(key)]
+    return f"{t(f'datasets.{key}.title')}{mark}"
+
+
+st.session_state["data_kind_before"] = datasets.DATASETS[d.name].kind
+left, right = st.columns([1, 2])
+with left:
+    bound(st.selectbox, t("data.dataset"), d, "name", options=list(datasets.DATASETS), format_func=dataset_label,
+          after=on_dataset_change, help=t("help.dataset"))
+    info = datasets.DATASETS[d.name]
+    st.caption(t(f"datasets.{d.name}.about"))
+    if info.kind == "points":
+        bound(st.slider, t("data.n_samples"), d, "n_samples", min_value=50, max_value=5000, step=50, help=t("help.n_samples"))
+        bound(st.slider, t("data.noise"), d, "noise", min_value=0.0, max_value=1.0, step=0.05, help=t("help.noise"))
+    optional_count(t("data.train_size"), d, "train_size", t("help.train_size"))
+    optional_count(t("data.test_size"), d, "test_size", t("help.test_size"))
+    bound(st.radio, t("data.validation"), d, "validation", options=["test", "split"],
+          format_func=lambda v: t(f"data.source_{v}"), help=t("help.validation"))
+    if d.validation == "split":
+        bound(st.slider, t("data.validation_split"), d, "validation_split", min_value=0.05, max_value=0.5, step=0.05)
+    if info.kind != "image":
+        bound(st.checkbox, t("data.standardize"), d, "standardize", help=t("help.standardize"))
+    bound(st.number_input, t("data.seed"), d, "seed", min_value=0, max_value=2**31 - 1, step=1, help=t("help.data_seed"))
+
+with right:
+    try:
+        with st.spinner(t("data.loading")):
+            data = datasets.load(d)
+    except datasets.DatasetUnavailable as exc:
+        st.warning(str(exc), icon=":material/cloud_off:")
+        st.stop()
+    names = state.class_names(d.name, data.class_names)
+    a, b, c = st.columns(3)
+    a.metric(t("data.train_samples"), f"{len(data.y_train):,}")
+    b.metric(t("data.test_samples"), f"{len(data.y_test):,}")
+    c.metric(t("data.input_shape"), " x ".join(map(str, data.input_shape)))
+    for note in data.notes:
+        st.caption(note)
+    if data.kind == "image":
+        st.subheader(t("data.preview"))
+        idx = datasets.sample_indices(data, 24, seed=d.seed)
+        st.image([images.for_display(data.x_train[i]) for i in idx], caption=[names[data.y_train[i]] for i in idx], width=72)
+    elif data.kind == "points":
+        st.plotly_chart(charts.points_figure(data.x_train, data.y_train, names, t("data.preview")), width="stretch")
+    else:
+        import pandas as pd
+
+        frame = pd.DataFrame(np.asarray(data.x_train[:20]), columns=list(data.feature_names))
+        frame.insert(0, t("data.label"), [names[k] for k in data.y_train[:20]])
+        st.subheader(t("data.preview"))
+        st.dataframe(frame, hide_index=True, height=260)
+    st.plotly_chart(
+        charts.class_counts_figure(data.class_counts(), names, t("data.counts_title"), t("data.class"), t("data.samples")),
+        width="stretch",
+    )

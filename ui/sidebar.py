@@ -1,0 +1,54 @@
+"""The sidebar on every page: language switch and this learner's training status.
+
+The status is a small fragment that polls while a job runs, so a learner on the
+Data or Model page still sees the epoch count and can jump back to the charts.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.i18n import LANGUAGES
+from ui import state
+from ui.state import t
+
+STATUS_POLL_SECONDS = 2.0
+
+
+def _language_switch() -> None:
+    current = state.lang()
+    choice = st.segmented_control(
+        t("sidebar.language"), list(LANGUAGES), default=current, format_func=LANGUAGES.get, key="lang_switch"
+    )
+    if choice and choice != current:
+        state.set_lang(choice)
+        st.rerun()
+
+
+def _job_status() -> None:
+    job = state.current_job()
+    if job is None:
+        return
+    view = job.snapshot()
+    label = t(f"status.{view.status}")
+    if view.status == "queued":
+        st.caption(t("sidebar.queued", position=view.queue_position or 1))
+    elif view.status == "running":
+        st.caption(t("train.progress", epoch=view.progress.epoch, epochs=view.progress.epochs))
+        st.progress(min(view.epochs_done / max(view.progress.epochs, 1), 1.0))
+    else:
+        st.caption(label)
+    st.page_link("pages/train.py", label=t("sidebar.open_train"), icon=":material/monitoring:")
+    if not view.active and st.session_state.get("sidebar_polling"):
+        st.session_state["sidebar_polling"] = False
+        st.rerun()  # the job ended: redraw once and stop polling
+
+
+def render(show_job_status: bool = True) -> None:
+    with st.sidebar:
+        _language_switch()
+        if show_job_status:
+            job = state.current_job()
+            active = job is not None and job.snapshot().active
+            st.session_state["sidebar_polling"] = active
+            st.fragment(_job_status, run_every=STATUS_POLL_SECONDS if active else None)()

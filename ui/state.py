@@ -1,0 +1,135 @@
+"""Per-browser state for the pages: owner token, language, the current spec, the job registry.
+
+Streamlit forgets `st.session_state` on a browser refresh. Two things bring a
+learner's work back: the owner token kept in the URL (`?u=...`), which finds
+their jobs in the process-wide registry and their last spec on the server, and
+the language, also kept in the URL (`?lang=ja`).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import streamlit as st
+
+from core import i18n, workspaces
+from core.spec import ExperimentSpec
+
+OWNER_PARAM, LANG_PARAM = "u", "lang"
+WIDGET_PREFIX = "w."  # keys of widgets bound to the spec; cleared when the spec is replaced
+
+
+def require_app() -> None:
+    """Make sure the page runs inside app.py's navigation, never as a stray script.
+
+    Streamlit still routes the very first request of a fresh server through its
+    old `pages/` folder mode until `st.navigation` has run once: a first visit to
+    `/train` would run pages/train.py without app.py (no sidebar, no settings).
+    Switch that mode off and rerun, so app.py handles this request too.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def owner() -> str:
+    """A random token identifying this browser tab's learner, kept in the URL across refreshes."""
+    token = st.session_state.get("owner") or st.query_params.get(OWNER_PARAM) or secrets.token_urlsafe(9)
+    st.session_state["owner"] = token
+    if st.query_params.get(OWNER_PARAM) != token:
+        st.query_params[OWNER_PARAM] = token  # page switches clear the query string: put it back
+    return token
+
+
+def session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else None
+
+
+def lang() -> str:
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = i18n.pick_language(st.query_params.get(LANG_PARAM), st.context.locale)
+    current = st.session_state["lang"]
+    if st.query_params.get(LANG_PARAM) != current:
+        st.query_params[LANG_PARAM] = current
+    return current
+
+
+def set_lang(code: str) -> None:
+    st.session_state["lang"] = code
+    st.query_params[LANG_PARAM] = code
+
+
+def t(key: str, **fields) -> str:
+    """The text for `key` in the learner's language."""
+    return i18n.translate(lang(), key, **fields)
+
+
+def class_names(dataset: str, names) -> list[str]:
+    """Class names in the learner's language where the catalogue has them (Fashion-MNIST, CIFAR-10)."""
+    code = lang()
+    return [i18n.translate(code, f"classes.{dataset}.{i}") if i18n.has(code, f"classes.{dataset}.{i}") else str(n)
+            for i, n in enumerate(names)]
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def spec() -> ExperimentSpec:
+    """The spec being edited: from this session, else the owner's last one, else the default."""
+    current = st.session_state.get("spec")
+    if current is None:
+        current = workspaces.recall(owner()) or ExperimentSpec.default_for("moons")
+        st.session_state["spec"] = current
+    return current
+
+
+def commit() -> None:
+    """Remember the (edited) spec on the server, for refreshes."""
+    workspaces.remember(owner(), spec())
+
+
+def replace_spec(new: ExperimentSpec) -> None:
+    """Swap in a new spec; bound widgets re-read their values from it."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(WIDGET_PREFIX)]:
+        del st.session_state[key]
+    st.session_state["spec"] = new
+    commit()
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def _session_alive(session_id: str) -> bool:
+    from streamlit import runtime
+
+    if not runtime.exists():  # bare scripts and AppTest have no server: nobody to lose
+        return True
+    return runtime.get_instance().is_active_session(session_id)
+
+
+def registry():
+    """The process-wide job registry, told how to recognise closed browser tabs."""
+    from core.training import registry as core_registry
+
+    reg = core_registry()
+    if reg.liveness is None:
+        reg.liveness = _session_alive
+    return reg
+
+
+def current_job():
+    """This learner's newest job (re-attached to this session), or None."""
+    reg = registry()
+    job_id = st.session_state.get("job_id")
+    job = reg.get(job_id) if job_id else None
+    if job is None or job.owner != owner():
+        job = reg.latest_for(owner())
+    if job is not None:
+        st.session_state["job_id"] = job.id
+        reg.attach(job, session_id())
+    return job

@@ -1,0 +1,116 @@
+"""How a job looks on the Train page: status line, live charts, and the results after training."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import charts, export, images
+from core.training import DIVERGED, FAILED, QUEUED, RUNNING, JobView
+from ui import state
+from ui.state import t
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def status_line(view: JobView) -> str:
+    """'**Running** · Epoch 3/20 · batch 120/469 · ETA 0:42' and the like."""
+    parts = [f"**{t(f'status.{view.status}')}**"]
+    p = view.progress
+    if view.status == QUEUED:
+        parts.append(t("train.queue_position", position=view.queue_position or 1))
+    elif view.status == RUNNING:
+        if view.phase != "training":
+            parts.append(t(f"phase.{view.phase.replace(' ', '_')}"))
+        elif p.epochs:
+            parts.append(t("train.progress", epoch=p.epoch, epochs=p.epochs))
+            if p.steps:
+                parts.append(t("train.batch", step=p.step, steps=p.steps))
+            eta = view.eta_seconds()
+            if eta is not None:
+                parts.append(t("train.eta", eta=_clock(eta)))
+    else:
+        parts.append(t("train.epochs_done", done=view.epochs_done, epochs=view.spec.fit.epochs))
+        if view.phase == "evaluating":
+            parts.append(t("phase.evaluating"))
+    return " · ".join(parts)
+
+
+def progress_fraction(view: JobView) -> float:
+    p = view.progress
+    if not p.epochs:
+        return 0.0
+    within = p.step / p.steps if p.steps and view.status == RUNNING else 0.0
+    return float(min((view.epochs_done + within) / p.epochs, 1.0))
+
+
+def live_charts(view: JobView, job) -> None:
+    """Loss and accuracy, train vs validation, per epoch; the decision map for 2-D data."""
+    epochs = view.spec.fit.epochs
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.history_figure(view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs),
+        key="chart_loss", width="stretch",
+    )
+    right.plotly_chart(
+        charts.history_figure(view.history, "accuracy", t("chart.accuracy"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs),
+        key="chart_accuracy", width="stretch",
+    )
+    grid, data = job.grid, job.data
+    if view.boundary is not None and grid is not None and data is not None:
+        st.plotly_chart(
+            charts.decision_boundary_figure(grid.xs, grid.ys, view.boundary, data.x_train, data.y_train, data.n_classes,
+                                            t("chart.boundary")),
+            key="chart_boundary", width="stretch",
+        )
+
+
+def message(view: JobView) -> None:
+    if view.message is None:
+        return
+    text = view.message.render(state.lang())
+    if view.status in (DIVERGED, FAILED):
+        st.error(text, icon=":material/error:")
+    else:
+        st.info(text, icon=":material/info:")
+
+
+def results(job, view: JobView, class_names: list[str]) -> None:
+    """Test metrics, confusion matrix, mistakes and downloads of a finished or stopped job."""
+    ev, data = view.evaluation, job.data
+    if ev is None or data is None:
+        return
+    st.subheader(t("results.title"))
+    a, b, c = st.columns(3)
+    a.metric(t("results.test_accuracy"), f"{ev.test_accuracy:.4f}")
+    b.metric(t("results.test_loss"), f"{ev.test_loss:.4f}")
+    c.metric(t("results.test_samples"), f"{ev.n_test:,}")
+    matrix, mistakes = st.columns([1, 1])
+    matrix.plotly_chart(
+        charts.confusion_figure(ev.confusion, class_names, t("results.confusion"), t("results.predicted"), t("results.true")),
+        key="chart_confusion", width="stretch",
+    )
+    with mistakes:
+        st.markdown(f"**{t('results.mistakes', count=int((ev.predicted != data.y_test).sum()))}**")
+        if data.kind == "image" and len(ev.misclassified):
+            shown = ev.misclassified[:16]
+            st.image([images.for_display(data.x_test[i]) for i in shown],
+                     caption=[t("results.true_pred", true=class_names[data.y_test[i]], pred=class_names[ev.predicted[i]]) for i in shown],
+                     width=80)
+        elif len(ev.misclassified):
+            rows = [{t("results.index"): int(i), t("results.true"): class_names[data.y_test[i]],
+                     t("results.predicted"): class_names[ev.predicted[i]]} for i in ev.misclassified[:16]]
+            st.dataframe(rows, hide_index=True)
+    downloads(job, view)
+
+
+def downloads(job, view: JobView) -> None:
+    left, right = st.columns(2)
+    left.download_button(t("results.download_history"), export.history_csv(view.history), file_name=f"history-{view.id}.csv",
+                         mime="text/csv", icon=":material/download:", width="stretch")
+    model = job.model
+    if model is not None:
+        right.download_button(t("results.download_model"), lambda: export.model_bytes(model), file_name=f"model-{view.id}.keras",
+                              mime="application/octet-stream", icon=":material/download:", width="stretch")
