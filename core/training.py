@@ -139,6 +139,7 @@ class Job:
         self.finished: float | None = None
         self.orphaned_since: float | None = None
         self.stop_reason: Msg | None = None
+        self.timings: dict[str, float] = {}  # seconds per phase: load, build, fit, evaluate
         self._queue_position: Callable[["Job"], int | None] = lambda job: None
 
     # ---- written by the worker thread and the callback
@@ -252,11 +253,21 @@ def run_job(job: Job) -> None:
     from core.spec import SpecError
 
     spec = job.spec
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        job.timings[name] = now - clock
+        clock = now
+
     job.set_state(RUNNING, "loading data")
     try:
         data = datasets.load(spec.data)
+        lap("load")
         job.set_state(phase="building model")
         built = build_model(spec, data)
+        lap("build")
     except LocalizedError as exc:
         job.set_state(FAILED, "done", exc.msg)
         return
@@ -287,6 +298,7 @@ def run_job(job: Job) -> None:
         callbacks.append(early)
 
     job.set_state(phase="training")
+    lap("setup")
     status, message = FINISHED, None
     try:
         built.model.fit(data.x_train, targets(data.y_train, built.plan, data.n_classes), callbacks=callbacks, **fit_args)
@@ -298,11 +310,13 @@ def run_job(job: Job) -> None:
         message = job.stop_reason or Msg("job.stopped", {"epoch": job.snapshot().progress.epoch})
     except TrainingDiverged as exc:
         status, message = DIVERGED, divergence_message(spec, exc.epoch, exc.step, exc.value)
+    lap("fit")
     if status == DIVERGED:
         job.set_state(status, "done", message)
         return
     job.set_state(status, "evaluating", message)
     job.evaluation = evaluate(built.model, data, built.plan)
+    lap("evaluate")
     job.set_state(phase="done")
 
 

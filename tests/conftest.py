@@ -1,0 +1,20 @@
+"""Test-wide settings: a private app home, no downloads, quiet TensorFlow.
+
+Set before anything imports TensorFlow or the app, so every test (and every server
+a browser test starts) sees the same clean, offline world.
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+_HOME = tempfile.mkdtemp(prefix="playground-test-home-")
+os.environ["PLAYGROUND_HOME"] = _HOME
+os.environ["PLAYGROUND_OFFLINE"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="playground-test-keras-"))
+os.environ.pop("PLAYGROUND_DATA_DIR", None)  # tests never need the real data folder
