@@ -1,0 +1,470 @@
+"""Training overhead: our engine (thread + live callback + live charts) vs bare `model.fit`.
+
+The same model on the same data is trained two ways, interleaved:
+
+* **bare**: `core.builder.build_model(spec, data)` then `model.fit(...)` called
+  directly on the main thread with `verbose=0` and the app's fit arguments
+  (batch size, epochs, shuffle, the test set as `validation_data`). Timed with
+  `time.perf_counter()` around the `fit` call.
+* **ours**: the same spec submitted to a fresh `core.training.JobRegistry(max_concurrent=1)`,
+  i.e. `model.fit` in the job's worker thread with `core.callbacks.LiveCallback`
+  writing into the job under its lock. Meanwhile the main thread does what the
+  Train page's fragment does: every `--poll` seconds it takes `job.snapshot()`
+  and, when a new epoch has appeared (`--redraw epoch`, the default; at least
+  one redraw per epoch) or on every poll (`--redraw poll`, what the fragment
+  literally does), rebuilds the loss and accuracy figures with
+  `core.charts.history_figure` and serializes them exactly as `st.plotly_chart`
+  does (`plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)`
+  then `plotly.io.to_json(..., validate=False)`). Timed by `job.timings["fit"]`
+  (the engine's own wall time of the `fit` call); the whole job (submit ->
+  done, incl. data, build and evaluation) is reported for information.
+
+Pairs alternate which arm goes first (bare/ours, ours/bare, ...), after one
+unmeasured warm-up of each arm. The result is the median over pairs of
+ours/bare; the goal is <= 1.02.
+
+Data: real MNIST through `core.datasets.load` when it is available (set
+`PLAYGROUND_DATA_DIR`, e.g. `/work/shared/data/keras_home`), otherwise
+scikit-learn's 8x8 digits upscaled to 28x28 and tiled to the requested sizes
+(`--dataset digits` forces that fallback).
+
+`--breakdown` adds diagnostic arms to attribute any overhead:
+`bare-thread` (bare fit, but in a background thread), `callback` (bare fit on
+the main thread plus LiveCallback writing into a Job, no registry, no charts)
+and `ours-nocharts` (the engine with the main thread polling snapshots but
+never building a figure).
+
+Usage (from the repo root):
+
+    PLAYGROUND_DATA_DIR=/work/shared/data/keras_home .venv/bin/python bench/overhead.py
+
+The last line printed is one JSON object (`ratio` = median ours/bare).
+`--write-docs` (default on) replaces the "## Training overhead (bench/overhead.py)"
+section of docs/benchmarks.md in place, leaving other sections alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("PLAYGROUND_OFFLINE", "1")  # never try a download in the middle of a benchmark
+
+GOAL = 1.02
+SECTION = "## Training overhead (bench/overhead.py)"
+DOCS = ROOT / "docs" / "benchmarks.md"
+NOTES = "### Notes"  # kept as is when the section is rewritten
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _digits_scaled(train_size: int, test_size: int):
+    """sklearn digits (8x8, 0..16) -> 28x28 uint8 images, tiled to MNIST-like sample counts."""
+    import numpy as np
+    from sklearn import datasets as skd
+    from sklearn.model_selection import train_test_split
+
+    from core import datasets
+
+    bunch = skd.load_digits()
+    img = np.round(bunch.images * (255 / 16)).astype("uint8")
+    img = np.kron(img, np.ones((1, 3, 3), dtype="uint8"))  # 24x24
+    img = np.pad(img, ((0, 0), (2, 2), (2, 2)))[..., None]  # 28x28x1, like MNIST's border
+    y = bunch.target.astype("int64")
+    x_tr, x_te, y_tr, y_te = train_test_split(img, y, test_size=0.25, random_state=0, stratify=y)
+
+    def tile(x, y, n):
+        idx = np.resize(np.arange(len(x)), n)
+        a, b = np.ascontiguousarray(x[idx]), np.ascontiguousarray(y[idx])
+        a.setflags(write=False)
+        b.setflags(write=False)
+        return a, b
+
+    x_tr, y_tr = tile(x_tr, y_tr, train_size)
+    x_te, y_te = tile(x_te, y_te, test_size)
+    return datasets.Dataset(datasets.DATASETS["digits"], x_tr, y_tr, x_te, y_te)
+
+
+def prepare_data(choice: str, train_size: int, test_size: int | None):
+    """(DataSpec, Dataset, description). Installs the digits fallback into core.datasets.load if used."""
+    from core import datasets
+    from core.spec import DataSpec
+
+    if choice in ("auto", "mnist"):
+        spec = DataSpec(name="mnist", train_size=train_size, test_size=test_size, validation="test")
+        try:
+            data = datasets.load(spec)
+            where = datasets.find_file("datasets/mnist.npz")
+            return spec, data, f"MNIST ({where})"
+        except datasets.DatasetUnavailable as exc:
+            if choice == "mnist":
+                raise SystemExit(f"MNIST is not available: {exc}")
+            print("MNIST not available; falling back to sklearn digits scaled to 28x28.", flush=True)
+    spec = DataSpec(name="digits", train_size=train_size, test_size=test_size, validation="test")
+    data = _digits_scaled(train_size, test_size or 10000)
+    original = datasets.load
+
+    def load(s):  # the engine calls core.datasets.load at run time: hand it the same arrays
+        return data if s.name == "digits" else original(s)
+
+    datasets.load = load
+    return spec, data, "sklearn digits upscaled 8x8 -> 28x28, tiled (MNIST not available)"
+
+
+def make_spec(data_spec, epochs: int, batch_size: int, units: int, dropout: float, seed: int):
+    from core.spec import ExperimentSpec, LayerSpec
+
+    spec = ExperimentSpec(data=data_spec)
+    spec.layers = [
+        LayerSpec.make("Flatten", name="flatten"),
+        LayerSpec.make("Dense", name="dense", units=units, activation="relu"),
+        LayerSpec.make("Dropout", name="dropout", rate=dropout),
+    ]
+    spec.fit.epochs, spec.fit.batch_size, spec.fit.seed = epochs, batch_size, seed
+    spec.ensure_layer_names()
+    return spec
+
+
+# --------------------------------------------------------------------------- what the page does per poll
+
+
+class PageEmulator:
+    """Redraw the Train page's two live charts from a snapshot, as `ui/train_view.live_charts` + `st.plotly_chart` do."""
+
+    def __init__(self):
+        import plotly.io
+        import plotly.tools
+
+        from core import charts
+
+        self._charts, self._pio, self._tools = charts, plotly.io, plotly.tools
+        self.redraws = 0
+        self.seconds = 0.0  # main-thread CPU seconds spent building and serializing figures
+
+    def redraw(self, view) -> int:
+        start = time.thread_time()
+        size = 0
+        epochs = view.spec.fit.epochs
+        for metric in ("loss", "accuracy"):
+            fig = self._charts.history_figure(view.history, metric, metric, "epoch", "train", "validation", epochs)
+            figure = self._tools.return_figure_from_figure_or_data(fig, validate_figure=True)
+            size += len(self._pio.to_json(figure, validate=False))
+        self.seconds += time.thread_time() - start
+        self.redraws += 1
+        return size
+
+
+# --------------------------------------------------------------------------- the arms
+
+
+def _fit_args(spec, data, plan):
+    from core.builder import targets
+
+    return dict(
+        x=data.x_train,
+        y=targets(data.y_train, plan, data.n_classes),
+        batch_size=spec.fit.batch_size,
+        epochs=spec.fit.epochs,
+        shuffle=spec.fit.shuffle,
+        validation_data=(data.x_test, targets(data.y_test, plan, data.n_classes)),
+        verbose=0,
+    )
+
+
+def _fresh():
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
+def run_bare(spec, data, in_thread: bool = False, with_callback: bool = False) -> dict:
+    """build_model + model.fit; optionally in a thread, optionally with the LiveCallback into a Job."""
+    from core.builder import build_model
+    from core.callbacks import LiveCallback
+    from core.training import Job, divergence_bound
+
+    _fresh()
+    built = build_model(spec, data)
+    args = _fit_args(spec, data, built.plan)
+    if with_callback:
+        job = Job(spec, owner="bench")
+        args["callbacks"] = [LiveCallback(job, job.stop_event, diverge_above=divergence_bound(data.n_classes))]
+    out: dict = {}
+
+    def fit():
+        start = time.perf_counter()
+        history = built.model.fit(**args)
+        out["fit"] = time.perf_counter() - start
+        out["val_accuracy"] = float(history.history["val_accuracy"][-1])
+
+    cpu = time.process_time()
+    if in_thread:
+        worker = threading.Thread(target=fit, name="bench-bare")
+        worker.start()
+        worker.join()
+    else:
+        fit()
+    out["cpu"] = time.process_time() - cpu
+    out["wall"] = out["fit"]
+    del built
+    return out
+
+
+def run_ours(spec, poll: float, redraw: str) -> dict:
+    """Submit to a fresh registry and poll like the page; fit time from job.timings["fit"]."""
+    from core.training import FINISHED, JobRegistry, warm_imports
+
+    _fresh()
+    warm_imports()
+    page = PageEmulator()
+    registry = JobRegistry(max_concurrent=1)
+    cpu = time.process_time()
+    start = time.perf_counter()
+    job = registry.submit(spec, owner="bench")
+    seen, polls, json_bytes = 0, 0, 0
+    while True:
+        finished = job.done.wait(poll)
+        view = job.snapshot()
+        polls += 1
+        if redraw == "poll" or (redraw == "epoch" and view.epochs_done > seen):
+            json_bytes = page.redraw(view)
+            seen = view.epochs_done
+        if finished:
+            break
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    view = job.snapshot()
+    if view.status != FINISHED:
+        raise SystemExit(f"engine job ended {view.status}: {view.message}")
+    out = {
+        "fit": job.timings["fit"],
+        "wall": wall,
+        "cpu": cpu,
+        "timings": dict(job.timings),
+        "polls": polls,
+        "redraws": page.redraws,
+        "redraw_cpu": page.seconds,
+        "json_bytes": json_bytes,
+        "val_accuracy": float(view.history["val_accuracy"][-1]),
+    }
+    job.release_model()
+    return out
+
+
+ARMS = {
+    "bare": lambda spec, data, a: run_bare(spec, data),
+    "ours": lambda spec, data, a: run_ours(spec, a.poll, a.redraw),
+    "bare-thread": lambda spec, data, a: run_bare(spec, data, in_thread=True),
+    "callback": lambda spec, data, a: run_bare(spec, data, with_callback=True),
+    "ours-nocharts": lambda spec, data, a: run_ours(spec, a.poll, "none"),
+}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def table(arms: list[str], runs: dict[str, list[dict]]) -> list[str]:
+    head = "| pair | " + " | ".join(f"{a} fit (s)" for a in arms) + " | ours/bare | ours job wall (s) | ours redraws (main-thread CPU s) |"
+    lines = [head, "|" + "---|" * (len(arms) + 4)]
+    for i in range(len(runs["bare"])):
+        o = runs["ours"][i]
+        cells = [_fmt(runs[a][i]["fit"]) for a in arms]
+        ratio = o["fit"] / runs["bare"][i]["fit"]
+        lines.append(
+            f"| {i + 1} | " + " | ".join(cells) + f" | {ratio:.3f} | {_fmt(o['wall'])} | {o['redraws']} ({o['redraw_cpu']:.3f}) |"
+        )
+    lines.append("| min | " + " | ".join(_fmt(min(r["fit"] for r in runs[a])) for a in arms) + " | | | |")
+    lines.append("| median | " + " | ".join(_fmt(statistics.median(r["fit"] for r in runs[a])) for a in arms) + " | | | |")
+    return lines
+
+
+def write_docs(path: Path, body: str) -> None:
+    """Replace (or append) this benchmark's section, leaving every other section untouched."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nMeasured results of the scripts in `bench/`. Each script owns one `##` section and rewrites only that.\n"
+    lines = text.splitlines()
+    try:
+        start = lines.index(SECTION)
+    except ValueError:
+        new = text.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n"
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        # A hand-written "### Notes" subsection (analysis, caveats) survives reruns.
+        notes = next((i for i in range(start + 1, end) if lines[i].strip() == NOTES), None)
+        if notes is not None:
+            body = body.rstrip("\n") + "\n\n" + "\n".join(lines[notes:end]).rstrip("\n")
+        after = "\n".join(lines[end:])
+        new = "\n".join(lines[:start]) + ("\n" if start else "") + body.rstrip("\n") + "\n" + ("\n" + after + "\n" if after else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto", help="auto: MNIST if present, else digits")
+    p.add_argument("--train-size", type=int, default=20000, help="training samples (first N)")
+    p.add_argument("--test-size", type=int, default=None, help="validation (test) samples; default: all 10,000")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--pairs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--units", type=int, default=128)
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between page polls (pages/train.py POLL_SECONDS)")
+    p.add_argument("--redraw", choices=("epoch", "poll"), default="epoch",
+                   help="epoch: redraw when a new epoch appears; poll: redraw on every poll, as the fragment does")
+    p.add_argument("--breakdown", action="store_true", help="also run the diagnostic arms bare-thread, callback, ours-nocharts")
+    p.add_argument("--no-warmup", dest="warmup", action="store_false")
+    p.add_argument("--write-docs", dest="write_docs", action="store_true", default=True)
+    p.add_argument("--no-write-docs", dest="write_docs", action="store_false")
+    p.add_argument("--docs", type=Path, default=DOCS)
+    a = p.parse_args(argv)
+    if a.pairs < 1 or a.epochs < 1:
+        p.error("--pairs and --epochs must be at least 1")
+
+    from core.training import warm_imports
+
+    warm_imports()
+    import keras
+    import plotly
+    import tensorflow as tf
+
+    data_spec, data, described = prepare_data(a.dataset, a.train_size, a.test_size)
+    spec = make_spec(data_spec, a.epochs, a.batch_size, a.units, a.dropout, a.seed)
+    arms = ["bare", "ours"] + (["bare-thread", "callback", "ours-nocharts"] if a.breakdown else [])
+    n_train, n_test = len(data.x_train), len(data.x_test)
+    steps = -(-n_train // a.batch_size)
+    load_before = os.getloadavg()
+    print(f"dataset: {described}; train {n_train}, validation (test) {n_test}, input {data.input_shape}", flush=True)
+    print(f"model: Flatten - Dense({a.units}, relu) - Dropout({a.dropout}) - Dense(10, softmax); adam; batch {a.batch_size}, "
+          f"{a.epochs} epochs ({steps} steps each); {a.pairs} pairs; poll {a.poll}s, redraw per {a.redraw}", flush=True)
+    print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}, "
+          f"TensorFlow {tf.__version__}, Keras {keras.__version__}, plotly {plotly.__version__}; load avg {load_before[0]:.2f}", flush=True)
+
+    if a.warmup:
+        warm = spec.copy()
+        warm.fit.epochs = 1
+        for arm in arms:
+            r = ARMS[arm](warm, data, a)
+            print(f"warm-up {arm}: fit {r['fit']:.2f}s", flush=True)
+
+    runs: dict[str, list[dict]] = {arm: [] for arm in arms}
+    for i in range(a.pairs):
+        order = arms if i % 2 == 0 else arms[::-1]
+        for arm in order:
+            r = ARMS[arm](spec, data, a)
+            runs[arm].append(r)
+            extra = f", job wall {r['wall']:.2f}s, {r['polls']} polls, {r['redraws']} redraws ({r['redraw_cpu'] * 1000:.0f} ms CPU)" if "polls" in r else ""
+            print(f"pair {i + 1} {arm}: fit {r['fit']:.2f}s{extra}, val_accuracy {r['val_accuracy']:.4f}", flush=True)
+    load_after = os.getloadavg()
+
+    bare = [r["fit"] for r in runs["bare"]]
+    ours = [r["fit"] for r in runs["ours"]]
+    ratios = [o / b for o, b in zip(ours, bare)]
+    ratio = statistics.median(ratios)
+    verdict = "meets" if ratio <= GOAL else "MISSES"
+    lines = table(arms, runs)
+    print()
+    print("\n".join(lines))
+    print(f"\nmedian ours/bare = {ratio:.3f} (per pair: {', '.join(f'{r:.3f}' for r in ratios)}); "
+          f"median(ours)/median(bare) = {statistics.median(ours) / statistics.median(bare):.3f}; goal <= {GOAL}: {verdict}")
+    extra_ratios = {}
+    for arm in arms[2:]:
+        vals = [r["fit"] / b for r, b in zip(runs[arm], bare)]
+        extra_ratios[arm] = statistics.median(vals)
+        print(f"  {arm}/bare median = {extra_ratios[arm]:.3f}")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}", flush=True)
+
+    command = "PLAYGROUND_DATA_DIR=" + os.environ.get("PLAYGROUND_DATA_DIR", "(unset)") + " .venv/bin/python bench/overhead.py"
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv:
+        command += " " + shlex.join(argv)
+    result = {
+        "benchmark": "overhead",
+        "ratio": round(ratio, 4),
+        "goal": GOAL,
+        "meets_goal": ratio <= GOAL,
+        "pairs": a.pairs,
+        "pair_ratios": [round(r, 4) for r in ratios],
+        "bare_seconds": [round(x, 3) for x in bare],
+        "ours_seconds": [round(x, 3) for x in ours],
+        "ours_job_wall_seconds": [round(r["wall"], 3) for r in runs["ours"]],
+        "ours_redraws": [r["redraws"] for r in runs["ours"]],
+        "ours_redraw_cpu_seconds": [round(r["redraw_cpu"], 4) for r in runs["ours"]],
+        "bare_min": round(min(bare), 3), "bare_median": round(statistics.median(bare), 3),
+        "ours_min": round(min(ours), 3), "ours_median": round(statistics.median(ours), 3),
+        "dataset": described,
+        "train_size": n_train,
+        "test_size": n_test,
+        "epochs": a.epochs,
+        "batch_size": a.batch_size,
+        "poll_seconds": a.poll,
+        "redraw": a.redraw,
+        "cpus": os.cpu_count(),
+        "load_avg": [round(load_before[0], 2), round(load_after[0], 2)],
+    }
+    for arm in arms[2:]:
+        result[f"{arm}_seconds"] = [round(r["fit"], 3) for r in runs[arm]]
+        result[f"{arm}_ratio"] = round(extra_ratios[arm], 4)
+
+    if a.write_docs:
+        today = _dt.date.today().isoformat()
+        body = [
+            SECTION,
+            "",
+            "Same model and data trained by bare `model.fit` (main thread, `verbose=0`) and by the engine "
+            "(`JobRegistry` worker thread + `LiveCallback`) while the main thread emulates the Train page: "
+            f"a `job.snapshot()` every {a.poll:g} s and a redraw of the loss and accuracy charts with "
+            "`core.charts.history_figure`, serialized as `st.plotly_chart` does "
+            f"({'whenever a new epoch appears' if a.redraw == 'epoch' else 'on every poll'}). "
+            "Time = wall time of the `fit` call (`job.timings[\"fit\"]` for the engine). "
+            "Pairs are interleaved and alternate which arm goes first, after one warm-up of each.",
+            "",
+            f"- Command: `{command}`",
+            f"- Date: {today}; machine: {os.cpu_count()} CPU cores, no GPU, {platform.machine()}, Python {platform.python_version()}, "
+            f"TensorFlow {tf.__version__} (CPU), Keras {keras.__version__}, plotly {plotly.__version__}; "
+            f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after",
+            f"- Data: {described}; {n_train} training samples, {n_test} validation (test) samples",
+            f"- Model: Flatten - Dense({a.units}, relu) - Dropout({a.dropout:g}) - Dense(10, softmax), Adam, "
+            f"batch {a.batch_size}, {a.epochs} epochs ({steps} steps each)",
+            "",
+            *lines,
+            "",
+            f"**Ratio (median of per-pair ours/bare): {ratio:.3f}** - goal <= {GOAL}: **{verdict}**. "
+            f"(median(ours)/median(bare) = {statistics.median(ours) / statistics.median(bare):.3f}; "
+            f"per pair: {', '.join(f'{r:.3f}' for r in ratios)}.)",
+        ]
+        if extra_ratios:
+            body += ["", "Diagnostic arms (median of per-pair arm/bare): "
+                     + "; ".join(f"`{k}` {v:.3f}" for k, v in extra_ratios.items()) + "."]
+        body += ["", "Last line of the output:", "", "```json", json.dumps(result), "```"]
+        write_docs(a.docs, "\n".join(body))
+        print(f"updated {a.docs}", flush=True)
+
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

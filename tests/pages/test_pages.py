@@ -1,0 +1,169 @@
+"""Every page, driven through app.py's navigation with Streamlit's AppTest."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.training import registry
+from tests.pages.helpers import ROOT, button, open_page, texts
+
+
+def test_home_page_paints_without_importing_tensorflow():
+    # In a fresh interpreter: other tests in this process have imported TensorFlow already.
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({str(ROOT / "app.py")!r}, default_timeout=30).run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == "Keras Playground"
+        heavy = [m for m in ("tensorflow", "keras", "sklearn") if m in sys.modules]
+        print("HEAVY", heavy)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "HEAVY []" in out.stdout
+
+
+def test_home_page_links_the_three_steps():
+    at = open_page("pages/home.py")
+    assert at.title[0].value == "Keras Playground"
+    assert [p.proto.label for p in at.get("page_link")] == ["Choose a dataset", "Build the model", "Train it"]
+    assert [p.proto.page for p in at.get("page_link")] == ["data", "model", "train"]
+
+
+def test_data_page_previews_points_then_images_and_resets_the_model():
+    at = open_page("pages/data.py")
+    assert [m.value for m in at.metric][:2] == ["450", "150"]
+    at.selectbox(key="w.DataSpec.name").set_value("digits").run()
+    assert not at.exception
+    assert at.session_state["spec"].layers[0].type == "Flatten"  # image data: the image default model
+    assert "The model was reset to the default for images." in [t.value for t in at.toast]
+    assert [m.value for m in at.metric][2] == "8 x 8 x 1"
+    assert len(at.get("image")[0].proto.imgs) == 24  # the preview grid
+
+
+def test_data_page_subset_and_validation_controls_write_the_spec():
+    at = open_page("pages/data.py")
+    at.selectbox(key="w.DataSpec.name").set_value("iris").run()
+    at.number_input(key="w.DataSpec.train_size").set_value(50).run()
+    at.radio(key="w.DataSpec.validation").set_value("split").run()
+    spec = at.session_state["spec"]
+    assert spec.data.train_size == 50 and spec.data.validation == "split"
+    assert [m.value for m in at.metric][0] == "50"
+    assert len(at.dataframe) == 1  # the table preview
+
+
+def test_data_page_offline_mnist_is_a_message_not_a_traceback():
+    at = open_page("pages/data.py")
+    at.selectbox(key="w.DataSpec.name").set_value("mnist").run()
+    assert not at.exception
+    assert any("datasets/mnist.npz" in w.value for w in at.warning)
+
+
+def test_model_page_shows_the_summary_and_edits_the_stack():
+    at = open_page("pages/model.py")
+    assert [m.value for m in at.metric][0] == "105"  # moons default: 2-8-8-1
+    button(at, key="del.dense_2").click().run()
+    assert [layer.name for layer in at.session_state["spec"].layers] == ["dense_1"]
+    assert [m.value for m in at.metric][0] == str(2 * 8 + 8 + 8 + 1)
+    at.selectbox(key="add_layer_type").set_value("Dropout").run()
+    button(at, label="Add layer").click().run()
+    button(at, key="up.dropout_1").click().run()
+    assert [layer.name for layer in at.session_state["spec"].layers] == ["dropout_1", "dense_1"]
+    at.number_input(key="w.layer.dense_1.units").set_value(4).run()
+    assert at.session_state["spec"].layers[1].params["units"] == 4
+
+
+def test_model_page_names_the_layer_that_cannot_be_built():
+    at = open_page("pages/model.py")
+    at.session_state["spec"].layers[0].type = "Dense"
+    at.selectbox(key="add_layer_type").set_value("Conv2D").run()
+    button(at, label="Add layer").click().run()
+    assert not at.exception
+    assert any("conv2d_1" in e.value and "not images" in e.value for e in at.error)
+
+
+def test_model_page_optimizer_switch_takes_its_default_learning_rate():
+    at = open_page("pages/model.py")
+    at.selectbox(key="w.CompileSpec.optimizer").set_value("sgd").run()
+    assert at.session_state["spec"].compile.learning_rate == 0.01
+    assert at.number_input(key="w.CompileSpec.learning_rate").value == 0.01
+    at.slider(key="w.CompileSpec.momentum").set_value(0.9).run()
+    assert at.session_state["spec"].compile.momentum == 0.9
+
+
+def test_train_page_trains_and_shows_results():
+    at = open_page("pages/train.py")
+    at.number_input(key="w.FitSpec.epochs").set_value(3).run()
+    button(at, label="Train").click().run()
+    assert not at.exception
+    job = registry().get(at.session_state["job_id"])
+    assert job is not None and job.spec.fit.epochs == 3
+    assert job.done.wait(120)
+    at.run()
+    page = texts(at)
+    assert "**Finished** · 3 of 3 epochs" in page
+    assert "Results on the test set" in [s.value for s in at.subheader]
+    assert {m.label for m in at.metric} >= {"Test accuracy", "Test loss"}
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["History (CSV)", "Model (.keras)"]
+
+
+def test_train_page_stop_button_stops_the_running_job():
+    at = open_page("pages/train.py")
+    at.number_input(key="w.FitSpec.epochs").set_value(1000).run()
+    button(at, label="Train").click().run()
+    job = registry().get(at.session_state["job_id"])
+    assert button(at, label="Train").disabled and not button(at, label="Stop").disabled
+    button(at, label="Stop").click().run()
+    assert job.done.wait(30)
+    assert job.snapshot().status == "stopped"
+    at.run()
+    assert "**Stopped**" in texts(at)
+    assert not button(at, label="Train").disabled and button(at, label="Stop").disabled
+
+
+def test_train_page_refuses_a_model_that_cannot_be_built():
+    at = open_page("pages/train.py")
+    spec = at.session_state["spec"]
+    spec.add_layer("Flatten")
+    spec.add_layer("Conv2D")
+    at.run()
+    assert any("conv2d_1" in e.value for e in at.error)
+    assert button(at, label="Train").disabled
+
+
+@pytest.mark.parametrize(
+    "page, title, caption_start",
+    [("pages/home.py", "Keras Playground", "TensorFlow Playground のような"), ("pages/data.py", "データ", "ネットワーク"),
+     ("pages/model.py", "モデル", "隠れ層"), ("pages/train.py", "学習", "「学習」")],
+)
+def test_every_page_in_japanese(page, title, caption_start):
+    at = open_page(page, lang="ja")
+    assert at.title[0].value == title
+    assert at.caption[0].value.startswith(caption_start)
+    assert at.get("button_group")[0].proto.label == "言語"
+
+
+def test_the_language_switch_changes_the_page_and_is_kept_in_the_url():
+    at = open_page("pages/home.py")
+    assert at.query_params["lang"] == "en"
+    at.get("button_group")[0].set_value("ja").run()
+    assert at.query_params["lang"] == "ja"
+    assert [p.proto.label for p in at.get("page_link")] == ["データセットを選ぶ", "モデルを組み立てる", "学習させる"]
+
+
+def test_a_refreshed_session_finds_its_spec_and_job_again():
+    at = open_page("pages/model.py")
+    at.number_input(key="w.layer.dense_1.units").set_value(5).run()
+    owner = at.session_state["owner"]
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    fresh.query_params["u"] = owner  # a refresh: new session, same URL
+    fresh.switch_page("pages/model.py").run()
+    assert fresh.session_state["spec"].layers[0].params["units"] == 5
