@@ -13,9 +13,11 @@ st.set_page_config(page_title="Keras Playground", page_icon=":material/neurology
 
 PAGES = {
     "home": st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),
+    "recipes": st.Page("pages/recipes.py", title=t("nav.recipes"), icon=":material/menu_book:", url_path="recipes"),
     "data": st.Page("pages/data.py", title=t("nav.data"), icon=":material/dataset:", url_path="data"),
     "model": st.Page("pages/model.py", title=t("nav.model"), icon=":material/account_tree:", url_path="model"),
     "train": st.Page("pages/train.py", title=t("nav.train"), icon=":material/monitoring:", url_path="train"),
+    "runs": st.Page("pages/runs.py", title=t("nav.runs"), icon=":material/compare:", url_path="runs"),
 }
 
 page = st.navigation(list(PAGES.values()))

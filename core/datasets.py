@@ -68,6 +68,7 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("wine", "Wine", "tabular", "sklearn", ("class_0", "class_1", "class_2")),
         DatasetInfo("breast_cancer", "Breast cancer", "tabular", "sklearn", ("malignant", "benign")),
         DatasetInfo("digits", "Digits (8x8, built in)", "image", "sklearn", _DIGITS),
+        DatasetInfo("dummy", "Dummy 3x3 (tutorial 002)", "tabular", "tutorial", ("0", "1", "2")),
         DatasetInfo("mnist", "MNIST", "image", "keras", _DIGITS, ("datasets/mnist.npz",)),
         DatasetInfo(
             "fashion_mnist",
@@ -143,11 +144,35 @@ class Dataset:
 # --------------------------------------------------------------------------- 2-D point sets
 
 
+def make_xor(n: int, noise: float, seed: int):
+    """Four quadrants; opposite quadrants share a class (TensorFlow Playground's XOR)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, size=(n, 2))
+    x += np.sign(x) * 0.05  # a small gap on the axes, as TensorFlow Playground leaves
+    y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    x += rng.normal(0, noise * 0.5, size=x.shape)
+    return x, y
+
+
+def make_spiral(n: int, noise: float, seed: int):
+    """Two interleaved spirals (TensorFlow Playground's hardest set)."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for label, delta in ((0, 0.0), (1, np.pi)):
+        count = n // 2 if label == 0 else n - n // 2
+        r = np.linspace(0.05, 1.0, count)
+        t = 1.75 * r * 2 * np.pi + delta
+        points = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
+        xs.append(points + rng.normal(0, noise * 0.25, size=points.shape))
+        ys.append(np.full(count, label))
+    order = rng.permutation(n)
+    return np.concatenate(xs)[order], np.concatenate(ys)[order]
+
+
 def _points(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """TensorFlow-Playground-like 2-D sets; `noise` is a standard deviation in data units."""
     from sklearn import datasets as skd
 
-    rng = np.random.default_rng(seed)
     if name == "moons":
         x, y = skd.make_moons(n, noise=noise, random_state=seed)
     elif name == "circles":
@@ -155,23 +180,9 @@ def _points(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.
     elif name == "blobs":
         x, y = skd.make_blobs(n, centers=3, cluster_std=0.5 + noise * 2, random_state=seed)
     elif name == "xor":
-        x = rng.uniform(-1, 1, size=(n, 2))
-        x += np.sign(x) * 0.05  # a small gap on the axes, as TensorFlow Playground leaves
-        y = (x[:, 0] * x[:, 1] > 0).astype(int)
-        x += rng.normal(0, noise * 0.5, size=x.shape)
+        x, y = make_xor(n, noise, seed)
     elif name == "spiral":
-        half = n // 2
-        out_x, out_y = [], []
-        for label, delta in ((0, 0.0), (1, np.pi)):
-            count = half if label == 0 else n - half
-            r = np.linspace(0.05, 1.0, count)
-            t = 1.75 * r * 2 * np.pi + delta
-            pts = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
-            out_x.append(pts + rng.normal(0, noise * 0.25, size=pts.shape))
-            out_y.append(np.full(count, label))
-        x, y = np.concatenate(out_x), np.concatenate(out_y)
-        order = rng.permutation(n)
-        x, y = x[order], y[order]
+        x, y = make_spiral(n, noise, seed)
     else:
         raise KeyError(name)
     return x.astype("float32"), y.astype("int64")
@@ -350,6 +361,12 @@ def _load_full(name: str, n_samples: int, noise: float, test_fraction: float, se
         x, y = _points(name, n_samples, noise, seed)
         x_tr, y_tr, x_te, y_te = _split(x, y, test_fraction, seed)
         feature_names = ("x1", "x2")
+    elif name == "dummy":
+        # Tutorial 002's first network: three samples in, three classes out, one test sample.
+        x_tr = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]], "float32")
+        y_tr = np.array([2, 1, 0], "int64")
+        x_te, y_te = np.array([[0.1, 0.3, 0.5]], "float32"), np.array([2], "int64")
+        feature_names = ("x1", "x2", "x3")
     elif info.group == "sklearn":
         x, y, feature_names = _sklearn(name)
         x_tr, y_tr, x_te, y_te = _split(x, y, test_fraction, seed)
@@ -371,7 +388,7 @@ def load(spec: DataSpec) -> Dataset:
         raise KeyError(f"unknown dataset {spec.name!r}; known: {', '.join(DATASETS)}")
     info = DATASETS[spec.name]
     synthetic = info.kind == "points"
-    split_here = info.group != "keras"
+    split_here = info.group in ("playground", "sklearn")
     full = _load_full(
         spec.name,
         spec.n_samples if synthetic else 0,

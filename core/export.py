@@ -1,4 +1,4 @@
-"""Downloads of a run: the history as CSV, the trained model as a `.keras` file.
+"""Downloads of a run: history as CSV or JSON, the model as a `.keras` file, TensorBoard logs as a zip.
 
 Example:
     >>> history_csv({"loss": [0.5, 0.4], "val_loss": [0.6, 0.5]}).splitlines()[0]
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
+import zipfile
+from pathlib import Path
 
 from core import settings
 
@@ -38,3 +41,19 @@ def model_bytes(model) -> bytes:
         return path.read_bytes()
     finally:
         path.unlink(missing_ok=True)
+
+
+def history_json(history: dict[str, list[float]]) -> str:
+    return json.dumps(history_rows(history), indent=1)
+
+
+def folder_zip(folder: Path) -> bytes | None:
+    """A folder (TensorBoard logs) as zip bytes, paths relative to it; None if it is missing."""
+    if not folder.is_dir():
+        return None
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()

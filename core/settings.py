@@ -9,6 +9,7 @@ workshop server, Streamlit Community Cloud and the tests can each set their own:
 | `PLAYGROUND_HOME` | `~/.keras-playground` | the app's own writable folder (run store, temp files) |
 | `PLAYGROUND_OFFLINE` | `0` | `1` never tries a download: missing files get a message at once |
 | `PLAYGROUND_MAX_TRAININGS` | `2` | trainings running at the same time; more wait in a FIFO queue |
+| `PLAYGROUND_RUNS_KEPT` | `50` | runs kept per browser session in the run store |
 
 Example:
     >>> import os; os.environ["PLAYGROUND_MAX_TRAININGS"] = "3"
@@ -76,6 +77,11 @@ def max_concurrent_trainings() -> int:
 def orphan_grace_seconds() -> int:
     """How long a job may have no open browser tab before it is stopped."""
     return _env_int("PLAYGROUND_ORPHAN_GRACE", 30, minimum=1)
+
+
+def runs_kept_per_owner() -> int:
+    """Runs kept in the run store per browser session (the oldest are deleted)."""
+    return _env_int("PLAYGROUND_RUNS_KEPT", 50, minimum=1)
 
 
 def jobs_kept_per_owner() -> int:

@@ -117,6 +117,25 @@ class LayerSpec:
     params: dict[str, Any] = field(default_factory=dict)
     name: str = ""
 
+    def short(self) -> str:
+        """A compact Keras-style label: 'Dense(100, sigmoid)', 'Conv2D(32, 3x3)', 'Dropout(0.3)'."""
+        p = self.params
+        if self.type == "Dense":
+            return f"Dense({p['units']}, {p['activation']}" + (f", L2 {p['l2']:g})" if p["l2"] else ")")
+        if self.type == "Conv2D":
+            extra = "".join([f", stride {p['strides']}" if p["strides"] != 1 else "", ", same" if p["padding"] == "same" else "",
+                             f", {p['activation']}" if p["activation"] != "linear" else ""])
+            return f"Conv2D({p['filters']}, {p['kernel_size']}x{p['kernel_size']}{extra})"
+        if self.type in ("MaxPooling2D", "AveragePooling2D"):
+            return f"{self.type}({p['pool_size']})"
+        if self.type == "Dropout":
+            return f"Dropout({p['rate']:g})"
+        if self.type == "Activation":
+            return f"Activation({p['activation']})"
+        if self.type in ("InceptionBlock", "ResidualBlock"):
+            return f"{self.type}({p['filters']})"
+        return self.type
+
     @classmethod
     def make(cls, layer_type: str, name: str = "", **params: Any) -> "LayerSpec":
         """A layer with defaults filled in; unknown types or values raise SpecError."""
@@ -183,6 +202,7 @@ class FitSpec:
     restore_best_weights: bool = True
     shuffle: bool = True
     seed: int = 42
+    tensorboard: bool = False  # write TensorBoard logs (histogram_freq=1), as tutorial 000 does
 
 
 _RANGES: dict[tuple[str, str], tuple[float, float]] = {
@@ -259,6 +279,7 @@ class ExperimentSpec:
     layers: list[LayerSpec] = field(default_factory=list)
     compile: CompileSpec = field(default_factory=CompileSpec)
     fit: FitSpec = field(default_factory=FitSpec)
+    recipe: str = ""  # the tutorial recipe this spec started from, if any
     version: int = 1
 
     # ---- JSON round trip
@@ -273,7 +294,7 @@ class ExperimentSpec:
     def from_dict(cls, raw: Any) -> "ExperimentSpec":
         if not isinstance(raw, dict):
             raise SpecError("a spec must be a JSON object")
-        unknown = set(raw) - {"data", "layers", "compile", "fit", "version"}
+        unknown = set(raw) - {"data", "layers", "compile", "fit", "recipe", "version"}
         if unknown:
             raise SpecError(f"unknown field(s) {', '.join(sorted(unknown))}")
         layers_raw = raw.get("layers", [])
@@ -292,6 +313,7 @@ class ExperimentSpec:
             layers=layers,
             compile=_read_part(CompileSpec, raw.get("compile"), "compile"),
             fit=_read_part(FitSpec, raw.get("fit"), "fit"),
+            recipe=str(raw.get("recipe") or ""),
         )
         spec.ensure_layer_names()
         return spec
@@ -374,12 +396,41 @@ class ExperimentSpec:
         return spec
 
 
+def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
+    """The spec flattened to setting -> value, for comparing runs side by side.
+
+    Keys are catalogue keys under `settings.`; values are text, or (key, fields)
+    pairs for words that need translating.
+    """
+    d, c, f = spec.data, spec.compile, spec.fit
+    rows: dict[str, Any] = {
+        "dataset": d.name,
+        "train_samples": str(d.train_size) if d.train_size else ("settings.all", {}),
+        "test_samples": str(d.test_size) if d.test_size else ("settings.all", {}),
+        "validation": ("settings.test_set", {}) if d.validation == "test" else ("settings.split", {"fraction": f"{d.validation_split:g}"}),
+        "layers": " → ".join(layer.short() for layer in spec.layers) or "-",
+        "optimizer": c.optimizer,
+        "learning_rate": f"{c.learning_rate:g}",
+        "loss": c.loss,
+        "batch_size": str(f.batch_size),
+        "epochs": str(f.epochs),
+        "early_stopping": ("settings.patience", {"patience": f.patience}) if f.early_stopping else ("settings.off", {}),
+        "seed": str(f.seed),
+    }
+    if c.optimizer in ("sgd", "rmsprop"):
+        rows["momentum"] = f"{c.momentum:g}"
+    if _KINDS.get(d.name) == "points":
+        rows["noise"] = f"{d.noise:g}"
+        rows["points"] = str(d.n_samples)
+    return rows
+
+
 #: Dataset name -> kind, for the datasets this module needs to know about to pick defaults.
 #: The dataset registry (core.datasets) is the full source; this map only avoids an import cycle.
 _KINDS = {
     "moons": "points", "circles": "points", "xor": "points", "spiral": "points", "blobs": "points",
     "iris": "tabular", "wine": "tabular", "breast_cancer": "tabular",
-    "digits": "image", "mnist": "image", "fashion_mnist": "image", "cifar10": "image",
+    "digits": "image", "mnist": "image", "fashion_mnist": "image", "cifar10": "image", "dummy": "tabular",
 }
 
 

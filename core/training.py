@@ -116,11 +116,11 @@ class JobView:
 class Job:
     """One training run. Thread-safe: the worker writes under `_lock`, pages read snapshots."""
 
-    def __init__(self, spec: ExperimentSpec, owner: str, session_id: str | None = None, label: str = ""):
+    def __init__(self, spec: ExperimentSpec, owner: str, session_id: str | None = None, after: "Job | None" = None):
         self.id = uuid.uuid4().hex[:10]
         self.spec = spec.copy()
         self.owner = owner
-        self.label = label
+        self.after = after  # a job that must end before this one queues (a sequence of runs)
         self.sessions: set[str] = {session_id} if session_id else set()
         self.stop_event = threading.Event()
         self.done = threading.Event()
@@ -290,6 +290,11 @@ def run_job(job: Job) -> None:
     else:
         fit_args["validation_split"] = spec.data.validation_split
     callbacks = [LiveCallback(job, job.stop_event, on_epoch=on_epoch, diverge_above=divergence_bound(data.n_classes))]
+    if spec.fit.tensorboard:
+        from core.runs import run_dir
+
+        # As tutorial 000: logs for TensorBoard, with weight histograms every epoch.
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir(job.id) / "tensorboard"), histogram_freq=1))
     early = None
     if spec.fit.early_stopping:
         early = keras.callbacks.EarlyStopping(
@@ -320,6 +325,41 @@ def run_job(job: Job) -> None:
     job.set_state(phase="done")
 
 
+def to_run(job: Job):
+    """The run-store record of a job: spec, history, final metrics, timings."""
+    from core.runs import Run
+
+    view = job.snapshot()
+    history = view.history
+    last = lambda key: float(history[key][-1]) if history.get(key) else None  # noqa: E731
+    ev = view.evaluation
+    metrics = {
+        "train_accuracy": last("accuracy"), "train_loss": last("loss"),
+        "val_accuracy": last("val_accuracy"), "val_loss": last("val_loss"),
+        "test_accuracy": ev.test_accuracy if ev else None, "test_loss": ev.test_loss if ev else None,
+    }
+    name = f"{job.spec.recipe or job.spec.data.name} {time.strftime('%H:%M:%S', time.localtime(job.created))}"
+    return Run(job.id, job.owner, name, job.spec, view.status, history, metrics, dict(job.timings),
+               job.created, view.finished, view.message)
+
+
+def record_run(job: Job) -> bool:
+    """Save a settled job in the run store, with its model file. Failed or cancelled jobs are not runs."""
+    from core import runs
+
+    view = job.snapshot()
+    if view.status not in (FINISHED, STOPPED, DIVERGED) or not (view.epochs_done or view.status == DIVERGED):
+        return False
+    if job.model is not None and view.status != DIVERGED:
+        folder = runs.run_dir(job.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        job.model.save(folder / "model.keras")
+    store = runs.store()
+    store.save(to_run(job))
+    store.prune(job.owner, settings.runs_kept_per_owner())
+    return True
+
+
 class JobRegistry:
     """All jobs of this server process, the training slots and the FIFO queue."""
 
@@ -329,11 +369,13 @@ class JobRegistry:
         liveness: Callable[[str], bool] | None = None,
         orphan_grace: float | None = None,
         keep_per_owner: int | None = None,
+        record_runs: bool = True,
     ):
         self.max_concurrent = max_concurrent or settings.max_concurrent_trainings()
         self.liveness = liveness
         self.orphan_grace = orphan_grace if orphan_grace is not None else settings.orphan_grace_seconds()
         self.keep_per_owner = keep_per_owner or settings.jobs_kept_per_owner()
+        self.record_runs = record_runs  # save settled jobs in the run store (the CLI does not)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._slots = threading.Condition(self._lock)
@@ -343,13 +385,18 @@ class JobRegistry:
 
     # ---- submitting and finding jobs
 
-    def submit(self, spec: ExperimentSpec, owner: str, session_id: str | None = None, label: str = "") -> Job:
-        """Queue a job and start its worker thread; it trains as soon as a slot is free."""
-        job = Job(spec, owner, session_id, label)
+    def submit(self, spec: ExperimentSpec, owner: str, session_id: str | None = None, after: Job | None = None) -> Job:
+        """Queue a job and start its worker thread; it trains as soon as a slot is free.
+
+        With `after`, the job joins the queue only once that job has ended, so a
+        sequence of runs (the overfitting trio) trains one after another.
+        """
+        job = Job(spec, owner, session_id, after)
         job._queue_position = self.queue_position
         with self._lock:
             self._jobs[job.id] = job
-            self._waiting.append(job.id)
+            if after is None:
+                self._waiting.append(job.id)
         threading.Thread(target=self._worker, args=(job,), name=f"train-{job.id}", daemon=True).start()
         self._ensure_reaper()
         return job
@@ -391,10 +438,17 @@ class JobRegistry:
 
     def _acquire(self, job: Job) -> bool:
         """Block until this job is at the head of the queue and a slot is free (False: cancelled)."""
+        if job.after is not None:
+            while not job.after.done.wait(0.25):
+                if job.stop_event.is_set():
+                    return False
+            with self._slots:
+                self._waiting.append(job.id)
         with self._slots:
             while True:
                 if job.stop_event.is_set():
-                    self._waiting.remove(job.id)
+                    if job.id in self._waiting:
+                        self._waiting.remove(job.id)
                     self._slots.notify_all()
                     return False
                 if self._waiting[0] == job.id and len(self._running) < self.max_concurrent:
@@ -424,6 +478,11 @@ class JobRegistry:
             log.exception("job %s failed", job.id)
             job.set_state(FAILED, "done", Msg("job.failed", {"error": f"{type(exc).__name__}: {exc}"}))
         finally:
+            try:
+                if self.record_runs:
+                    record_run(job)
+            except Exception:  # noqa: BLE001 - losing the record must not lose the job
+                log.exception("could not record run %s", job.id)
             job.done.set()
             self._trim(job.owner)
 

@@ -6,9 +6,9 @@ it, stops it, and redraws its snapshot once a second in a fragment.
 
 import streamlit as st
 
-from core import datasets
+from core import datasets, recipes
 from core.builder import ModelBuildError, summarize
-from ui import state, train_view
+from ui import recipes_view, state, train_view
 from ui.state import t
 from ui.widgets import bound
 
@@ -35,6 +35,14 @@ with st.container(border=True):
         if f.early_stopping:
             bound(st.number_input, t("train.patience"), f, "patience", min_value=0, max_value=100, help=t("help.patience"))
             bound(st.checkbox, t("train.restore_best"), f, "restore_best_weights", help=t("help.restore_best"))
+        bound(st.checkbox, t("train.tensorboard"), f, "tensorboard", help=t("help.tensorboard"))
+
+recipe = recipes.RECIPES.get(spec.recipe)
+if recipe is not None:
+    reported = recipe.reported_for(f.epochs)
+    st.info(t("train.recipe_line", title=t(f"recipes.{recipe.id}.title"),
+              figure=recipes_view.reported_text(reported) if reported else t(f"recipebook.criterion.{recipe.criterion or 'none'}")),
+            icon=":material/menu_book:")
 
 try:
     summary = summarize(spec)
@@ -51,17 +59,9 @@ job = state.current_job()
 busy = job is not None and job.snapshot().active
 
 
-def start_training() -> None:
-    from core.training import warm_imports
-
-    warm_imports()  # first imports must happen here, on the script thread, not in two workers at once
-    new_job = state.registry().submit(spec, state.owner(), state.session_id())
-    st.session_state["job_id"] = new_job.id
-
-
 go, stop, _ = st.columns([1, 1, 4])
 go.button(t("train.train"), type="primary", icon=":material/play_arrow:", disabled=busy or problem is not None,
-          on_click=start_training, width="stretch")
+          on_click=state.start_job, args=(spec,), width="stretch")
 stop.button(t("train.stop"), icon=":material/stop:", disabled=not busy, on_click=lambda: job.stop(), width="stretch")
 
 

@@ -122,6 +122,16 @@ def registry():
     return reg
 
 
+def start_job(spec: ExperimentSpec, after=None):
+    """Submit a job for this learner and make it the one the Train page shows."""
+    from core.training import warm_imports
+
+    warm_imports()  # first imports must happen here, on the script thread, not in two workers at once
+    job = registry().submit(spec, owner(), session_id(), after=after)
+    st.session_state["job_id"] = job.id
+    return job
+
+
 def current_job():
     """This learner's newest job (re-attached to this session), or None."""
     reg = registry()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts, export, images
+from core import charts, codegen, export, images, recipes
 from core.training import DIVERGED, FAILED, QUEUED, RUNNING, JobView
 from ui import state
 from ui.state import t
@@ -46,16 +46,25 @@ def progress_fraction(view: JobView) -> float:
     return float(min((view.epochs_done + within) / p.epochs, 1.0))
 
 
+def tutorial_figure(view: JobView):
+    """The tutorial's reported figure for this job's recipe and epoch count, if any."""
+    recipe = recipes.RECIPES.get(view.spec.recipe)
+    return recipe.reported_for(view.spec.fit.epochs) if recipe else None
+
+
 def live_charts(view: JobView, job) -> None:
     """Loss and accuracy, train vs validation, per epoch; the decision map for 2-D data."""
     epochs = view.spec.fit.epochs
+    reported = tutorial_figure(view)
     left, right = st.columns(2)
     left.plotly_chart(
         charts.history_figure(view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs),
         key="chart_loss", width="stretch",
     )
     right.plotly_chart(
-        charts.history_figure(view.history, "accuracy", t("chart.accuracy"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs),
+        charts.history_figure(view.history, "accuracy", t("chart.accuracy"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs,
+                              reference=reported.value if reported else None,
+                              reference_name=t("chart.tutorial", metric=t(f"metric.{reported.metric}")) if reported else ""),
         key="chart_accuracy", width="stretch",
     )
     grid, data = job.grid, job.data
@@ -83,10 +92,15 @@ def results(job, view: JobView, class_names: list[str]) -> None:
     if ev is None or data is None:
         return
     st.subheader(t("results.title"))
-    a, b, c = st.columns(3)
+    a, b, c, d = st.columns(4)
     a.metric(t("results.test_accuracy"), f"{ev.test_accuracy:.4f}")
     b.metric(t("results.test_loss"), f"{ev.test_loss:.4f}")
     c.metric(t("results.test_samples"), f"{ev.n_test:,}")
+    reported = tutorial_figure(view)
+    ours = recipes.ours(reported.metric, view.history, ev.test_accuracy) if reported else None
+    if ours is not None:
+        d.metric(t("results.vs_tutorial", metric=t(f"metric.{reported.metric}"), value=f"{reported.value:g}"), f"{ours:.4f}",
+                 delta=t("results.points", delta=f"{(ours - reported.value) * 100:+.2f}"), delta_color="off")
     matrix, mistakes = st.columns([1, 1])
     matrix.plotly_chart(
         charts.confusion_figure(ev.confusion, class_names, t("results.confusion"), t("results.predicted"), t("results.true")),
@@ -107,10 +121,15 @@ def results(job, view: JobView, class_names: list[str]) -> None:
 
 
 def downloads(job, view: JobView) -> None:
-    left, right = st.columns(2)
+    left, right, code = st.columns(3)
     left.download_button(t("results.download_history"), export.history_csv(view.history), file_name=f"history-{view.id}.csv",
                          mime="text/csv", icon=":material/download:", width="stretch")
     model = job.model
     if model is not None:
         right.download_button(t("results.download_model"), lambda: export.model_bytes(model), file_name=f"model-{view.id}.keras",
                               mime="application/octet-stream", icon=":material/download:", width="stretch")
+    source = codegen.script(view.spec)
+    code.download_button(t("runs.download_script"), source, file_name=codegen.file_name(view.spec), mime="text/x-python",
+                         icon=":material/code:", width="stretch")
+    with st.expander(t("runs.show_code"), icon=":material/code:"):
+        st.code(source, language="python")

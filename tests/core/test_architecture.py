@@ -6,8 +6,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {
     "leaf": {"settings", "spec", "i18n", "images", "charts", "callbacks"},
-    "domain": {"datasets", "builder", "analysis", "workspaces"},
-    "engine": {"training", "export", "__main__", "cli"},
+    "domain": {"datasets", "builder", "analysis", "workspaces", "recipes", "runs"},
+    "engine": {"training", "export", "codegen", "__main__", "cli"},
 }
 RANK = {name: rank for rank, layer in enumerate(["leaf", "domain", "engine"]) for name in LAYERS[layer]}
 

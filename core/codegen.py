@@ -1,0 +1,226 @@
+""""Show me the code": a standalone plain-Keras script that reproduces a run.
+
+The script tells the same story as the app, in keras-io style: load the data,
+build the model (functional API, the same explicit layer names), compile, fit,
+evaluate, plot the curves. It needs only keras (+ scikit-learn for the built-in
+datasets, matplotlib for the plot if installed).
+
+Example:
+    >>> source = script(ExperimentSpec.default_for("iris"))
+    >>> "model.fit(" in source and "load_iris" in source
+    True
+"""
+
+from __future__ import annotations
+
+import inspect
+from datetime import date
+
+from core import datasets
+from core.builder import plan_loss
+from core.datasets import DATASETS
+from core.spec import CompileSpec, ExperimentSpec, LayerSpec
+
+
+def _args(*positional, **keywords) -> str:
+    parts = [repr(p) for p in positional]
+    parts += [f"{k}={v!r}" for k, v in keywords.items()]
+    return ", ".join(parts)
+
+
+def _data_lines(spec: ExperimentSpec) -> list[str]:
+    d, info = spec.data, DATASETS[spec.data.name]
+    lines: list[str] = []
+    split = [
+        "x_train, x_test, y_train, y_test = train_test_split(",
+        f"    features, labels, test_size={d.test_fraction!r}, random_state={d.seed}, stratify=labels",
+        ")",
+    ]
+    if info.kind == "points":
+        lines.append("from sklearn.model_selection import train_test_split")
+        if d.name in ("xor", "spiral"):
+            fn = datasets.make_xor if d.name == "xor" else datasets.make_spiral
+            lines += ["", *inspect.getsource(fn).rstrip().splitlines(), ""]
+            lines.append(f"features, labels = {fn.__name__}({d.n_samples}, noise={d.noise!r}, seed={d.seed})")
+        else:
+            call = {
+                "moons": f"make_moons({d.n_samples}, noise={d.noise!r}, random_state={d.seed})",
+                "circles": f"make_circles({d.n_samples}, noise={d.noise!r}, factor=0.5, random_state={d.seed})",
+                "blobs": f"make_blobs({d.n_samples}, centers=3, cluster_std={0.5 + d.noise * 2!r}, random_state={d.seed})",
+            }[d.name]
+            lines.append(f"from sklearn.datasets import {call.split('(')[0]}")
+            lines.append(f"features, labels = {call}")
+        lines += ['features = features.astype("float32")', *split]
+    elif d.name == "dummy":
+        lines += [
+            "# Tutorial 002's dummy data: three samples, three classes.",
+            'x_train = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]], "float32")',
+            "y_train = np.array([2, 1, 0])",
+            'x_test, y_test = np.array([[0.1, 0.3, 0.5]], "float32"), np.array([2])',
+        ]
+    elif info.group == "sklearn":
+        loader = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer", "digits": "load_digits"}[d.name]
+        lines += [f"from sklearn.datasets import {loader}", "from sklearn.model_selection import train_test_split", "", f"bunch = {loader}()"]
+        if d.name == "digits":
+            lines.append('features = np.round(bunch.images * (255 / 16)).astype("uint8")[..., None]  # 0..16 grey levels -> 0..255')
+        else:
+            lines.append('features = bunch.data.astype("float32")')
+        lines += ["labels = bunch.target", *split]
+    else:
+        module = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "cifar10": "cifar10"}[d.name]
+        lines.append(f"# Keras downloads {info.title} on first use into ~/.keras/datasets.")
+        lines.append(f"(x_train, y_train), (x_test, y_test) = keras.datasets.{module}.load_data()")
+        if info.class_names and d.name != "cifar10":
+            lines.append("x_train, x_test = x_train[..., None], x_test[..., None]  # add the channel axis")
+        if d.name == "cifar10":
+            lines.append("y_train, y_test = y_train.reshape(-1), y_test.reshape(-1)")
+    if d.train_size:
+        lines.append(f"x_train, y_train = x_train[:{d.train_size}], y_train[:{d.train_size}]  # a subset, as the tutorial")
+    if d.test_size:
+        lines.append(f"x_test, y_test = x_test[:{d.test_size}], y_test[:{d.test_size}]")
+    lines.append('print("train", x_train.shape, "test", x_test.shape)')
+    return lines
+
+
+def _layer_lines(layer: LayerSpec) -> list[str]:
+    p, n, t = layer.params, layer.name, layer.type
+    reg = lambda: {"kernel_regularizer": f"keras.regularizers.L2({p['l2']!r})"} if p.get("l2") else {}  # noqa: E731
+
+    def call(cls: str, *args, src: str = "x", out: str = "x", extra: dict | None = None, **kw) -> str:
+        text = _args(*args, **kw)
+        for key, code in (extra or {}).items():
+            text += f", {key}={code}"
+        return f"{out} = keras.layers.{cls}({text})({src})"
+
+    if t == "Dense":
+        return [call("Dense", p["units"], activation=p["activation"], name=n, extra=reg())]
+    if t == "Dropout":
+        return [call("Dropout", p["rate"], name=n)]
+    if t in ("BatchNormalization", "Flatten", "GlobalAveragePooling2D"):
+        return [call(t, name=n)]
+    if t == "Activation":
+        return [call("Activation", p["activation"], name=n)]
+    if t == "Conv2D":
+        return [call("Conv2D", p["filters"], p["kernel_size"], strides=p["strides"], padding=p["padding"],
+                     activation=p["activation"], name=n, extra=reg())]
+    if t in ("MaxPooling2D", "AveragePooling2D"):
+        return [call(t, p["pool_size"], strides=p["strides"] or None, padding=p["padding"], name=n)]
+    if t == "InceptionBlock":
+        f = p["filters"]
+        conv = lambda k, src, out, suffix: call("Conv2D", f, k, src=src, out=out, padding="same", activation="relu", name=f"{n}_{suffix}")  # noqa: E731
+        return [
+            "# Inception block: three towers side by side, concatenated on the channel axis.",
+            conv(1, "x", "tower_1", "1x1_a"), conv(3, "tower_1", "tower_1", "3x3"),
+            conv(1, "x", "tower_2", "1x1_b"), conv(5, "tower_2", "tower_2", "5x5"),
+            call("MaxPooling2D", 3, out="tower_3", strides=1, padding="same", name=f"{n}_pool"),
+            conv(1, "tower_3", "tower_3", "pool_1x1"),
+            f"x = keras.layers.Concatenate(axis=-1, name={n!r})([tower_1, tower_2, tower_3])",
+        ]
+    if t == "ResidualBlock":
+        f = p["filters"]
+        return [
+            "# Residual block: a convolution plus a shortcut (1x1 projection when channels differ).",
+            call("Conv2D", f, p["kernel_size"], out="y", padding="same", name=f"{n}_conv"),
+            f"shortcut = x if x.shape[-1] == {f} else keras.layers.Conv2D({f}, 1, name={n + '_projection'!r})(x)",
+            f"x = keras.layers.Add(name={n!r})([shortcut, y])",
+        ]
+    raise ValueError(f"unknown layer type {t}")
+
+
+def _optimizer(c: CompileSpec) -> str:
+    if c.optimizer == "sgd":
+        return f"keras.optimizers.SGD({_args(learning_rate=c.learning_rate, momentum=c.momentum, nesterov=c.nesterov)})"
+    if c.optimizer == "rmsprop":
+        return f"keras.optimizers.RMSprop({_args(learning_rate=c.learning_rate, momentum=c.momentum)})"
+    if c.optimizer == "adamw":
+        return f"keras.optimizers.AdamW({_args(learning_rate=c.learning_rate, weight_decay=c.weight_decay)})"
+    cls = {"adagrad": "Adagrad", "adam": "Adam", "adadelta": "Adadelta"}[c.optimizer]
+    return f"keras.optimizers.{cls}(learning_rate={c.learning_rate!r})"
+
+
+def file_name(spec: ExperimentSpec) -> str:
+    """'two-layer-net.py', or the dataset's name for a spec that is not a recipe."""
+    return f"{spec.recipe or spec.data.name}.py"
+
+
+def script(spec: ExperimentSpec, title: str = "") -> str:
+    """The whole script as text."""
+    info = DATASETS[spec.data.name]
+    n_classes = info.n_classes
+    plan = plan_loss("binary" if n_classes == 2 else "multiclass", n_classes, spec.compile.loss)
+    f = spec.fit
+    about = title or (f"recipe {spec.recipe}" if spec.recipe else f"{info.title} experiment")
+    lines = [
+        f'"""Keras Playground: {about}, reproduced with plain Keras.',
+        "",
+        f"Generated on {date.today().isoformat()}. Run it with `python {file_name(spec)}`.",
+        '"""',
+        "",
+        "import numpy as np",
+        "import keras",
+        "",
+        f"keras.utils.set_random_seed({f.seed})  # same initial weights and shuffling on every run",
+        "",
+        "# 1. The data",
+        *_data_lines(spec),
+    ]
+    if plan.one_hot:
+        lines += [f"y_train = keras.utils.to_categorical(y_train, {n_classes})  # one-hot targets for {plan.loss}",
+                  f"y_test = keras.utils.to_categorical(y_test, {n_classes})"]
+    lines += ["", "# 2. The model: the input shape and the output layer come from the data.",
+              'inputs = keras.Input(shape=x_train.shape[1:], name="input")']
+    if info.kind == "image":
+        lines.append('x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)  # pixels 0..255 -> 0..1')
+    elif spec.data.standardize:
+        lines += ['normalize = keras.layers.Normalization(name="normalize")',
+                  "normalize.adapt(x_train)  # mean 0, variance 1, from the training data", "x = normalize(inputs)"]
+    else:
+        lines.append("x = inputs")
+    for layer in spec.layers:
+        lines += _layer_lines(layer)
+    lines += [
+        f"outputs = keras.layers.Dense({plan.units}, activation={plan.activation!r}, name=\"output\")(x)",
+        "model = keras.Model(inputs, outputs)",
+        "model.summary()",
+        "",
+        "# 3. How it learns",
+        f"model.compile(optimizer={_optimizer(spec.compile)}, loss={plan.loss!r}, metrics=[\"accuracy\"])",
+        "",
+        "# 4. Training",
+    ]
+    callbacks = []
+    if f.early_stopping:
+        callbacks.append(f"keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience={f.patience}, restore_best_weights={f.restore_best_weights})")
+    if f.tensorboard:
+        callbacks.append('keras.callbacks.TensorBoard(log_dir="logs", histogram_freq=1)  # tensorboard --logdir logs')
+    validation = (
+        "validation_data=(x_test, y_test)" if spec.data.validation == "test" else f"validation_split={spec.data.validation_split!r}"
+    )
+    lines += [
+        "history = model.fit(",
+        f"    x_train, y_train, batch_size={f.batch_size}, epochs={f.epochs}, shuffle={f.shuffle},",
+        f"    {validation},",
+        *([f"    callbacks=[{', '.join(callbacks)}],"] if callbacks else []),
+        ")",
+        "",
+        "# 5. Evaluation on the test set",
+        "loss, accuracy = model.evaluate(x_test, y_test, verbose=0)",
+        'print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")',
+        "",
+        "# 6. The curves, as in the tutorials",
+        "try:",
+        "    import matplotlib.pyplot as plt",
+        "except ImportError:",
+        '    print("pip install matplotlib to plot the curves")',
+        "else:",
+        "    for metric in (\"loss\", \"accuracy\"):",
+        "        plt.figure()",
+        "        epochs = range(1, len(history.history[metric]) + 1)",
+        '        plt.plot(epochs, history.history[metric], marker=".", label="train")',
+        '        plt.plot(epochs, history.history["val_" + metric], marker=".", label="validation")',
+        '        plt.xlabel("epoch"), plt.ylabel(metric), plt.legend(), plt.grid()',
+        '        plt.savefig(f"{metric}.png")',
+        '    print("saved loss.png and accuracy.png")',
+        "",
+    ]
+    return "\n".join(lines)

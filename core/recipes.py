@@ -1,0 +1,207 @@
+"""The tutorials' experiments as one-click recipes, with the numbers the tutorials report.
+
+A recipe is a full ExperimentSpec (dataset, layers, compile and fit settings)
+plus what the tutorial reports. The tutorials ran Keras 2, whose defaults
+differ from Keras 3 (Adagrad's learning rate was 0.01, Adadelta's 1.0), so every
+recipe sets its learning rate explicitly. Texts (title, what it teaches) live
+in the catalogues under `recipes.<id>`.
+
+Example:
+    >>> r = get("two-layer-net")
+    >>> r.spec.compile.optimizer, r.spec.compile.learning_rate, r.reported.value
+    ('sgd', 0.1, 0.9497)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.spec import CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec
+
+METRICS = ("train_accuracy", "val_accuracy", "test_accuracy")
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A figure a tutorial prints, and which of our numbers it compares to."""
+
+    metric: str  # one of METRICS
+    value: float
+    approximate: bool = False  # "~0.95": the tutorial rounds or reads it off a plot
+
+
+@dataclass(frozen=True)
+class Recipe:
+    id: str
+    tutorial: str  # the seed file number: "000" ... "004"
+    spec: ExperimentSpec
+    reported: Reported | None
+    epoch_choices: dict[int, Reported] = field(default_factory=dict)  # fashion-mlp: 1 / 5 / 500 epochs
+    group: str = ""  # recipes trained and compared together (the overfitting trio)
+    criterion: str = ""  # how fidelity is judged when there is no single figure
+
+    def build_spec(self, epochs: int | None = None) -> ExperimentSpec:
+        """A fresh copy of the spec (optionally with another epoch count), tagged with this recipe."""
+        spec = self.spec.copy()
+        if epochs is not None:
+            spec.fit.epochs = epochs
+        spec.recipe = self.id
+        spec.ensure_layer_names()
+        return spec
+
+    def reported_for(self, epochs: int) -> Reported | None:
+        """The tutorial's figure for this epoch count (recipes with choices), else the figure."""
+        if self.epoch_choices:
+            return self.epoch_choices.get(epochs)
+        return self.reported if epochs == self.spec.fit.epochs else None
+
+
+def _spec(dataset: str, layers: list[LayerSpec], optimizer: str, lr: float, batch: int, epochs: int, **data) -> ExperimentSpec:
+    spec = ExperimentSpec(
+        data=DataSpec(name=dataset, **data),
+        layers=layers,
+        compile=CompileSpec(optimizer=optimizer, learning_rate=lr),
+        fit=FitSpec(batch_size=batch, epochs=epochs, seed=42),
+    )
+    spec.ensure_layer_names()
+    return spec
+
+
+L = LayerSpec.make
+
+
+def _overfit_layers(l2: float = 0.0, dropout: float = 0.0) -> list[LayerSpec]:
+    layers = []
+    for _ in range(4):
+        layers.append(L("Dense", units=100, activation="relu", l2=l2))
+        if dropout:
+            layers.append(L("Dropout", rate=dropout))
+    return layers
+
+
+_OVERFIT_DATA = dict(train_size=500, test_size=500)
+
+RECIPES: dict[str, Recipe] = {
+    r.id: r
+    for r in [
+        # Tutorial 002: Keras intro.
+        Recipe(
+            "dummy-3-2-3", "002",
+            # Dense(2) + Activation(sigmoid) + Dense(3) + Activation(softmax): the output layer adds the last two.
+            _spec("dummy", [L("Dense", units=2, activation="linear"), L("Activation", activation="sigmoid")], "sgd", 0.01, 32, 10),
+            Reported("train_accuracy", 0.3333),
+            criterion="chance",
+        ),
+        Recipe(
+            "iris", "002",
+            _spec("iris", [L("Dense", units=50, activation="sigmoid")], "sgd", 0.01, 1, 20, test_fraction=0.25),
+            Reported("test_accuracy", 0.947, approximate=True),
+        ),
+        Recipe(
+            "intro-mlp", "002",
+            _spec("mnist", [L("Flatten"), L("Dense", units=50, activation="sigmoid"), L("Dense", units=20, activation="sigmoid")],
+                  "sgd", 0.01, 32, 10),
+            Reported("test_accuracy", 0.8855),
+        ),
+        Recipe(
+            "deeper-cnn", "002",
+            _spec("mnist", [
+                L("Conv2D", filters=32, kernel_size=3, activation="relu"),
+                L("Conv2D", filters=64, kernel_size=3, activation="relu"),
+                L("MaxPooling2D", pool_size=2), L("Dropout", rate=0.25), L("Flatten"),
+                L("Dense", units=128, activation="relu"), L("Dropout", rate=0.5),
+            ], "adadelta", 1.0, 512, 3),  # Keras 2's Adadelta default learning rate was 1.0
+            Reported("test_accuracy", 0.9797),
+        ),
+        # Tutorial 001: the two-layer net of "Deep Learning from Scratch".
+        Recipe(
+            "two-layer-net", "001",
+            _spec("mnist", [L("Flatten"), L("Dense", units=100, activation="sigmoid")], "sgd", 0.1, 100, 17),
+            Reported("train_accuracy", 0.9497),
+        ),
+        # Tutorial 003: the long course.
+        Recipe(
+            "batchnorm-mlp", "003",
+            _spec("mnist", [
+                L("Flatten"), L("Dense", units=50, activation="linear"), L("BatchNormalization"), L("Activation", activation="relu"),
+                L("Dense", units=20, activation="linear"), L("BatchNormalization"), L("Activation", activation="relu"),
+            ], "sgd", 0.01, 32, 10),
+            Reported("val_accuracy", 0.9691),
+        ),
+        Recipe(
+            "small-cnn", "003",
+            _spec("mnist", [
+                L("Conv2D", filters=32, kernel_size=3, activation="linear"), L("Activation", activation="relu"),
+                L("MaxPooling2D", pool_size=2), L("Flatten"),
+            ], "adagrad", 0.01, 64, 5),  # Keras 2's Adagrad default learning rate was 0.01
+            Reported("test_accuracy", 0.9772),
+        ),
+        Recipe(
+            "inception-block", "003",
+            _spec("mnist", [
+                L("Conv2D", filters=32, kernel_size=3, activation="linear"), L("Activation", activation="relu"),
+                L("MaxPooling2D", pool_size=2), L("InceptionBlock", filters=64), L("Flatten"),
+            ], "rmsprop", 0.001, 32, 10),
+            Reported("val_accuracy", 0.9839),
+        ),
+        Recipe(
+            "residual-block", "003",
+            _spec("mnist", [
+                L("Conv2D", filters=32, kernel_size=3, activation="linear"), L("Activation", activation="relu"),
+                L("MaxPooling2D", pool_size=2), L("ResidualBlock", filters=32, kernel_size=3), L("Flatten"),
+            ], "rmsprop", 0.001, 32, 10),
+            Reported("val_accuracy", 0.9846),
+        ),
+        Recipe(
+            "overfit", "003",
+            _spec("mnist", [L("Flatten"), *_overfit_layers()], "sgd", 0.01, 32, 100, **_OVERFIT_DATA),
+            Reported("train_accuracy", 1.0, approximate=True),
+            group="overfitting", criterion="overfits",
+        ),
+        Recipe(
+            "overfit-l2", "003",
+            _spec("mnist", [L("Flatten"), *_overfit_layers(l2=0.03)], "sgd", 0.01, 32, 100, **_OVERFIT_DATA),
+            None, group="overfitting", criterion="smaller_gap",
+        ),
+        Recipe(
+            "overfit-dropout", "003",
+            _spec("mnist", [L("Flatten"), *_overfit_layers(dropout=0.3)], "sgd", 0.01, 32, 100, **_OVERFIT_DATA),
+            None, group="overfitting", criterion="smaller_gap",
+        ),
+        # Tutorial 004: Fashion-MNIST, the TensorFlow basic classification tutorial.
+        Recipe(
+            "fashion-mlp", "004",
+            _spec("fashion_mnist", [L("Flatten"), L("Dense", units=128, activation="relu")], "adam", 0.001, 32, 5),
+            Reported("test_accuracy", 0.864),
+            epoch_choices={1: Reported("test_accuracy", 0.849), 5: Reported("test_accuracy", 0.864), 500: Reported("test_accuracy", 0.886)},
+        ),
+    ]
+}
+
+TUTORIALS = ("000", "001", "002", "003", "004")
+
+
+def get(recipe_id: str) -> Recipe:
+    if recipe_id not in RECIPES:
+        raise KeyError(f"unknown recipe {recipe_id!r}; known: {', '.join(RECIPES)}")
+    return RECIPES[recipe_id]
+
+
+def by_tutorial() -> dict[str, list[Recipe]]:
+    out: dict[str, list[Recipe]] = {}
+    for recipe in RECIPES.values():
+        out.setdefault(recipe.tutorial, []).append(recipe)
+    return dict(sorted(out.items()))
+
+
+def group(name: str) -> list[Recipe]:
+    """Recipes meant to be trained one after another and compared (e.g. 'overfitting')."""
+    return [r for r in RECIPES.values() if r.group == name]
+
+
+def ours(metric: str, history: dict[str, list[float]], test_accuracy: float | None) -> float | None:
+    """Our number for a reported metric: last epoch's train/val accuracy, or the test accuracy."""
+    if metric == "test_accuracy":
+        return test_accuracy
+    values = history.get({"train_accuracy": "accuracy", "val_accuracy": "val_accuracy"}[metric])
+    return float(values[-1]) if values else None

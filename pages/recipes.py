@@ -1,0 +1,29 @@
+"""Recipes page: every experiment of the five tutorials, one click away, with the tutorial's figure."""
+
+import streamlit as st
+
+from core import recipes
+from ui import recipes_view, state
+from ui.state import t
+
+state.require_app()
+
+st.title(t("recipebook.page_title"))
+st.caption(t("recipebook.page_intro"))
+
+with st.container(border=True):
+    st.markdown(f"**{t('recipes.trio_title')}**")
+    st.caption(t("recipebook.trio_text"))
+    st.button(t("recipebook.trio_button"), icon=":material/stacked_line_chart:", on_click=recipes_view.train_group, args=("overfitting",))
+
+for tutorial, items in recipes.by_tutorial().items():
+    st.subheader(t(f"tutorials.{tutorial}"))
+    columns = st.columns(2)
+    for i, recipe in enumerate(items):
+        with columns[i % 2]:
+            recipes_view.card(recipe)
+
+if st.session_state.pop("go_to_train", False):
+    st.switch_page("pages/train.py")
+if st.session_state.pop("go_to_runs", False):
+    st.switch_page("pages/runs.py")

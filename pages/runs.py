@@ -1,0 +1,55 @@
+"""Runs page: every finished or stopped run, compared side by side, with its downloads and code."""
+
+import streamlit as st
+
+from core import runs
+from ui import recipes_view, runs_view, state
+from ui.state import t
+
+POLL_SECONDS = 1.0
+
+state.require_app()
+
+st.title(t("runs.title"))
+st.caption(t("runs.intro"))
+
+
+def active_panel() -> None:
+    """Jobs still queued or training (e.g. the overfitting trio), with their curves so far."""
+    jobs = [j for j in state.registry().jobs_for(state.owner()) if not j.snapshot().settled]
+    if not jobs:
+        if st.session_state.pop("runs_polling", False):
+            st.rerun()  # the last one ended: show it in the table
+        return
+    st.session_state["runs_polling"] = True
+    views = [job.snapshot() for job in jobs]
+    for view in views:
+        p = view.progress
+        where = t("train.progress", epoch=p.epoch, epochs=p.epochs) if view.status == "running" else t("runs.waiting")
+        st.markdown(f"**{view.spec.recipe or view.spec.data.name}** · {t(f'status.{view.status}')} · {where}")
+    runs_view.compare([(v.spec.recipe or v.spec.data.name, v.history) for v in views if v.history], key="live")
+
+
+jobs_active = any(not j.snapshot().settled for j in state.registry().jobs_for(state.owner()))
+st.fragment(active_panel, run_every=POLL_SECONDS if jobs_active else None)()
+st.button(t("recipebook.trio_button"), icon=":material/stacked_line_chart:", on_click=recipes_view.train_group, args=("overfitting",),
+          disabled=jobs_active)
+
+all_runs = runs.store().list(state.owner())
+if not all_runs:
+    st.info(t("runs.empty"), icon=":material/info:")
+    st.stop()
+
+st.subheader(t("runs.table_title"))
+chosen = runs_view.table(all_runs)
+if not chosen:
+    st.caption(t("runs.pick"))
+    st.stop()
+
+runs_view.delete_button(chosen)
+st.subheader(t("runs.compare_title"))
+runs_view.compare([(f"{i + 1}. {run.name}", run.history) for i, run in enumerate(chosen)])
+runs_view.settings_diff(chosen)
+if len(chosen) == 1:
+    st.subheader(t("runs.run_title", name=chosen[0].name))
+    runs_view.actions(chosen[0])

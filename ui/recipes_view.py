@@ -1,0 +1,59 @@
+"""One card per tutorial recipe: what it teaches, its settings, the tutorial's figure, Load and Train."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import datasets, recipes
+from core.recipes import Recipe
+from ui import state
+from ui.state import t
+
+
+def reported_text(reported) -> str:
+    approx = "~" if reported.approximate else ""
+    return t("recipebook.reported", metric=t(f"metric.{reported.metric}"), value=f"{approx}{reported.value:g}")
+
+
+def _load(recipe: Recipe, epochs: int | None) -> None:
+    state.replace_spec(recipe.build_spec(epochs))
+    st.toast(t("recipebook.loaded", title=t(f"recipes.{recipe.id}.title")))
+
+
+def _train(recipe: Recipe, epochs: int | None) -> None:
+    spec = recipe.build_spec(epochs)
+    state.replace_spec(spec)
+    state.start_job(spec)
+    st.session_state["go_to_train"] = True
+
+
+def train_group(name: str) -> None:
+    """Train a group of recipes (the overfitting trio) one after another."""
+    previous = None
+    for recipe in recipes.group(name):
+        previous = state.start_job(recipe.build_spec(), after=previous)
+    st.session_state["go_to_runs"] = True
+
+
+def card(recipe: Recipe) -> None:
+    spec = recipe.spec
+    with st.container(border=True):
+        st.markdown(f"**{t(f'recipes.{recipe.id}.title')}** · `{recipe.id}`")
+        st.caption(t(f"recipes.{recipe.id}.teaches"))
+        c = spec.compile
+        st.markdown(t("recipebook.settings", dataset=t(f"datasets.{spec.data.name}.title"),
+                      layers=" → ".join(layer.short() for layer in spec.layers) or "-",
+                      optimizer=t(f"optimizer.{c.optimizer}"), lr=f"{c.learning_rate:g}", batch=spec.fit.batch_size))
+        epochs = None
+        if recipe.epoch_choices:
+            epochs = st.segmented_control(t("train.epochs"), list(recipe.epoch_choices), default=spec.fit.epochs,
+                                          key=f"epochs.{recipe.id}", help=t("recipebook.epochs_help")) or spec.fit.epochs
+        reported = recipe.reported_for(epochs or spec.fit.epochs)
+        st.markdown(reported_text(reported) if reported else t(f"recipebook.criterion.{recipe.criterion}"))
+        if datasets.availability(spec.data.name) == "download":
+            st.caption(t("recipebook.needs_download", dataset=t(f"datasets.{spec.data.name}.title")))
+        load, train = st.columns(2)
+        load.button(t("recipebook.load"), key=f"load.{recipe.id}", icon=":material/edit:", on_click=_load,
+                    args=(recipe, epochs), width="stretch")
+        train.button(t("recipebook.train"), key=f"train.{recipe.id}", type="primary", icon=":material/play_arrow:",
+                     on_click=_train, args=(recipe, epochs), width="stretch")

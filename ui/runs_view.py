@@ -1,0 +1,122 @@
+"""How stored runs look: the table to pick from, overlaid curves, a settings diff, per-run actions."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from core import charts, codegen, export, recipes, runs
+from core.spec import settings_table
+from ui import state
+from ui.state import t
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _reported(run: runs.Run) -> str:
+    if not run.spec.recipe or run.spec.recipe not in recipes.RECIPES:
+        return ""
+    reported = recipes.get(run.spec.recipe).reported_for(run.spec.fit.epochs)
+    return f"{t(f'metric.{reported.metric}')} {reported.value:g}" if reported else ""
+
+
+def table(all_runs: list[runs.Run]) -> list[runs.Run]:
+    """The runs as a selectable table; returns the selected runs."""
+    rows = [
+        {
+            t("runs.col_name"): run.name,
+            t("runs.col_status"): t(f"status.{run.status}"),
+            t("runs.col_dataset"): t(f"datasets.{run.spec.data.name}.title"),
+            t("runs.col_epochs"): run.epochs,
+            t("metric.train_accuracy"): _pct(run.metrics.get("train_accuracy")),
+            t("metric.val_accuracy"): _pct(run.metrics.get("val_accuracy")),
+            t("metric.test_accuracy"): _pct(run.metrics.get("test_accuracy")),
+            t("runs.col_tutorial"): _reported(run),
+            t("runs.col_seconds"): round(run.seconds, 1),
+            t("runs.col_when"): time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
+        }
+        for run in all_runs
+    ]
+    event = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table", width="stretch")
+    return [all_runs[i] for i in event.selection.rows if i < len(all_runs)]
+
+
+def compare(series: list[tuple[str, dict]], key: str = "compare") -> None:
+    """Accuracy and loss of several runs, one chart each: dotted = training, solid = validation."""
+    left, right = st.columns(2)
+    for column, metric in ((left, "accuracy"), (right, "loss")):
+        column.plotly_chart(
+            charts.compare_figure(series, metric, t(f"chart.{metric}"), t("chart.epoch"), t("chart.train"), t("chart.validation")),
+            key=f"{key}_{metric}", width="stretch",
+        )
+
+
+def _cell(value) -> str:
+    if isinstance(value, tuple):
+        return t(value[0], **value[1])
+    return str(value)
+
+
+def settings_diff(chosen: list[runs.Run]) -> None:
+    """A table of the runs' settings; rows where they differ are highlighted."""
+    tables = [settings_table(run.spec) for run in chosen]
+    keys = list(dict.fromkeys(k for table_ in tables for k in table_))
+    frame = pd.DataFrame(
+        {f"{i + 1}. {run.name}": [_cell(table_.get(k, "-")) for k in keys] for i, (run, table_) in enumerate(zip(chosen, tables))},
+        index=[t(f"settings.{k}") for k in keys],
+    )
+    differs = frame.nunique(axis=1) > 1
+    styled = frame.style.apply(lambda row: ["background-color: #fff3b0" if differs[row.name] else "" for _ in row], axis=1)
+    st.dataframe(styled, width="stretch")
+    st.caption(t("runs.diff_caption", count=int(differs.sum())))
+
+
+def _rename(run: runs.Run) -> None:
+    runs.store().rename(state.owner(), run.id, st.session_state.get(f"rename.{run.id}", ""))
+
+
+def _delete(run_ids: list[str]) -> None:
+    for run_id in run_ids:
+        runs.store().delete(state.owner(), run_id)
+
+
+def _load(run: runs.Run) -> None:
+    state.replace_spec(run.spec.copy())
+    st.toast(t("runs.loaded", name=run.name))
+
+
+def delete_button(chosen: list[runs.Run]) -> None:
+    st.button(t("runs.delete", count=len(chosen)), icon=":material/delete:", on_click=_delete, args=([r.id for r in chosen],))
+
+
+def actions(run: runs.Run) -> None:
+    """Rename, load into the editor, downloads and the code of one run."""
+    name, rename, load = st.columns([3, 1, 1], vertical_alignment="bottom")
+    name.text_input(t("runs.name"), value=run.name, key=f"rename.{run.id}", max_chars=80)
+    rename.button(t("runs.rename"), key=f"do_rename.{run.id}", on_click=_rename, args=(run,), width="stretch")
+    load.button(t("runs.load"), key=f"load_run.{run.id}", icon=":material/edit:", on_click=_load, args=(run,), width="stretch")
+    if run.message is not None:
+        st.caption(run.message.render(state.lang()))
+    folder = runs.run_dir(run.id)
+    cols = st.columns(5)
+    model_file = folder / "model.keras"
+    if model_file.exists():
+        cols[0].download_button(t("results.download_model"), model_file.read_bytes, file_name=f"{run.id}.keras",
+                                icon=":material/download:", key=f"dl_model.{run.id}", width="stretch")
+    cols[1].download_button(t("results.download_history"), export.history_csv(run.history), file_name=f"{run.id}-history.csv",
+                            mime="text/csv", icon=":material/download:", key=f"dl_csv.{run.id}", width="stretch")
+    cols[2].download_button(t("runs.download_json"), export.history_json(run.history), file_name=f"{run.id}-history.json",
+                            mime="application/json", icon=":material/download:", key=f"dl_json.{run.id}", width="stretch")
+    logs = folder / "tensorboard"
+    if logs.is_dir():
+        cols[3].download_button(t("runs.download_tensorboard"), lambda: export.folder_zip(logs), file_name=f"{run.id}-tensorboard.zip",
+                                mime="application/zip", icon=":material/download:", key=f"dl_tb.{run.id}", width="stretch")
+    source = codegen.script(run.spec, run.name)
+    cols[4].download_button(t("runs.download_script"), source, file_name=codegen.file_name(run.spec), mime="text/x-python",
+                            icon=":material/code:", key=f"dl_py.{run.id}", width="stretch")
+    with st.expander(t("runs.show_code"), icon=":material/code:"):
+        st.code(source, language="python")
