@@ -12,7 +12,7 @@ st.title(t("recipebook.page_title"))
 st.caption(t("recipebook.page_intro"))
 
 with st.container(border=True):
-    st.markdown(f"**{t('recipes.trio_title')}**")
+    st.markdown(f"**{t('recipebook.trio_title')}**")
     st.caption(t("recipebook.trio_text"))
     st.button(t("recipebook.trio_button"), icon=":material/stacked_line_chart:", on_click=recipes_view.train_group, args=("overfitting",))
 
