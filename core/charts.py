@@ -26,10 +26,10 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
     fig.update_layout(
         title=dict(text=title, x=0.0, xanchor="left"),
         height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
+        margin=dict(l=10, r=10, t=40, b=40),
         xaxis_title=x_title,
         yaxis_title=y_title,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
         uirevision="keep",  # live updates keep the user's zoom
     )
     return fig

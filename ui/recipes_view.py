@@ -43,7 +43,8 @@ def card(recipe: Recipe) -> None:
         c = spec.compile
         st.markdown(t("recipebook.settings", dataset=t(f"datasets.{spec.data.name}.title"),
                       layers=" → ".join(layer.short() for layer in spec.layers) or "-",
-                      optimizer=t(f"optimizer.{c.optimizer}"), lr=f"{c.learning_rate:g}", batch=spec.fit.batch_size))
+                      optimizer=t(f"optimizer.{c.optimizer}"), lr=f"{c.learning_rate:g}", batch=spec.fit.batch_size,
+                      epochs=spec.fit.epochs))
         epochs = None
         if recipe.epoch_choices:
             epochs = st.segmented_control(t("train.epochs"), list(recipe.epoch_choices), default=spec.fit.epochs,

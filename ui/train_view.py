@@ -99,7 +99,7 @@ def results(job, view: JobView, class_names: list[str]) -> None:
     reported = tutorial_figure(view)
     ours = recipes.ours(reported.metric, view.history, ev.test_accuracy) if reported else None
     if ours is not None:
-        d.metric(t("results.vs_tutorial", metric=t(f"metric.{reported.metric}"), value=f"{reported.value:g}"), f"{ours:.4f}",
+        d.metric(t("results.vs_tutorial", value=f"{reported.value:g}"), f"{ours:.4f}",
                  delta=t("results.points", delta=f"{(ours - reported.value) * 100:+.2f}"), delta_color="off")
     matrix, mistakes = st.columns([1, 1])
     matrix.plotly_chart(
