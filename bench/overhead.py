@@ -46,14 +46,17 @@ section of docs/benchmarks.md in place, leaving other sections alone.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as _dt
 import gc
 import json
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -64,6 +67,11 @@ if str(ROOT) not in sys.path:
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PLAYGROUND_OFFLINE", "1")  # never try a download in the middle of a benchmark
+# The engine saves every settled job (model file included) in the run store under PLAYGROUND_HOME:
+# keep the benchmark's jobs out of the user's store. Removed again at exit.
+_HOME = tempfile.mkdtemp(prefix="playground-bench-")
+os.environ["PLAYGROUND_HOME"] = _HOME
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 GOAL = 1.02
 SECTION = "## Training overhead (bench/overhead.py)"
@@ -403,10 +411,11 @@ def _measure(arm: str, spec, data, a) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto", help="auto: MNIST if present, else digits")
-    p.add_argument("--train-size", type=int, default=20000, help="training samples (first N)")
+    p.add_argument("--train-size", type=int, default=60000,
+                   help="training samples (first N); all of MNIST by default: shorter fits are dominated by noise on 2 cores")
     p.add_argument("--test-size", type=int, default=None, help="validation (test) samples; default: all 10,000")
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--pairs", type=int, default=3)
+    p.add_argument("--pairs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--units", type=int, default=128)
     p.add_argument("--dropout", type=float, default=0.2)

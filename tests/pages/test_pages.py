@@ -167,3 +167,71 @@ def test_a_refreshed_session_finds_its_spec_and_job_again():
     fresh.query_params["u"] = owner  # a refresh: new session, same URL
     fresh.switch_page("pages/model.py").run()
     assert fresh.session_state["spec"].layers[0].params["units"] == 5
+
+
+def test_recipes_page_lists_every_recipe_and_loads_one():
+    at = open_page("pages/recipes.py")
+    from core import recipes
+
+    shown = [b.key for b in at.button if b.key and b.key.startswith("load.")]
+    assert sorted(k.split(".", 1)[1] for k in shown) == sorted(recipes.RECIPES)
+    button(at, key="load.two-layer-net").click().run()
+    spec = at.session_state["spec"]
+    assert spec.recipe == "two-layer-net" and spec.compile.learning_rate == 0.1 and spec.fit.epochs == 17
+    assert any("Two-layer net" in toast.value for toast in at.toast)
+
+
+def test_recipes_page_trains_a_recipe_in_one_click_and_opens_the_train_page():
+    at = open_page("pages/recipes.py")
+    button(at, key="train.iris").click().run()
+    assert not at.exception
+    job = registry().get(at.session_state["job_id"])
+    assert job.spec.recipe == "iris" and job.spec.fit.batch_size == 1
+    assert at.title[0].value == "Train"  # switched to the Train page
+    assert any("Iris 4-50-3" in i.value and "test accuracy ~0.947" in i.value for i in at.info)
+    job.stop()
+    job.done.wait(30)
+
+
+def test_runs_page_compares_runs_and_offers_their_exports():
+    at = open_page("pages/train.py")
+    owner = at.session_state["owner"]
+    from core.spec import ExperimentSpec
+
+    for lr in (0.01, 0.05):
+        spec = ExperimentSpec.default_for("iris")
+        spec.fit.epochs, spec.compile.learning_rate = 2, lr
+        job = registry().submit(spec, owner)
+        assert job.done.wait(60)
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 2
+    at.session_state["runs_table"] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.run()
+    assert not at.exception
+    diff = at.dataframe[1].value
+    assert list(diff.loc["learning rate"]) == ["0.05", "0.01"]
+    assert "Highlighted: the 1 settings that differ" in texts(at)
+
+
+def test_runs_page_for_one_run_has_downloads_code_and_rename():
+    at = open_page("pages/train.py")
+    owner = at.session_state["owner"]
+    from core.spec import ExperimentSpec
+
+    spec = ExperimentSpec.default_for("iris")
+    spec.fit.epochs = 1
+    job = registry().submit(spec, owner)
+    assert job.done.wait(60)
+    at.switch_page("pages/runs.py").run()
+    at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Model (.keras)", "History (CSV)", "History (JSON)", "Script (.py)"]
+    assert "model.fit(" in at.code[0].value
+    at.text_input(key=f"rename.{job.id}").set_value("my iris")
+    button(at, key=f"do_rename.{job.id}").click().run()
+    from core import runs
+
+    assert runs.store().get(owner, job.id).name == "my iris"

@@ -1,0 +1,31 @@
+"""The landing page paints fast on a cold server: app.py and the home page import no TensorFlow."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+LANDING_SECONDS = 3.0
+
+
+def test_landing_page_paints_fast_on_a_cold_server(cold_page):
+    page = cold_page
+    page.goto("about:blank")  # the browser process is warm; only the server is cold
+    started = time.monotonic()
+    page.goto("/", wait_until="commit")
+    page.get_by_role("heading", name="Keras Playground", level=1).wait_for(timeout=30_000)
+    elapsed = time.monotonic() - started
+    print(f"landing page title after {elapsed:.2f} s")
+    assert elapsed < LANDING_SECONDS, f"the title took {elapsed:.2f} s on a cold server (limit {LANDING_SECONDS} s)"
+
+    # It is the real home page of app.py's navigation, and the new learner got a token in the URL.
+    page.get_by_role("link", name="Train it").wait_for()
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    for label in ("Home", "Data", "Model", "Train"):
+        assert nav.get_by_role("link", name=label, exact=True).count() == 1, label
+    page.wait_for_function("() => new URLSearchParams(location.search).get('u')")
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["u"][0]
