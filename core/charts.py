@@ -118,8 +118,9 @@ def decision_boundary_figure(
                 marker=dict(color=CLASS_COLORS[k % len(CLASS_COLORS)], size=6, line=dict(color="white", width=1)),
             )
         )
-    _layout(fig, title, "x1", "x2", height=360)
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    _layout(fig, title, "x1", "x2", height=320)
+    fig.update_xaxes(range=[float(xs[0]), float(xs[-1])], constrain="domain")
+    fig.update_yaxes(range=[float(ys[0]), float(ys[-1])], scaleanchor="x", scaleratio=1, constrain="domain")
     return fig
 
 

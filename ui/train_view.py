@@ -53,23 +53,24 @@ def tutorial_figure(view: JobView):
 
 
 def live_charts(view: JobView, job) -> None:
-    """Loss and accuracy, train vs validation, per epoch; the decision map for 2-D data."""
+    """Loss and accuracy, train vs validation, per epoch; for 2-D data the decision map beside them."""
     epochs = view.spec.fit.epochs
     reported = tutorial_figure(view)
-    left, right = st.columns(2)
-    left.plotly_chart(
+    grid, data = job.grid, job.data
+    with_map = view.boundary is not None and grid is not None and data is not None
+    columns = st.columns([1, 1, 1] if with_map else [1, 1])
+    columns[0].plotly_chart(
         charts.history_figure(view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs),
         key="chart_loss", width="stretch",
     )
-    right.plotly_chart(
+    columns[1].plotly_chart(
         charts.history_figure(view.history, "accuracy", t("chart.accuracy"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs,
                               reference=reported.value if reported else None,
                               reference_name=t("chart.tutorial", metric=t(f"metric.{reported.metric}")) if reported else ""),
         key="chart_accuracy", width="stretch",
     )
-    grid, data = job.grid, job.data
-    if view.boundary is not None and grid is not None and data is not None:
-        st.plotly_chart(
+    if with_map:
+        columns[2].plotly_chart(
             charts.decision_boundary_figure(grid.xs, grid.ys, view.boundary, data.x_train, data.y_train, data.n_classes,
                                             t("chart.boundary")),
             key="chart_boundary", width="stretch",

@@ -189,7 +189,7 @@ def pytest_collection_modifyitems(session, config, items):
     if not cold:
         return
     rest = [i for i in items if i not in cold]
-    first = next(n for n, i in enumerate(rest) if i.get_closest_marker("browser"))
+    first = next((n for n, i in enumerate(rest) if i.get_closest_marker("browser")), len(rest))
     items[:] = rest[:first] + cold + rest[first:]
 
 
