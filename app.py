@@ -16,6 +16,7 @@ PAGES = {
     "recipes": st.Page("pages/recipes.py", title=t("nav.recipes"), icon=":material/menu_book:", url_path="recipes"),
     "data": st.Page("pages/data.py", title=t("nav.data"), icon=":material/dataset:", url_path="data"),
     "model": st.Page("pages/model.py", title=t("nav.model"), icon=":material/account_tree:", url_path="model"),
+    "augment": st.Page("pages/augment.py", title=t("nav.augment"), icon=":material/auto_awesome:", url_path="augment"),
     "train": st.Page("pages/train.py", title=t("nav.train"), icon=":material/monitoring:", url_path="train"),
     "runs": st.Page("pages/runs.py", title=t("nav.runs"), icon=":material/compare:", url_path="runs"),
 }

@@ -56,15 +56,14 @@ class LossPlan:
 def plan_loss(task: str, n_classes: int, loss: str = "auto") -> LossPlan:
     """Pick (or check) the loss for a task. Raises ModelBuildError (layer 'output') for a mismatch.
 
+    Two classes get one sigmoid unit (flow_from_directory's class_mode='binary') unless a
+    categorical loss is chosen, which gives two softmax units (class_mode='categorical').
+
     >>> plan_loss("multiclass", 10).loss
     'sparse_categorical_crossentropy'
     """
-    if task == "binary":
-        if loss in ("auto", "binary_crossentropy"):
-            return LossPlan("binary_crossentropy", 1, "sigmoid", False, "BinaryAccuracy")
-        if loss == "mean_squared_error":
-            return LossPlan(loss, 1, "sigmoid", False, "BinaryAccuracy")
-        raise ModelBuildError("build.loss_binary", "output", loss=loss)
+    if task == "binary" and loss in ("auto", "binary_crossentropy", "mean_squared_error"):
+        return LossPlan("binary_crossentropy" if loss == "auto" else loss, 1, "sigmoid", False, "BinaryAccuracy")
     if loss in ("auto", "sparse_categorical_crossentropy"):
         return LossPlan("sparse_categorical_crossentropy", n_classes, "softmax", False, "SparseCategoricalAccuracy")
     if loss in ("categorical_crossentropy", "mean_squared_error"):
@@ -313,20 +312,20 @@ class ModelSummary:
         ]
 
 
-def summarize(spec: ExperimentSpec) -> ModelSummary:
-    """Build the spec's model once to describe it; cached per spec.
+def summarize(spec: ExperimentSpec, owner: str | None = None) -> ModelSummary:
+    """Build the spec's model once to describe it; cached per spec (and owner, for uploads).
 
-    Raises ModelBuildError (naming the layer) or DatasetUnavailable.
+    Raises ModelBuildError (naming the layer), DatasetUnavailable or UploadRefused.
     """
-    return _summarize_json(spec.to_json())
+    return _summarize_json(spec.to_json(), owner if spec.data.name in ("folder", "csv") else None)
 
 
 @lru_cache(maxsize=64)
-def _summarize_json(spec_json: str) -> ModelSummary:
+def _summarize_json(spec_json: str, owner: str | None) -> ModelSummary:
     from core import datasets
 
     spec = ExperimentSpec.from_json(spec_json)
-    built = build_model(spec, datasets.load(spec.data))
+    built = build_model(spec, datasets.load(spec.data, owner))
     summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.dot(), built.plan)
     del built  # only the description is kept, not the Keras model
     return summary

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -69,6 +71,9 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("breast_cancer", "Breast cancer", "tabular", "sklearn", ("malignant", "benign")),
         DatasetInfo("digits", "Digits (8x8, built in)", "image", "sklearn", _DIGITS),
         DatasetInfo("dummy", "Dummy 3x3 (tutorial 002)", "tabular", "tutorial", ("0", "1", "2")),
+        # Learners' own data; class names come from the data (folder names, label values).
+        DatasetInfo("folder", "Image folders (kinoko / takenoko demo, or your zip)", "image", "upload", ()),
+        DatasetInfo("csv", "Your CSV table", "tabular", "upload", ()),
         DatasetInfo("mnist", "MNIST", "image", "keras", _DIGITS, ("datasets/mnist.npz",)),
         DatasetInfo(
             "fashion_mnist",
@@ -109,18 +114,20 @@ class Dataset:
     y_test: np.ndarray
     feature_names: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    class_names: tuple[str, ...] = ()  # defaults to info.class_names; uploads bring their own
+    report: object | None = None  # uploads: what was skipped, converted, warned about
+
+    def __post_init__(self):
+        if not self.class_names:
+            self.class_names = self.info.class_names
 
     @property
     def kind(self) -> str:
         return self.info.kind
 
     @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.info.class_names
-
-    @property
     def n_classes(self) -> int:
-        return self.info.n_classes
+        return len(self.class_names)
 
     @property
     def task(self) -> str:
@@ -191,7 +198,9 @@ def _points(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.
 def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
     from sklearn.model_selection import train_test_split
 
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None  # a class with one sample cannot be stratified
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=stratify)
     return x_tr, y_tr, x_te, y_te
 
 
@@ -327,8 +336,10 @@ def _keras_arrays(name: str):
 
 
 def availability(name: str) -> str:
-    """'builtin', 'local' (files present), or 'download' (needs the internet)."""
+    """'builtin', 'upload' (the learner's own), 'local' (files present), or 'download' (needs the internet)."""
     info = DATASETS[name]
+    if info.group == "upload":
+        return "upload"
     if info.group != "keras":
         return "builtin"
     if name == "fashion_mnist":
@@ -379,23 +390,28 @@ def _load_full(name: str, n_samples: int, noise: float, test_fraction: float, se
     return Dataset(info, x_tr, y_tr, x_te, y_te, feature_names)
 
 
-def load(spec: DataSpec) -> Dataset:
+def load(spec: DataSpec, owner: str | None = None) -> Dataset:
     """The dataset a DataSpec describes, with its subsets applied (views, no copies).
 
-    Raises KeyError for an unknown name and DatasetUnavailable when files are missing.
+    Uploaded data is found by `owner` (a session only sees its own uploads).
+    Raises KeyError for an unknown name, DatasetUnavailable when files are missing,
+    and UploadRefused when an upload cannot be used.
     """
     if spec.name not in DATASETS:
         raise KeyError(f"unknown dataset {spec.name!r}; known: {', '.join(DATASETS)}")
     info = DATASETS[spec.name]
-    synthetic = info.kind == "points"
-    split_here = info.group in ("playground", "sklearn")
-    full = _load_full(
-        spec.name,
-        spec.n_samples if synthetic else 0,
-        round(spec.noise, 4) if synthetic else 0.0,
-        round(spec.test_fraction, 4) if split_here else 0.0,
-        spec.seed if split_here else 0,
-    )
+    if info.group == "upload":
+        full = _load_upload(spec, owner)
+    else:
+        synthetic = info.kind == "points"
+        split_here = info.group in ("playground", "sklearn")
+        full = _load_full(
+            spec.name,
+            spec.n_samples if synthetic else 0,
+            round(spec.noise, 4) if synthetic else 0.0,
+            round(spec.test_fraction, 4) if split_here else 0.0,
+            spec.seed if split_here else 0,
+        )
     notes = []
     x_tr, y_tr, x_te, y_te = full.x_train, full.y_train, full.x_test, full.y_test
     if spec.train_size and spec.train_size < len(x_tr):
@@ -404,7 +420,64 @@ def load(spec: DataSpec) -> Dataset:
         notes.append(f"train subset {spec.train_size} is larger than the {len(x_tr)} samples: using all")
     if spec.test_size and spec.test_size < len(x_te):
         x_te, y_te = x_te[: spec.test_size], y_te[: spec.test_size]
-    return Dataset(info, x_tr, y_tr, x_te, y_te, full.feature_names, notes)
+    return Dataset(info, x_tr, y_tr, x_te, y_te, full.feature_names, notes, full.class_names, full.report)
+
+
+# --------------------------------------------------------------------------- uploads and the demo folder
+
+_UPLOAD_CACHE: "OrderedDict[tuple, Dataset]" = OrderedDict()
+_UPLOAD_LOCK = threading.Lock()
+
+
+def upload_bytes(spec: DataSpec, owner: str | None) -> tuple[str, bytes]:
+    """(cache key, bytes) of the folder zip or CSV a spec points at; the demo folder when no source."""
+    from core import demo_folders, uploads
+
+    if spec.name == "folder" and not spec.source:
+        return "demo", demo_folders.kinoko_takenoko_zip()
+    upload = uploads.store().get(owner, spec.source) if spec.source else None
+    if upload is None:
+        raise DatasetUnavailable("errors.upload_missing")
+    return upload.id, upload.data
+
+
+def _load_upload(spec: DataSpec, owner: str | None) -> Dataset:
+    from core import uploads
+
+    key, data = upload_bytes(spec, owner)
+    if spec.name == "folder":
+        cache_key = (key, spec.image_height, spec.image_width, spec.color_mode, round(spec.test_fraction, 4), spec.seed)
+    else:
+        cache_key = (key, spec.label_column, round(spec.test_fraction, 4), spec.seed)
+    with _UPLOAD_LOCK:
+        if cache_key in _UPLOAD_CACHE:
+            _UPLOAD_CACHE.move_to_end(cache_key)
+            return _UPLOAD_CACHE[cache_key]
+    info = DATASETS[spec.name]
+    if spec.name == "folder":
+        folder = uploads.read_image_zip(data, (spec.image_height, spec.image_width), spec.color_mode)
+        if folder.subset is not None:
+            train, test = folder.subset == "train", folder.subset == "test"
+            parts = (folder.x[train], folder.y[train], folder.x[test], folder.y[test])
+        else:
+            parts = _split(folder.x, folder.y, spec.test_fraction, spec.seed)
+        dataset = Dataset(info, *_readonly(*parts), class_names=folder.class_names, report=folder)
+    else:
+        if not spec.label_column:
+            raise DatasetUnavailable("errors.pick_label_column")
+        table = uploads.read_csv_table(data, spec.label_column)
+        parts = _split(table.x, table.y, spec.test_fraction, spec.seed)
+        dataset = Dataset(info, *_readonly(*parts), feature_names=table.feature_names, class_names=table.class_names, report=table)
+    with _UPLOAD_LOCK:
+        _UPLOAD_CACHE[cache_key] = dataset
+        while len(_UPLOAD_CACHE) > 8:
+            _UPLOAD_CACHE.popitem(last=False)
+    return dataset
+
+
+def per_class_indices(data: Dataset, per_class: int) -> dict[int, np.ndarray]:
+    """The first few training indices of every class, for a preview grid per class."""
+    return {k: np.flatnonzero(data.y_train == k)[:per_class] for k in range(data.n_classes)}
 
 
 def sample_indices(data: Dataset, count: int, seed: int = 0) -> np.ndarray:

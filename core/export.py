@@ -57,3 +57,14 @@ def folder_zip(folder: Path) -> bytes | None:
             if path.is_file():
                 zf.write(path, path.relative_to(folder).as_posix())
     return buffer.getvalue()
+
+
+def images_zip(images: list, prefix: str = "image") -> bytes:
+    """uint8 images as PNG files in a zip (the augmentation grid download)."""
+    from core.images import png_bytes
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, image in enumerate(images):
+            zf.writestr(f"{prefix}_{i + 1:02d}.png", png_bytes(image))
+    return buffer.getvalue()

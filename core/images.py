@@ -1,4 +1,10 @@
-"""Small image helpers shared by previews and galleries (no Keras here).
+"""Image helpers shared by previews, uploads, the augmentation studio and classification.
+
+`decode` turns whatever a learner uploads into an upright 8-bit RGB or grayscale
+picture, or refuses it with a reason: zero bytes, not an image, truncated or
+corrupt, more pixels than allowed (Pillow's decompression-bomb guard included).
+Grayscale, RGBA, palette, CMYK and 16-bit images are converted; EXIF-rotated
+photos are turned upright; animated images give their first frame.
 
 Example:
     >>> for_display(np.zeros((8, 8, 1), "uint8")).shape
@@ -7,7 +13,103 @@ Example:
 
 from __future__ import annotations
 
+import io
+import warnings
+from dataclasses import dataclass, field
+
 import numpy as np
+
+from core.i18n import LocalizedError
+
+#: Pillow refuses images above this many pixels (its decompression-bomb guard); settings may lower it.
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+class ImageRejected(LocalizedError):
+    """An upload that is not a usable image; `reason` is a short code (also the catalogue key's tail)."""
+
+    def __init__(self, reason: str, **fields):
+        super().__init__(f"upload.reason.{reason}", **fields)
+        self.reason = reason
+
+
+@dataclass
+class Decoded:
+    image: object  # PIL.Image.Image in mode "RGB" or "L"
+    notes: list[str] = field(default_factory=list)  # what was done: "converted:CMYK", "exif_rotated", "first_frame"
+
+
+def decode(data: bytes, color_mode: str = "rgb", max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+    """Bytes -> an upright 8-bit image in `color_mode` ('rgb' or 'grayscale'), or ImageRejected."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not data:
+        raise ImageRejected("empty")
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageRejected("too_many_pixels", width=width, height=height, limit=f"{max_pixels:,}")
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)
+                notes.append("first_frame")
+            img.load()
+        except ImageRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRejected("bomb", limit=f"{max_pixels:,}") from exc
+        except UnidentifiedImageError as exc:
+            raise ImageRejected("not_image") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageRejected("corrupt", error=str(exc)[:120]) from exc
+    orientation = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
+    if orientation not in (None, 1):
+        img = ImageOps.exif_transpose(img)
+        notes.append("exif_rotated")
+    img = _to_8bit(img, notes)
+    target = "RGB" if color_mode == "rgb" else "L"
+    if img.mode != target:
+        img = img.convert(target)
+    return Decoded(img, notes)
+
+
+def _to_8bit(img, notes: list[str]):
+    """Any Pillow mode -> 'RGB' or 'L' (transparency composited on white)."""
+    from PIL import Image
+
+    mode = img.mode
+    if mode in ("RGB", "L"):
+        return img
+    notes.append(f"converted:{mode}")
+    if mode.startswith("I") or mode == "F":
+        # 16/32-bit integer or float greyscale: stretch to 0..255.
+        arr = np.asarray(img, dtype="float64")
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
+        return Image.fromarray(scaled.round().astype("uint8"), "L")
+    if mode == "P":
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode == "1":
+        return img.convert("L")
+    return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
+
+
+def to_array(img, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A decoded image as uint8 (height, width, channels), resized to (height, width) if given."""
+    from PIL import Image
+
+    if size is not None and (img.height, img.width) != tuple(size):
+        img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    arr = np.asarray(img, dtype="uint8")
+    return arr[..., None] if arr.ndim == 2 else arr
 
 
 def for_display(image: np.ndarray, min_size: int = 56) -> np.ndarray:
@@ -22,3 +124,24 @@ def for_display(image: np.ndarray, min_size: int = 56) -> np.ndarray:
     if factor > 1:
         img = img.repeat(factor, axis=0).repeat(factor, axis=1)
     return img
+
+
+def stretch_for_display(image: np.ndarray) -> np.ndarray:
+    """Float images after normalisation (mean 0, std 1) mapped back to 0..255 for viewing."""
+    arr = np.asarray(image, dtype="float64")
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.zeros(arr.shape, "uint8")
+    return ((arr - lo) * (255.0 / (hi - lo))).round().astype("uint8")
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A uint8 (H, W[, C]) array as PNG bytes."""
+    from PIL import Image
+
+    arr = np.asarray(image, dtype="uint8")
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format="PNG")
+    return buffer.getvalue()

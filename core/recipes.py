@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.spec import CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec
+from core.spec import AugmentSpec, CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec
 
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy")
 
@@ -80,6 +80,35 @@ def _overfit_layers(l2: float = 0.0, dropout: float = 0.0) -> list[LayerSpec]:
 
 
 _OVERFIT_DATA = dict(train_size=500, test_size=500)
+
+#: Tutorial 003's augmentation for the apple/banana CNN.
+TUTORIAL_AUGMENTATION = AugmentSpec(
+    enabled=True, width_shift_range=0.3, rotation_range=30, zoom_range=0.3, horizontal_flip=True, vertical_flip=True
+)
+
+
+def _folder_mlp() -> ExperimentSpec:
+    """Tutorial 000: grayscale images flattened into three Dense(512) layers; softmax over the folders."""
+    spec = _spec("folder", [
+        L("Flatten"), L("Dense", units=512, activation="relu"), L("Dropout", rate=0.2),
+        L("Dense", units=512, activation="relu"), L("Dropout", rate=0.2),
+        L("Dense", units=512, activation="relu"), L("Dropout", rate=0.2),
+    ], "adam", 0.001, 32, 30, image_height=32, image_width=32, color_mode="grayscale")
+    spec.compile.loss = "categorical_crossentropy"  # len(categories) softmax units, one-hot labels
+    return spec
+
+
+def _folder_cnn(epochs: int, augmented: bool) -> ExperimentSpec:
+    """Tutorial 003: 60x90 two-class CNN, Adadelta (Keras 2's learning rate 1.0), binary sigmoid output."""
+    spec = _spec("folder", [
+        L("Conv2D", filters=128, kernel_size=3, activation="relu"),
+        L("Conv2D", filters=64, kernel_size=3, activation="relu"),
+        L("MaxPooling2D", pool_size=2), L("Dropout", rate=0.25), L("Flatten"),
+        L("Dense", units=128, activation="relu"), L("Dropout", rate=0.5),
+    ], "adadelta", 1.0, 32, epochs, image_height=60, image_width=90, color_mode="rgb")
+    if augmented:
+        spec.augment = AugmentSpec(**vars(TUTORIAL_AUGMENTATION))
+    return spec
 
 RECIPES: dict[str, Recipe] = {
     r.id: r
@@ -168,6 +197,17 @@ RECIPES: dict[str, Recipe] = {
             _spec("mnist", [L("Flatten"), *_overfit_layers(dropout=0.3)], "sgd", 0.01, 32, 100, **_OVERFIT_DATA),
             None, group="overfitting", criterion="smaller_gap",
         ),
+        # Tutorial 000: own image folders (kinoko / takenoko), an MLP with Dropout.
+        Recipe(
+            "folder-mlp", "000", _folder_mlp(),
+            Reported("test_accuracy", 0.879),  # the tutorial's own photos; ours are the bundled drawings
+            criterion="own_data",
+        ),
+        # Tutorial 003, section on own images: the same CNN without and with ImageDataGenerator.
+        Recipe("folder-cnn", "003", _folder_cnn(20, augmented=False), Reported("val_accuracy", 0.75, approximate=True),
+               group="augmentation", criterion="own_data"),
+        Recipe("folder-cnn-augmented", "003", _folder_cnn(100, augmented=True), Reported("val_accuracy", 0.83, approximate=True),
+               group="augmentation", criterion="own_data"),
         # Tutorial 004: Fashion-MNIST, the TensorFlow basic classification tutorial.
         Recipe(
             "fashion-mlp", "004",

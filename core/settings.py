@@ -10,6 +10,11 @@ workshop server, Streamlit Community Cloud and the tests can each set their own:
 | `PLAYGROUND_OFFLINE` | `0` | `1` never tries a download: missing files get a message at once |
 | `PLAYGROUND_MAX_TRAININGS` | `2` | trainings running at the same time; more wait in a FIFO queue |
 | `PLAYGROUND_RUNS_KEPT` | `50` | runs kept per browser session in the run store |
+| `PLAYGROUND_MAX_UPLOAD_MB` | `50` | largest upload (zip, CSV, image, model) |
+| `PLAYGROUND_MAX_FILES` | `5000` | most files in an uploaded zip |
+| `PLAYGROUND_MAX_TOTAL_PIXELS` | `300000000` | most pixels of all images of one upload, decoded |
+| `PLAYGROUND_MAX_IMAGE_PIXELS` | `40000000` | most pixels of one image (Pillow's decompression-bomb guard) |
+| `PLAYGROUND_MAX_CSV_ROWS` | `100000` | most rows of an uploaded CSV |
 
 Example:
     >>> import os; os.environ["PLAYGROUND_MAX_TRAININGS"] = "3"
@@ -82,6 +87,26 @@ def orphan_grace_seconds() -> int:
 def runs_kept_per_owner() -> int:
     """Runs kept in the run store per browser session (the oldest are deleted)."""
     return _env_int("PLAYGROUND_RUNS_KEPT", 50, minimum=1)
+
+
+def max_upload_bytes() -> int:
+    return _env_int("PLAYGROUND_MAX_UPLOAD_MB", 50, minimum=1) * 1024 * 1024
+
+
+def max_files() -> int:
+    return _env_int("PLAYGROUND_MAX_FILES", 5000, minimum=1)
+
+
+def max_total_pixels() -> int:
+    return _env_int("PLAYGROUND_MAX_TOTAL_PIXELS", 300_000_000, minimum=1)
+
+
+def max_image_pixels() -> int:
+    return _env_int("PLAYGROUND_MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
+
+
+def max_csv_rows() -> int:
+    return _env_int("PLAYGROUND_MAX_CSV_ROWS", 100_000, minimum=1)
 
 
 def jobs_kept_per_owner() -> int:

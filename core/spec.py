@@ -181,6 +181,46 @@ class DataSpec:
     validation_split: float = 0.2
     standardize: bool = False  # tabular/2-D: a Normalization layer adapted to the training data
     seed: int = 0
+    # Uploaded data (name "folder" or "csv"): which upload ("" = the bundled demo folder) and how to read it.
+    source: str = ""
+    image_height: int = 60  # flow_from_directory's target_size
+    image_width: int = 90
+    color_mode: str = "rgb"  # "rgb" | "grayscale"
+    label_column: str = ""  # CSV only
+
+
+@dataclass
+class AugmentSpec:
+    """ImageDataGenerator settings: the augmentation studio's controls, and training with them.
+
+    Names and meanings are Keras's own; `brightness_min/max` form `brightness_range`
+    (both 1.0: off). `rescale` only affects the studio's preview: the model already
+    divides pixels by 255 in its `rescale` layer.
+    """
+
+    enabled: bool = False  # train with augmentation (image datasets)
+    rotation_range: float = 0.0
+    width_shift_range: float = 0.0
+    height_shift_range: float = 0.0
+    shear_range: float = 0.0
+    zoom_range: float = 0.0
+    channel_shift_range: float = 0.0
+    brightness_min: float = 1.0
+    brightness_max: float = 1.0
+    horizontal_flip: bool = False
+    vertical_flip: bool = False
+    fill_mode: str = "nearest"
+    cval: float = 0.0
+    rescale: float = 0.0  # 0: None
+    featurewise_center: bool = False
+    featurewise_std_normalization: bool = False
+    samplewise_center: bool = False
+    samplewise_std_normalization: bool = False
+    seed: int = 1
+
+
+FILL_MODES = ("nearest", "constant", "reflect", "wrap")
+COLOR_MODES = ("rgb", "grayscale")
 
 
 @dataclass
@@ -216,11 +256,25 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("fit", "batch_size"): (1, 8192),
     ("fit", "epochs"): (1, 1000),
     ("fit", "patience"): (0, 1000),
+    ("data", "image_height"): (8, 256),
+    ("data", "image_width"): (8, 256),
+    ("augment", "rotation_range"): (0, 180),
+    ("augment", "width_shift_range"): (0, 1),
+    ("augment", "height_shift_range"): (0, 1),
+    ("augment", "shear_range"): (0, 90),
+    ("augment", "zoom_range"): (0, 1),
+    ("augment", "channel_shift_range"): (0, 255),
+    ("augment", "brightness_min"): (0.05, 3),
+    ("augment", "brightness_max"): (0.05, 3),
+    ("augment", "cval"): (0, 255),
+    ("augment", "rescale"): (0, 1),
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("data", "validation"): VALIDATION_SOURCES,
     ("compile", "optimizer"): OPTIMIZERS,
     ("compile", "loss"): LOSSES,
+    ("data", "color_mode"): COLOR_MODES,
+    ("augment", "fill_mode"): FILL_MODES,
 }
 
 
@@ -279,6 +333,7 @@ class ExperimentSpec:
     layers: list[LayerSpec] = field(default_factory=list)
     compile: CompileSpec = field(default_factory=CompileSpec)
     fit: FitSpec = field(default_factory=FitSpec)
+    augment: AugmentSpec = field(default_factory=AugmentSpec)
     recipe: str = ""  # the tutorial recipe this spec started from, if any
     version: int = 1
 
@@ -294,7 +349,7 @@ class ExperimentSpec:
     def from_dict(cls, raw: Any) -> "ExperimentSpec":
         if not isinstance(raw, dict):
             raise SpecError("a spec must be a JSON object")
-        unknown = set(raw) - {"data", "layers", "compile", "fit", "recipe", "version"}
+        unknown = set(raw) - {"data", "layers", "compile", "fit", "augment", "recipe", "version"}
         if unknown:
             raise SpecError(f"unknown field(s) {', '.join(sorted(unknown))}")
         layers_raw = raw.get("layers", [])
@@ -313,6 +368,7 @@ class ExperimentSpec:
             layers=layers,
             compile=_read_part(CompileSpec, raw.get("compile"), "compile"),
             fit=_read_part(FitSpec, raw.get("fit"), "fit"),
+            augment=_read_part(AugmentSpec, raw.get("augment"), "augment"),
             recipe=str(raw.get("recipe") or ""),
         )
         spec.ensure_layer_names()
@@ -431,6 +487,7 @@ _KINDS = {
     "moons": "points", "circles": "points", "xor": "points", "spiral": "points", "blobs": "points",
     "iris": "tabular", "wine": "tabular", "breast_cancer": "tabular",
     "digits": "image", "mnist": "image", "fashion_mnist": "image", "cifar10": "image", "dummy": "tabular",
+    "folder": "image", "csv": "tabular",
 }
 
 

@@ -238,6 +238,57 @@ def divergence_message(spec: ExperimentSpec, epoch: int, step: int, value: float
     )
 
 
+@dataclass
+class TrainingInput:
+    """What `fit` gets: arrays (or augmented batches) plus validation data."""
+
+    args: tuple
+    kwargs: dict
+    augmented: bool = False
+
+
+def training_input(spec: ExperimentSpec, data, plan) -> TrainingInput:
+    """Arrays for plain training; `AugmentedBatches` when augmentation is on for images.
+
+    `validation_split` is applied here as Keras applies it (the last fraction of the
+    training arrays, before shuffling), so it works the same with augmentation.
+    """
+    from core.builder import targets
+
+    x, y = data.x_train, targets(data.y_train, plan, data.n_classes)
+    if spec.data.validation == "test":
+        validation = (data.x_test, targets(data.y_test, plan, data.n_classes))
+    else:
+        cut = int(np.floor(len(x) * (1.0 - spec.data.validation_split)))  # exactly Keras's split
+        x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
+    a = spec.augment
+    if a.enabled and data.kind == "image":
+        from core import augment
+
+        if not augment.is_identity(a):
+            batches = augment.flow(x, y, a, spec.fit.batch_size, seed=a.seed, shuffle=spec.fit.shuffle)
+            return TrainingInput((batches,), {"validation_data": validation}, augmented=True)
+    return TrainingInput((x, y), {"batch_size": spec.fit.batch_size, "shuffle": spec.fit.shuffle, "validation_data": validation})
+
+
+def first_training_batch(spec: ExperimentSpec, owner: str | None = None):
+    """The first augmented batch `fit` will consume for this spec, or None without augmentation.
+
+    Built by the same `training_input` the engine uses, same generator and seed.
+    """
+    from core import datasets
+    from core.builder import plan_loss
+
+    data = datasets.load(spec.data, owner)
+    plan = plan_loss(data.task, data.n_classes, spec.compile.loss)
+    train_input = training_input(spec, data, plan)
+    if not train_input.augmented:
+        return None
+    x, y = train_input.args[0][0]
+    labels = np.argmax(y, axis=1) if np.ndim(y) == 2 else np.asarray(y).astype("int64")
+    return x, labels, data.class_names
+
+
 def run_job(job: Job) -> None:
     """Load data, build a fresh model, `fit` it with the live callback, then evaluate.
 
@@ -248,7 +299,7 @@ def run_job(job: Job) -> None:
 
     from core import datasets
     from core.analysis import DecisionGrid, evaluate
-    from core.builder import build_model, targets
+    from core.builder import build_model
     from core.callbacks import LiveCallback, TrainingDiverged, TrainingStopped
     from core.spec import SpecError
 
@@ -263,11 +314,12 @@ def run_job(job: Job) -> None:
 
     job.set_state(RUNNING, "loading data")
     try:
-        data = datasets.load(spec.data)
+        data = datasets.load(spec.data, owner=job.owner)
         lap("load")
         job.set_state(phase="building model")
         built = build_model(spec, data)
         lap("build")
+        train_input = training_input(spec, data, built.plan)
     except LocalizedError as exc:
         job.set_state(FAILED, "done", exc.msg)
         return
@@ -284,11 +336,6 @@ def run_job(job: Job) -> None:
         def on_epoch(model):
             job.record_boundary(job.grid.evaluate(model, built.plan))
 
-    fit_args = dict(batch_size=spec.fit.batch_size, epochs=spec.fit.epochs, shuffle=spec.fit.shuffle, verbose=0)
-    if spec.data.validation == "test":
-        fit_args["validation_data"] = (data.x_test, targets(data.y_test, built.plan, data.n_classes))
-    else:
-        fit_args["validation_split"] = spec.data.validation_split
     callbacks = [LiveCallback(job, job.stop_event, on_epoch=on_epoch, diverge_above=divergence_bound(data.n_classes))]
     if spec.fit.tensorboard:
         from core.runs import run_dir
@@ -306,7 +353,7 @@ def run_job(job: Job) -> None:
     lap("setup")
     status, message = FINISHED, None
     try:
-        built.model.fit(data.x_train, targets(data.y_train, built.plan, data.n_classes), callbacks=callbacks, **fit_args)
+        built.model.fit(*train_input.args, epochs=spec.fit.epochs, callbacks=callbacks, verbose=0, **train_input.kwargs)
         if early is not None and early.stopped_epoch:
             key = "job.early_stopped_restored" if spec.fit.restore_best_weights else "job.early_stopped"
             message = Msg(key, {"epoch": early.stopped_epoch + 1, "patience": spec.fit.patience})

@@ -1,11 +1,12 @@
-"""Data page: pick a dataset, choose how much of it to use, and look at it."""
+"""Data page: pick a dataset (or upload your own), choose how much of it to use, and look at it."""
 
 import numpy as np
 import streamlit as st
 
 from core import charts, datasets, images
+from core.i18n import LocalizedError
 from core.spec import default_layers
-from ui import state
+from ui import state, upload_view
 from ui.state import t
 from ui.widgets import bound, optional_count
 
@@ -29,8 +30,7 @@ def on_dataset_change():
 
 
 def dataset_label(key: str) -> str:
-    info = datasets.DATASETS[key]
-    mark = {"builtin": "", "local": " ✓", "download": " ⬇"}[datasets.availability(key)]
+    mark = {"builtin": "", "upload": "", "local": " ✓", "download": " ⬇"}[datasets.availability(key)]
     return f"{t(f'datasets.{key}.title')}{mark}"
 
 
@@ -41,9 +41,15 @@ with left:
           after=on_dataset_change, help=t("help.dataset"))
     info = datasets.DATASETS[d.name]
     st.caption(t(f"datasets.{d.name}.about"))
+    if d.name == "folder":
+        upload_view.folder_controls(spec)
+    elif d.name == "csv":
+        upload_view.csv_controls(spec)
     if info.kind == "points":
         bound(st.slider, t("data.n_samples"), d, "n_samples", min_value=50, max_value=5000, step=50, help=t("help.n_samples"))
         bound(st.slider, t("data.noise"), d, "noise", min_value=0.0, max_value=1.0, step=0.05, help=t("help.noise"))
+    if info.group in ("playground", "sklearn", "upload"):
+        bound(st.slider, t("data.test_fraction"), d, "test_fraction", min_value=0.1, max_value=0.5, step=0.05, help=t("help.test_fraction"))
     optional_count(t("data.train_size"), d, "train_size", t("help.train_size"))
     optional_count(t("data.test_size"), d, "test_size", t("help.test_size"))
     bound(st.radio, t("data.validation"), d, "validation", options=["test", "split"],
@@ -57,9 +63,9 @@ with left:
 with right:
     try:
         with st.spinner(t("data.loading")):
-            data = datasets.load(d)
-    except datasets.DatasetUnavailable as exc:
-        st.warning(str(exc), icon=":material/cloud_off:")
+            data = datasets.load(d, state.owner())
+    except LocalizedError as exc:
+        st.warning(exc.msg.render(state.lang()), icon=":material/cloud_off:")
         st.stop()
     names = state.class_names(d.name, data.class_names)
     a, b, c = st.columns(3)
@@ -68,18 +74,19 @@ with right:
     c.metric(t("data.input_shape"), " x ".join(map(str, data.input_shape)))
     for note in data.notes:
         st.caption(note)
+    upload_view.report(data)
+    st.subheader(t("data.preview"))
     if data.kind == "image":
-        st.subheader(t("data.preview"))
-        idx = datasets.sample_indices(data, 24, seed=d.seed)
-        st.image([images.for_display(data.x_train[i]) for i in idx], caption=[names[data.y_train[i]] for i in idx], width=72)
+        for k, idx in datasets.per_class_indices(data, 8 if data.n_classes <= 4 else 3).items():
+            st.image([images.for_display(data.x_train[i]) for i in idx], caption=[names[k]] * len(idx), width=72)
+        st.page_link("pages/augment.py", label=t("data.go_augment"), icon=":material/auto_awesome:")
     elif data.kind == "points":
-        st.plotly_chart(charts.points_figure(data.x_train, data.y_train, names, t("data.preview")), width="stretch")
+        st.plotly_chart(charts.points_figure(data.x_train, data.y_train, names), width="stretch")
     else:
         import pandas as pd
 
         frame = pd.DataFrame(np.asarray(data.x_train[:20]), columns=list(data.feature_names))
         frame.insert(0, t("data.label"), [names[k] for k in data.y_train[:20]])
-        st.subheader(t("data.preview"))
         st.dataframe(frame, hide_index=True, height=260)
     st.plotly_chart(
         charts.class_counts_figure(data.class_counts(), names, t("data.counts_title"), t("data.class"), t("data.samples")),

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import datasets
 from core.builder import ModelBuildError, plan_loss, summarize
+from core.i18n import LocalizedError
 from core.spec import LOSSES, OPTIMIZERS
 from ui import state
 from ui.layers import layer_editor
@@ -60,11 +61,11 @@ st.divider()
 st.subheader(t("model.summary"))
 try:
     with st.spinner(t("model.building")):
-        summary = summarize(spec)
+        summary = summarize(spec, state.owner())
 except ModelBuildError as exc:
     st.error(exc.msg.render(state.lang()), icon=":material/error:")
     st.stop()
-except datasets.DatasetUnavailable as exc:
+except LocalizedError as exc:  # the data is missing or an upload cannot be read
     st.warning(exc.msg.render(state.lang()), icon=":material/cloud_off:")
     st.stop()
 

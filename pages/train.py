@@ -7,7 +7,8 @@ it, stops it, and redraws its snapshot once a second in a fragment.
 import streamlit as st
 
 from core import datasets, recipes
-from core.builder import ModelBuildError, summarize
+from core.builder import summarize
+from core.i18n import LocalizedError
 from ui import recipes_view, state, train_view
 from ui.state import t
 from ui.widgets import bound
@@ -37,6 +38,9 @@ with st.container(border=True):
             bound(st.checkbox, t("train.restore_best"), f, "restore_best_weights", help=t("help.restore_best"))
         bound(st.checkbox, t("train.tensorboard"), f, "tensorboard", help=t("help.tensorboard"))
 
+if datasets.DATASETS[spec.data.name].kind == "image":
+    train_view.augmentation_panel(spec)
+
 recipe = recipes.RECIPES.get(spec.recipe)
 if recipe is not None:
     reported = recipe.reported_for(f.epochs)
@@ -45,12 +49,12 @@ if recipe is not None:
             icon=":material/menu_book:")
 
 try:
-    summary = summarize(spec)
+    summary = summarize(spec, state.owner())
     st.caption(t("train.setup", dataset=t(f"datasets.{spec.data.name}.title"), params=f"{summary.total_params:,}",
                  optimizer=t(f"optimizer.{spec.compile.optimizer}"), lr=f"{spec.compile.learning_rate:g}",
                  batch=f.batch_size, epochs=f.epochs))
     problem = None
-except (ModelBuildError, datasets.DatasetUnavailable) as exc:
+except LocalizedError as exc:
     problem = exc.msg.render(state.lang())
     st.error(problem, icon=":material/error:")
     st.page_link("pages/model.py", label=t("train.fix_model"), icon=":material/account_tree:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import charts, codegen, export, images, recipes
+from core.i18n import LocalizedError
 from core.training import DIVERGED, FAILED, QUEUED, RUNNING, JobView
 from ui import state
 from ui.state import t
@@ -44,6 +45,29 @@ def progress_fraction(view: JobView) -> float:
         return 0.0
     within = p.step / p.steps if p.steps and view.status == RUNNING else 0.0
     return float(min((view.epochs_done + within) / p.epochs, 1.0))
+
+
+def augmentation_panel(spec) -> None:
+    """Train with the studio's augmentation, and look at the first batch `fit` will consume."""
+    from core.training import first_training_batch
+    from ui.widgets import bound
+
+    with st.expander(t("train.augment_title"), icon=":material/auto_awesome:", expanded=spec.augment.enabled):
+        bound(st.checkbox, t("augment.use_in_training"), spec.augment, "enabled", help=t("help.augment.enabled"))
+        st.page_link("pages/augment.py", label=t("train.open_studio"), icon=":material/auto_awesome:")
+        if spec.augment.enabled and st.toggle(t("train.show_first_batch"), key="show_first_batch"):
+            try:
+                batch = first_training_batch(spec, state.owner())
+            except LocalizedError as exc:
+                st.warning(exc.msg.render(state.lang()))
+                return
+            if batch is None:
+                st.caption(t("train.augment_identity"))
+                return
+            x, labels, names = batch
+            shown = [images.for_display(images.stretch_for_display(img) if spec.augment.samplewise_center or
+                                        spec.augment.featurewise_center else img) for img in x[:16]]
+            st.image(shown, caption=[names[k] for k in labels[:16]], width=90)
 
 
 def tutorial_figure(view: JobView):

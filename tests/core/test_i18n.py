@@ -71,6 +71,7 @@ SHOWN = {
     "toast", "button", "download_button", "checkbox", "radio", "selectbox", "multiselect", "slider", "number_input",
     "text_input", "file_uploader", "page_link", "metric", "expander", "tabs", "segmented_control", "spinner", "Page",
 }
+BOUND_HELPERS = {"bound", "optional_count"}
 ALLOWED = re.compile(r"^(:material/[a-z_]+:|[^A-Za-z\u3040-\u30ff\u4e00-\u9fff]*)$")
 
 
@@ -86,9 +87,15 @@ def _literal_texts(node):
 def hard_coded_texts(source: str) -> list[str]:
     offenders = []
     for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) or node.func.attr not in SHOWN:
+        if not isinstance(node, ast.Call):
             continue
-        candidates = list(node.args[:1]) + [k.value for k in node.keywords if k.arg in ("label", "body", "text", "title", "caption", "help")]
+        if isinstance(node.func, ast.Name) and node.func.id in BOUND_HELPERS:
+            candidates = list(node.args[1:2])  # bound(widget, label, ...)
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in SHOWN:
+            candidates = list(node.args[:1])
+        else:
+            continue
+        candidates += [k.value for k in node.keywords if k.arg in ("label", "body", "text", "title", "caption", "help")]
         for arg in candidates:
             for text in _literal_texts(arg):
                 if not ALLOWED.match(text) and not text.startswith("pages/"):
@@ -97,8 +104,8 @@ def hard_coded_texts(source: str) -> list[str]:
 
 
 def test_the_hard_coded_text_check_catches_literals():
-    source = 'st.title("Train")\nst.button(":material/stop:")\ncol.caption(f"**{t(\'x\')}** · done")\nst.info(t("a.b"))\nst.error(label="学習")'
-    assert [o.split(": ", 1)[1] for o in hard_coded_texts(source)] == ["'Train'", "'** · done'", "'学習'"]
+    source = 'st.title("Train")\nst.button(":material/stop:")\ncol.caption(f"**{t(\'x\')}** · done")\nst.info(t("a.b"))\nst.error(label="学習")\nbound(st.checkbox, "vertical_flip", a, "vertical_flip")'
+    assert [o.split(": ", 1)[1] for o in hard_coded_texts(source)] == ["'Train'", "'** · done'", "'学習'", "'vertical_flip'"]
 
 
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.name)

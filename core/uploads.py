@@ -1,0 +1,305 @@
+"""Learners' own data: a zip of class folders (flow_from_directory style) or a CSV table.
+
+Zip entries are read in memory, never extracted, so no name in an archive can
+write anywhere. What cannot be used is skipped with a reason and training goes
+on with the rest; what cannot be handled at all (not a zip, too many files or
+pixels, fewer than two classes) is refused with the limit named.
+
+Layouts accepted (class names are the sorted folder names, as Keras does):
+
+    CLASS/img.jpg            root/CLASS/img.jpg          root/{train,test}/CLASS/img.jpg
+
+Example:
+    >>> folder = read_image_zip(zip_bytes, size=(60, 90), color_mode="rgb")  # doctest: +SKIP
+    >>> folder.class_names, folder.x.shape  # doctest: +SKIP
+    (('apple', 'banana'), (240, 60, 90, 3))
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import uuid
+import zipfile
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+
+from core import settings
+from core.i18n import LocalizedError, Msg
+from core.images import ImageRejected, decode, to_array
+
+SPLIT_FOLDERS = {"train": "train", "test": "test", "validation": "test", "val": "test", "valid": "test"}
+IGNORED = {".ds_store", "thumbs.db", "desktop.ini"}
+ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
+IMBALANCE_RATIO = 3.0
+
+
+class UploadRefused(LocalizedError):
+    """The whole upload cannot be used; the message names the limit or the problem."""
+
+
+@dataclass
+class Skipped:
+    name: str
+    reason: Msg
+
+
+@dataclass
+class FolderImages:
+    x: np.ndarray  # uint8 (N, height, width, channels)
+    y: np.ndarray  # int64 class index, sorted class names
+    class_names: tuple[str, ...]
+    subset: np.ndarray | None  # "train"/"test" per image when the zip had train/ and test/ folders
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Msg] = field(default_factory=list)
+    converted: int = 0  # images converted from another mode (grayscale, RGBA, palette, CMYK, 16-bit)
+    rotated: int = 0  # photos turned upright from their EXIF orientation
+    resized: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {name: int((self.y == i).sum()) for i, name in enumerate(self.class_names)}
+
+
+def _fix_name(info: zipfile.ZipInfo) -> str:
+    """Zip names without the UTF-8 flag are cp437 to Python; Japanese tools often wrote cp932."""
+    name = info.filename
+    if info.flag_bits & 0x800:
+        return name
+    raw = name.encode("cp437", errors="replace")
+    for encoding in ("utf-8", "cp932"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return name
+
+
+def _unsafe(parts: list[str], name: str) -> bool:
+    return name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or any(p in ("..", "") for p in parts)
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return (info.external_attr >> 16) & 0o170000 == 0o120000
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes | None:
+    """The entry's bytes, or None if it inflates past `cap` (the header's size may lie)."""
+    with zf.open(info) as f:
+        data = f.read(cap + 1)
+    return None if len(data) > cap else data
+
+
+def _layout(entries: list[tuple[zipfile.ZipInfo, list[str]]]) -> tuple[int, bool]:
+    """(how many leading folders to drop, whether the next level is train/test)."""
+    paths = [parts for _, parts in entries]
+    strip = 0
+    if paths and all(len(p) >= 3 for p in paths) and len({p[0] for p in paths}) == 1:
+        strip = 1  # one wrapping folder: root/CLASS/img.jpg
+    tops = {p[strip] for p in paths if len(p) > strip + 2}
+    split = bool(tops) and all(len(p) >= strip + 3 for p in paths) and tops <= set(SPLIT_FOLDERS)
+    return strip, split
+
+
+def read_image_zip(data: bytes, size: tuple[int, int] = (60, 90), color_mode: str = "rgb") -> FolderImages:
+    """Decode a zip of class folders into arrays of `size` (height, width). Raises UploadRefused."""
+    if len(data) > settings.max_upload_bytes():
+        raise UploadRefused("upload.refused.too_large", limit=f"{settings.max_upload_bytes() // 2**20} MB")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise UploadRefused("upload.refused.not_zip") from exc
+    if len(infos) > settings.max_files():
+        raise UploadRefused("upload.refused.too_many_files", count=f"{len(infos):,}", limit=f"{settings.max_files():,}")
+
+    skipped: list[Skipped] = []
+    entries: list[tuple[zipfile.ZipInfo, list[str]]] = []
+    for info in infos:
+        name = _fix_name(info)
+        parts = name.replace("\\", "/").split("/")
+        base = parts[-1].lower()
+        if base in IGNORED or base.startswith(".") or parts[0] == "__MACOSX":
+            continue  # system clutter, not the learner's data
+        if _is_link(info):
+            skipped.append(Skipped(name, Msg("upload.reason.link")))
+        elif _unsafe(parts, name):
+            skipped.append(Skipped(name, Msg("upload.reason.unsafe_path")))
+        elif base.endswith(ARCHIVES):
+            skipped.append(Skipped(name, Msg("upload.reason.archive")))
+        else:
+            entries.append((info, parts))
+
+    strip, split = _layout(entries)
+    per_entry_cap, total_cap = settings.max_upload_bytes(), settings.max_upload_bytes() * 20
+    total_pixels, total_bytes = 0, 0
+    images, labels, subsets = [], [], []
+    converted = rotated = resized = 0
+    folders_seen: set[str] = set()
+    for info, parts in entries:
+        name = "/".join(parts)
+        rest = parts[strip:]
+        subset = None
+        if split:
+            subset, rest = SPLIT_FOLDERS[rest[0]], rest[1:]
+        if len(rest) < 2:
+            skipped.append(Skipped(name, Msg("upload.reason.no_class_folder")))
+            continue
+        folder = rest[0]
+        folders_seen.add(folder)
+        raw = _read_capped(zf, info, per_entry_cap)
+        if raw is None:
+            skipped.append(Skipped(name, Msg("upload.reason.too_large")))
+            continue
+        total_bytes += len(raw)
+        if total_bytes > total_cap:
+            raise UploadRefused("upload.refused.zip_bomb", limit=f"{total_cap // 2**20} MB")
+        try:
+            decoded = decode(raw, color_mode, settings.max_image_pixels())
+        except ImageRejected as exc:
+            skipped.append(Skipped(name, exc.msg))
+            continue
+        img = decoded.image
+        total_pixels += img.width * img.height
+        if total_pixels > settings.max_total_pixels():
+            raise UploadRefused("upload.refused.too_many_pixels", limit=f"{settings.max_total_pixels():,}")
+        converted += any(n.startswith("converted") for n in decoded.notes)
+        rotated += "exif_rotated" in decoded.notes
+        resized += (img.height, img.width) != tuple(size)
+        images.append(to_array(img, size))
+        labels.append(folder)
+        subsets.append(subset)
+
+    classes = tuple(sorted(set(labels)))
+    warnings = [Msg("upload.warn.empty_class", {"name": f}) for f in sorted(folders_seen - set(classes))]
+    if len(classes) < 2:
+        raise UploadRefused("upload.refused.need_two_classes", found=len(classes), skipped=len(skipped))
+    counts = Counter(labels)
+    if max(counts.values()) >= IMBALANCE_RATIO * min(counts.values()):
+        warnings.append(Msg("upload.warn.imbalance", {"most": max(counts, key=counts.get), "least": min(counts, key=counts.get),
+                                                      "ratio": f"{max(counts.values()) / min(counts.values()):.1f}"}))
+    index = {name: i for i, name in enumerate(classes)}
+    subset_array = np.array(subsets) if split else None
+    if split and not ({"train", "test"} <= set(subsets)):
+        subset_array = None  # only one of the two folders had images: split at random instead
+    return FolderImages(
+        np.stack(images), np.array([index[label] for label in labels], "int64"), classes, subset_array,
+        skipped, warnings, converted, rotated, resized,
+    )
+
+
+# --------------------------------------------------------------------------- CSV tables
+
+
+@dataclass
+class CsvTable:
+    x: np.ndarray  # float32 features
+    y: np.ndarray  # int64 class index
+    class_names: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    warnings: list[Msg] = field(default_factory=list)
+
+
+def read_csv_columns(data: bytes) -> list[str]:
+    """The column names of an uploaded CSV (for the label picker). Raises UploadRefused."""
+    return list(_read_frame(data, nrows=5).columns)
+
+
+def _read_frame(data: bytes, nrows: int | None = None):
+    import pandas as pd
+
+    if len(data) > settings.max_upload_bytes():
+        raise UploadRefused("upload.refused.too_large", limit=f"{settings.max_upload_bytes() // 2**20} MB")
+    if not data.strip():
+        raise UploadRefused("upload.refused.empty_csv")
+    limit = settings.max_csv_rows()
+    try:
+        frame = pd.read_csv(io.BytesIO(data), nrows=nrows if nrows is not None else limit + 1, sep=None, engine="python",
+                            encoding_errors="replace")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UploadRefused("upload.refused.not_csv", error=str(exc).splitlines()[0][:150]) from exc
+    if nrows is None and len(frame) > limit:
+        raise UploadRefused("upload.refused.too_many_rows", limit=f"{limit:,}")
+    if frame.shape[1] < 2:
+        raise UploadRefused("upload.refused.csv_columns")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def read_csv_table(data: bytes, label_column: str) -> CsvTable:
+    """Numeric columns become features, `label_column` the classes. Raises UploadRefused."""
+    import pandas as pd
+
+    frame = _read_frame(data)
+    if label_column not in frame.columns:
+        raise UploadRefused("upload.refused.no_label_column", column=label_column, columns=", ".join(map(str, frame.columns[:20])))
+    warnings: list[Msg] = []
+    labels = frame.pop(label_column)
+    numeric = frame.apply(pd.to_numeric, errors="coerce")
+    dropped_columns = [c for c in frame.columns if numeric[c].isna().mean() > 0.5]
+    if dropped_columns:
+        warnings.append(Msg("upload.warn.text_columns", {"columns": ", ".join(dropped_columns[:10])}))
+    numeric = numeric.drop(columns=dropped_columns)
+    if numeric.shape[1] == 0:
+        raise UploadRefused("upload.refused.no_numeric_columns")
+    keep = numeric.notna().all(axis=1) & labels.notna()
+    if (~keep).sum():
+        warnings.append(Msg("upload.warn.rows_dropped", {"count": int((~keep).sum())}))
+    numeric, labels = numeric[keep], labels[keep].astype(str).str.strip()
+    classes = tuple(sorted(labels.unique()))
+    if len(classes) < 2:
+        raise UploadRefused("upload.refused.need_two_classes", found=len(classes), skipped=int((~keep).sum()))
+    if len(classes) > 50:
+        raise UploadRefused("upload.refused.too_many_classes", count=len(classes), column=label_column)
+    index = {c: i for i, c in enumerate(classes)}
+    return CsvTable(numeric.to_numpy("float32"), labels.map(index).to_numpy("int64"), classes, tuple(numeric.columns), warnings)
+
+
+# --------------------------------------------------------------------------- the upload store
+
+
+@dataclass
+class Upload:
+    id: str
+    owner: str
+    kind: str  # "images" | "csv"
+    filename: str
+    data: bytes
+    created: float
+
+
+class UploadStore:
+    """Uploaded files, in memory, per owner; a session only ever finds its own."""
+
+    def __init__(self, per_owner: int = 3):
+        self.per_owner = per_owner
+        self._items: "OrderedDict[str, Upload]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, owner: str, kind: str, filename: str, data: bytes) -> Upload:
+        upload = Upload(uuid.uuid4().hex[:12], owner, kind, filename[:120], data, time.time())
+        with self._lock:
+            self._items[upload.id] = upload
+            mine = [u for u in self._items.values() if u.owner == owner]
+            for old in mine[: -self.per_owner]:
+                del self._items[old.id]
+        return upload
+
+    def get(self, owner: str | None, upload_id: str) -> Upload | None:
+        with self._lock:
+            upload = self._items.get(upload_id)
+        return upload if upload is not None and upload.owner == owner else None
+
+    def list(self, owner: str) -> list[Upload]:
+        with self._lock:
+            return [u for u in self._items.values() if u.owner == owner]
+
+
+_STORE = UploadStore()
+
+
+def store() -> UploadStore:
+    return _STORE
