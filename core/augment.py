@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import fields
+from functools import lru_cache
 
-import keras
 import numpy as np
 
 from core.spec import AugmentSpec
@@ -96,17 +96,25 @@ _PARAMS_LOCK = threading.Lock()
 
 
 def flow(x: np.ndarray, y: np.ndarray, a: AugmentSpec, batch_size: int, seed: int, shuffle: bool = True, workers: int = 2):
-    """The training input: augmented batches, as `fit` consumes them (see `AugmentedBatches`)."""
-    return AugmentedBatches(x, y, a, batch_size, seed, shuffle, workers)
+    """The training input: augmented batches, as `fit` consumes them (see `batches_class`)."""
+    return batches_class()(x, y, a, batch_size, seed, shuffle, workers)
 
 
 def first_batches(x: np.ndarray, y: np.ndarray, a: AugmentSpec, batch_size: int, seed: int, count: int = 1) -> list[tuple]:
     """The first `count` batches `fit` will see in epoch 1 (same generator, same seed)."""
-    batches = AugmentedBatches(x, y, a, batch_size, seed, workers=1)
+    batches = flow(x, y, a, batch_size, seed, workers=1)
     return [batches[i] for i in range(min(count, len(batches)))]
 
 
-class AugmentedBatches(keras.utils.PyDataset):
+@lru_cache(maxsize=None)
+def batches_class():
+    """`AugmentedBatches`, a keras.utils.PyDataset; defined on first use so importing this module stays light."""
+    import keras
+
+    return type("AugmentedBatches", (_AugmentedBatchesMixin, keras.utils.PyDataset), {})
+
+
+class _AugmentedBatchesMixin:
     """Augmented (x, y) batches for `fit`, deterministic for a seed whatever the worker threads do.
 
     Each sample's transform is drawn from a seed made of (seed, epoch, sample index), so

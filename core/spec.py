@@ -449,6 +449,9 @@ class ExperimentSpec:
         if kind == "image":
             spec.fit.epochs = 5
             spec.fit.batch_size = 128
+            # The studio opens on tutorial 003's augmentation (off for training until switched on).
+            spec.augment = AugmentSpec(width_shift_range=0.3, rotation_range=30.0, zoom_range=0.3,
+                                       horizontal_flip=True, vertical_flip=True)
         return spec
 
 
