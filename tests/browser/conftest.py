@@ -37,7 +37,7 @@ VIEWPORT = {"width": 1400, "height": 1000}
 SERVER_START_TIMEOUT = 60.0  # seconds until /_stcore/health answers "ok"
 DEFAULT_TIMEOUT_MS = 30_000  # any single Playwright action or wait
 FIRST_EPOCH_TIMEOUT_MS = 60_000  # first Train of the session imports TensorFlow (~6 s idle, far more under load)
-FINISH_TIMEOUT_MS = 120_000  # the default 40 epochs of moons take ~25 s on an idle 2-core machine
+FINISH_TIMEOUT_MS = 120_000  # a whole short run; 40 moons epochs take ~25 s idle, ~80 s beside unit tests
 STATUS_WORDS = ("Queued", "Running", "Finished", "Stopped", "Diverged", "Failed")  # en.toml [status]
 
 # The status line of the Train page: a paragraph that starts with the bold status word.
@@ -193,11 +193,12 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = rest[:first] + cold + rest[first:]
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
+    """Keep each phase's report on the test item, so fixtures can tell whether the test failed."""
+    report = yield
     setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 # --------------------------------------------------------------------------- the browser
@@ -227,9 +228,8 @@ def page(request, browser, server):
     server.cold = False
     pg = new_page(browser, server.url)
     yield pg
-    failed = any(getattr(request.node, f"rep_{when}", None) is not None and getattr(request.node, f"rep_{when}").failed
-                 for when in ("setup", "call"))
-    if failed:
+    reports = (getattr(request.node, f"rep_{when}", None) for when in ("setup", "call"))
+    if any(report is not None and report.failed for report in reports):
         _stop_training(pg, server.url)
         print(f"\n----- streamlit server log (tail) -----\n{server.log_tail()}")
     pg.context.close()
@@ -246,8 +246,9 @@ def _stop_training(pg: Page, base_url: str) -> None:
         stop.wait_for(timeout=10_000)
         if stop.is_enabled():
             stop.click()
-    except PlaywrightError:
-        pass
+            print(f"\n(stopped the training of learner {token} left running by the failed test)")
+    except PlaywrightError as exc:
+        print(f"\n(could not stop this learner's training: {exc})")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -262,14 +263,13 @@ def owner_token(url: str) -> str | None:
 class App:
     """What the tests do on the app: open pages, press buttons, read the status line and charts."""
 
+    FIRST_EPOCH_TIMEOUT_MS = FIRST_EPOCH_TIMEOUT_MS
+    FINISH_TIMEOUT_MS = FINISH_TIMEOUT_MS
+
     def __init__(self, page: Page):
         self.page = page
 
     # ---- navigation
-
-    def open(self, path: str) -> None:
-        self.page.goto(path)
-        self.page.get_by_role("heading", level=1).first.wait_for()
 
     def open_train(self) -> None:
         self.page.goto("/train")
@@ -311,7 +311,7 @@ class App:
         self.wait_status(r"^(Queued|Running)\b")
 
     def stop_training(self) -> None:
-        """Press Stop and wait until the job has settled (Stop and Train enabled again)."""
+        """Press Stop, wait for the status to say so and for the page to turn the Stop button off."""
         self.stop_button.click()
         self.wait_status(r"^Stopped\b")
         expect(self.stop_button).to_be_disabled(timeout=DEFAULT_TIMEOUT_MS)
@@ -326,23 +326,38 @@ class App:
         return self.page.evaluate(CHARTS_JS)
 
     def wait_status(self, pattern: str, timeout: float = DEFAULT_TIMEOUT_MS) -> str:
-        """Wait until the status line matches the regex `pattern`; returns the line."""
+        """Wait until the status line matches the regex `pattern`; returns the matching line."""
         try:
-            self.page.wait_for_function(f"(re) => {{ const s = ({STATUS_JS})(); return s !== null && new RegExp(re).test(s); }}",
-                                        arg=pattern, polling=200, timeout=timeout)
+            handle = self.page.wait_for_function(
+                f"(re) => {{ const s = ({STATUS_JS})(); return s !== null && new RegExp(re).test(s) ? s : null; }}",
+                arg=pattern, polling=200, timeout=timeout,
+            )
         except PlaywrightTimeoutError:
             raise AssertionError(f"status line never matched {pattern!r} within {timeout / 1000:.0f} s; "
                                  f"it reads {self.status()!r}; charts: {self.charts()}") from None
-        return self.status()
+        return handle.json_value()
+
+    def wait_charts(self, predicate_js: str, what: str, timeout: float = DEFAULT_TIMEOUT_MS) -> None:
+        """Wait until `predicate_js`, a JS function of the chart list (see CHARTS_JS), is true.
+
+        Poll, never read once: Streamlit re-mounts plotly charts on reruns, so for a moment a
+        chart can be missing or present twice (the new one and the stale old one).
+        """
+        try:
+            self.page.wait_for_function(f"() => ({predicate_js})(({CHARTS_JS})())", polling=250, timeout=timeout)
+        except PlaywrightTimeoutError:
+            raise AssertionError(f"the charts never showed {what} within {timeout / 1000:.0f} s; "
+                                 f"they are {self.charts()}; status {self.status()!r}") from None
 
     def wait_loss_epochs(self, at_least: int, timeout: float = DEFAULT_TIMEOUT_MS) -> int:
         """Wait until the Loss chart shows at least `at_least` epochs; returns the count."""
         try:
-            self.page.wait_for_function(f"(n) => ({LOSS_EPOCHS_JS})() >= n", arg=at_least, polling=250, timeout=timeout)
+            handle = self.page.wait_for_function(f"(n) => {{ const k = ({LOSS_EPOCHS_JS})(); return k >= n ? {{k}} : null; }}",
+                                                 arg=at_least, polling=250, timeout=timeout)
         except PlaywrightTimeoutError:
             raise AssertionError(f"the Loss chart never reached {at_least} epochs within {timeout / 1000:.0f} s; "
                                  f"it has {self.loss_epochs()}; status {self.status()!r}") from None
-        return self.loss_epochs()
+        return handle.json_value()["k"]
 
 
 @pytest.fixture

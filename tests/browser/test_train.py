@@ -12,13 +12,14 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import FINISH_TIMEOUT_MS, FIRST_EPOCH_TIMEOUT_MS
-
 pytestmark = pytest.mark.browser
 
 LONG = 300  # epochs: far more than any test waits for
 SHORT = 10  # epochs of the run trained to the end (the default 40 take ~80 s while unit tests share the CPU)
-STOP_SECONDS = 3.0  # from pressing Stop to the status line saying so
+# From pressing Stop to the status line saying so. The job stops within a batch, but the page only
+# learns it at its next 1 s poll after the rerun the click causes: 0.3-2.5 s measured on a quiet
+# 2-core machine, up to 3.8 s at load average ~6 (unit tests running next to it).
+STOP_SECONDS = 4.0
 
 
 def test_train_default_dataset_until_finished(app):
@@ -31,15 +32,15 @@ def test_train_default_dataset_until_finished(app):
     app.set_epochs(epochs)
 
     app.start_training()
-    assert app.wait_loss_epochs(2, FIRST_EPOCH_TIMEOUT_MS) >= 2
-    assert re.match(rf"^Running · Epoch \d+/{epochs}\b", app.status()) or app.status().startswith("Finished")
+    assert app.wait_loss_epochs(2, app.FIRST_EPOCH_TIMEOUT_MS) >= 2
+    app.wait_status(rf"^(Running · Epoch \d+/{epochs}\b|Finished\b)")
     expect(app.train_button).to_be_disabled()
 
-    titles = [c["title"] for c in app.charts()]
-    assert "Accuracy" in titles and any(t.startswith("Decision map") for t in titles), titles  # moons is 2-D
+    app.wait_charts("cs => cs.some(c => c.title === 'Accuracy') && cs.some(c => c.title.startsWith('Decision map'))",
+                    "an Accuracy chart and a decision map (moons is 2-D)")
 
-    app.wait_status(r"^Finished\b", FINISH_TIMEOUT_MS)
-    assert app.status().startswith(f"Finished · {epochs} of {epochs} epochs")
+    status = app.wait_status(r"^Finished\b", app.FINISH_TIMEOUT_MS)
+    assert status.startswith(f"Finished · {epochs} of {epochs} epochs"), status
     page.get_by_role("heading", name="Results on the test set").wait_for()
     expect(page.get_by_role("button", name="History (CSV)", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Model (.keras)", exact=True)).to_be_visible()
@@ -47,10 +48,13 @@ def test_train_default_dataset_until_finished(app):
     expect(app.stop_button).to_be_disabled()
 
     # The final charts hold every epoch, for the training and the validation data.
-    assert app.loss_epochs() == epochs
-    for chart in app.charts():
-        if chart["title"] in ("Loss", "Accuracy"):
-            assert {t["name"]: t["n"] for t in chart["traces"]} == {"training": epochs, "validation": epochs}, chart
+    app.wait_charts(
+        """cs => ['Loss', 'Accuracy'].every(title => cs.some(c => c.title === title
+              && c.traces.length === 2 && c.traces.every(t => ['training', 'validation'].includes(t.name) && t.n === %d)))"""
+        % epochs,
+        f"Loss and Accuracy with {epochs} epochs of training and validation",
+    )
+    assert app.loss_epochs() <= epochs
 
 
 def test_training_goes_on_while_the_learner_is_on_another_page(app):
@@ -58,8 +62,8 @@ def test_training_goes_on_while_the_learner_is_on_another_page(app):
     app.open_train()
     app.set_epochs(LONG)
     app.start_training()
-    before = app.wait_loss_epochs(1, FIRST_EPOCH_TIMEOUT_MS)
-    assert f"/{LONG}" in app.status()
+    before = app.wait_loss_epochs(1, app.FIRST_EPOCH_TIMEOUT_MS)
+    app.wait_status(rf"^Running · Epoch \d+/{LONG}\b")  # the typed epoch count reached the job
     token = app.token
 
     app.nav("Data")
@@ -76,8 +80,7 @@ def test_training_goes_on_while_the_learner_is_on_another_page(app):
     app.nav("Train")
     after = app.wait_loss_epochs(before + 1)
     assert after > before, (before, after)
-    status = app.status()
-    assert status.startswith("Running") and f"/{LONG}" in status, status
+    app.wait_status(rf"^Running · Epoch \d+/{LONG}\b")  # the same job, still training
     assert app.token == token
 
     app.stop_training()
@@ -88,20 +91,22 @@ def test_stop_keeps_the_chart_and_offers_the_model(app):
     app.open_train()
     app.set_epochs(LONG)
     app.start_training()
-    app.wait_loss_epochs(2, FIRST_EPOCH_TIMEOUT_MS)
+    app.wait_loss_epochs(2, app.FIRST_EPOCH_TIMEOUT_MS)
 
-    app.stop_button.click()
     pressed = time.monotonic()
-    app.wait_status(r"^Stopped\b", STOP_SECONDS * 1000)
-    print(f"Stopped {time.monotonic() - pressed:.2f} s after pressing Stop")
-    assert re.match(rf"^Stopped · \d+ of {LONG} epochs", app.status()), app.status()
-    assert app.loss_epochs() >= 2
+    app.stop_button.click()
+    status = app.wait_status(r"^Stopped\b", max(STOP_SECONDS - (time.monotonic() - pressed), 0.1) * 1000)
+    elapsed = time.monotonic() - pressed
+    print(f"Stopped {elapsed:.2f} s after pressing Stop")
+    assert elapsed < STOP_SECONDS, elapsed
+    assert re.match(rf"^Stopped · \d+ of {LONG} epochs", status), status
+    app.wait_loss_epochs(2, 5_000)  # the chart is kept (polled: Streamlit re-mounts it on the rerun)
     page.get_by_text(re.compile(r"^Stopped during epoch \d+; the weights trained so far are kept\.$")).wait_for()
 
     model = page.get_by_role("button", name="Model (.keras)", exact=True)
     model.wait_for()
     expect(app.train_button).to_be_enabled()
-    assert app.loss_epochs() >= 2  # the curves stay after the results appear
+    app.wait_loss_epochs(2, 5_000)  # the curves stay after the results appear
     with page.expect_download() as info:
         model.click()
     download = info.value
@@ -115,7 +120,7 @@ def test_browser_refresh_reattaches_to_the_running_job(app):
     app.open_train()
     app.set_epochs(LONG)
     app.start_training()
-    before = app.wait_loss_epochs(1, FIRST_EPOCH_TIMEOUT_MS)
+    before = app.wait_loss_epochs(1, app.FIRST_EPOCH_TIMEOUT_MS)
     token = app.token
     assert token
 
