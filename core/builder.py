@@ -317,7 +317,9 @@ def summarize(spec: ExperimentSpec, owner: str | None = None) -> ModelSummary:
 
     Raises ModelBuildError (naming the layer), DatasetUnavailable or UploadRefused.
     """
-    return _summarize_json(spec.to_json(), owner if spec.data.name in ("folder", "csv") else None)
+    # Only what shapes the model is in the cache key: changing epochs or augmentation rebuilds nothing.
+    model_part = ExperimentSpec(data=spec.data, layers=spec.layers, compile=spec.compile)
+    return _summarize_json(model_part.to_json(), owner if spec.data.name in ("folder", "csv") else None)
 
 
 @lru_cache(maxsize=64)

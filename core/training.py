@@ -97,18 +97,18 @@ class JobView:
         return len(self.history.get("loss", []))
 
     def eta_seconds(self) -> float | None:
-        """Seconds left, from the mean epoch time so far and the current epoch's progress."""
+        """Seconds left, from the mean epoch time so far and the current epoch's progress.
+
+        None until the first epoch is done: its batches include TensorFlow's warm-up
+        (tracing), which would make an estimate from them wildly long. Once later epochs
+        exist, the first one is left out of the mean for the same reason.
+        """
         seconds = self.history.get("seconds", [])
         p = self.progress
-        if self.status != RUNNING or not p.epochs:
+        if self.status != RUNNING or not p.epochs or not seconds:
             return None
         in_epoch = time.monotonic() - p.epoch_started if p.epoch_started else 0.0
-        if seconds:
-            per_epoch = float(np.mean(seconds))
-        elif p.step and p.steps:
-            per_epoch = in_epoch * p.steps / p.step
-        else:
-            return None
+        per_epoch = float(np.mean(seconds[1:] if len(seconds) > 1 else seconds))
         remaining = max(p.epochs - self.epochs_done, 0) * per_epoch - min(in_epoch, per_epoch)
         return max(remaining, 0.0)
 
@@ -578,12 +578,17 @@ class JobRegistry:
             self._reaper.start()
 
     def _reap_loop(self) -> None:
+        """Check for orphans every 2 s while any job is active; `submit` restarts the loop."""
         while True:
             time.sleep(2.0)
             try:
                 self.reap_orphans()
             except Exception:  # noqa: BLE001
                 log.exception("reaper failed")
+            with self._lock:
+                if not any(j.status in ACTIVE for j in self._jobs.values()):
+                    self._reaper = None
+                    return
 
     def stop_all(self) -> None:
         with self._lock:

@@ -66,7 +66,7 @@ busy = job is not None and job.snapshot().active
 go, stop, _ = st.columns([1, 1, 4])
 go.button(t("train.train"), type="primary", icon=":material/play_arrow:", disabled=busy or problem is not None,
           on_click=state.start_job, args=(spec,), width="stretch")
-stop.button(t("train.stop"), icon=":material/stop:", disabled=not busy, on_click=lambda: job.stop(), width="stretch")
+stop.button(t("train.stop"), icon=":material/stop:", disabled=not busy, on_click=state.stop_job, args=(job,), width="stretch")
 
 
 def live_panel(job_id: str) -> None:

@@ -132,8 +132,22 @@ def start_job(spec: ExperimentSpec, after=None):
     return job
 
 
+def stop_job(job, wait: float = 2.0) -> None:
+    """Stop a job and give it a moment to acknowledge, so the page redraws as 'Stopped' at once."""
+    import time
+
+    job.stop()
+    deadline = time.monotonic() + wait
+    while job.snapshot().active and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def current_job():
     """This learner's newest job (re-attached to this session), or None."""
+    import sys
+
+    if "core.training" not in sys.modules:
+        return None  # nothing has trained in this server process yet: keep the landing page light
     reg = registry()
     job_id = st.session_state.get("job_id")
     job = reg.get(job_id) if job_id else None

@@ -76,6 +76,19 @@ def tutorial_figure(view: JobView):
     return recipe.reported_for(view.spec.fit.epochs) if recipe else None
 
 
+def _figure(name: str, view: JobView, build):
+    """Figures change only when an epoch ends: rebuild them then, not on every poll.
+
+    Building a Plotly figure holds the GIL for ~8 ms, time the training thread loses;
+    the fragment polls every second, so caching keeps the page's cost per epoch, not per second.
+    """
+    cache = st.session_state.setdefault("figure_cache", {})
+    key = (name, view.id, view.epochs_done, state.lang())
+    if cache.get(name, (None,))[0] != key:
+        cache[name] = (key, build())
+    return cache[name][1]
+
+
 def live_charts(view: JobView, job) -> None:
     """Loss and accuracy, train vs validation, per epoch; for 2-D data the decision map beside them."""
     epochs = view.spec.fit.epochs
@@ -83,22 +96,18 @@ def live_charts(view: JobView, job) -> None:
     grid, data = job.grid, job.data
     with_map = view.boundary is not None and grid is not None and data is not None
     columns = st.columns([1, 1, 1] if with_map else [1, 1])
-    columns[0].plotly_chart(
-        charts.history_figure(view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs),
-        key="chart_loss", width="stretch",
-    )
-    columns[1].plotly_chart(
-        charts.history_figure(view.history, "accuracy", t("chart.accuracy"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs,
-                              reference=reported.value if reported else None,
-                              reference_name=t("chart.tutorial", metric=t(f"metric.{reported.metric}")) if reported else ""),
-        key="chart_accuracy", width="stretch",
-    )
+    loss = _figure("loss", view, lambda: charts.history_figure(
+        view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs))
+    accuracy = _figure("accuracy", view, lambda: charts.history_figure(
+        view.history, "accuracy", t("chart.accuracy"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs,
+        reference=reported.value if reported else None,
+        reference_name=t("chart.tutorial", metric=t(f"metric.{reported.metric}")) if reported else ""))
+    columns[0].plotly_chart(loss, key="chart_loss", width="stretch")
+    columns[1].plotly_chart(accuracy, key="chart_accuracy", width="stretch")
     if with_map:
-        columns[2].plotly_chart(
-            charts.decision_boundary_figure(grid.xs, grid.ys, view.boundary, data.x_train, data.y_train, data.n_classes,
-                                            t("chart.boundary")),
-            key="chart_boundary", width="stretch",
-        )
+        boundary = _figure("boundary", view, lambda: charts.decision_boundary_figure(
+            grid.xs, grid.ys, view.boundary, data.x_train, data.y_train, data.n_classes, t("chart.boundary")))
+        columns[2].plotly_chart(boundary, key="chart_boundary", width="stretch")
 
 
 def message(view: JobView) -> None:

@@ -45,7 +45,8 @@ def test_data_page_previews_points_then_images_and_resets_the_model():
     assert at.session_state["spec"].layers[0].type == "Flatten"  # image data: the image default model
     assert "The model was reset to the default for images." in [t.value for t in at.toast]
     assert [m.value for m in at.metric][2] == "8 x 8 x 1"
-    assert len(at.get("image")[0].proto.imgs) == 24  # the preview grid
+    grids = at.get("image")  # the preview grid: a row per class
+    assert len(grids) == 10 and [img.caption for img in grids[7].proto.imgs] == ["7"] * 3
 
 
 def test_data_page_subset_and_validation_controls_write_the_spec():
@@ -112,7 +113,8 @@ def test_train_page_trains_and_shows_results():
     assert "Results on the test set" in [s.value for s in at.subheader]
     assert {m.label for m in at.metric} >= {"Test accuracy", "Test loss"}
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["History (CSV)", "Model (.keras)"]
+    assert labels == ["History (CSV)", "Model (.keras)", "Script (.py)"]
+    assert "model.fit(" in at.code[0].value  # show me the code
 
 
 def test_train_page_stop_button_stops_the_running_job():
