@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 from datetime import date
 
-from core import datasets
+from core import augment, datasets
 from core.builder import plan_loss
 from core.datasets import DATASETS
 from core.spec import CompileSpec, ExperimentSpec, LayerSpec
@@ -28,7 +28,62 @@ def _args(*positional, **keywords) -> str:
     return ", ".join(parts)
 
 
-def _data_lines(spec: ExperimentSpec) -> list[str]:
+_FOLDER_LOADER = '''
+def load_folder(folder, size=({h}, {w}), color_mode={mode!r}):
+    """Images of folder/CLASS/*, as flow_from_directory reads them: sorted class names, resized."""
+    class_names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    images, labels = [], []
+    for k, name in enumerate(class_names):
+        for path in sorted((folder / name).rglob("*")):
+            try:
+                img = ImageOps.exif_transpose(Image.open(path))
+            except OSError:
+                continue  # not an image
+            img = img.convert("RGB" if color_mode == "rgb" else "L").resize((size[1], size[0]), Image.BILINEAR)
+            images.append(np.asarray(img))
+            labels.append(k)
+    x = np.stack(images)
+    return (x if x.ndim == 4 else x[..., None]), np.array(labels), class_names
+'''
+
+
+def _upload_lines(spec: ExperimentSpec, data_name: str, split: list[str]) -> list[str]:
+    d = spec.data
+    if d.name == "folder":
+        folder = (data_name or "kinoko_takenoko.zip").rsplit(".", 1)[0]
+        return [
+            "from pathlib import Path",
+            "from PIL import Image, ImageOps",
+            "from sklearn.model_selection import train_test_split",
+            *_FOLDER_LOADER.format(h=d.image_height, w=d.image_width, mode=d.color_mode).splitlines(),
+            f"# Unzip {folder}.zip next to this script (the Data page offers the demo as a zip).",
+            f"DATA_DIR = Path({folder!r})",
+            "if not (DATA_DIR / \"train\").is_dir() and len(list(DATA_DIR.iterdir())) == 1:",
+            "    DATA_DIR = next(DATA_DIR.iterdir())  # one wrapping folder",
+            "if (DATA_DIR / \"train\").is_dir():  # train/ and test/ folders, as tutorial 003",
+            "    x_train, y_train, class_names = load_folder(DATA_DIR / \"train\")",
+            "    x_test, y_test, _ = load_folder(DATA_DIR / \"test\")",
+            "else:",
+            "    features, labels, class_names = load_folder(DATA_DIR)",
+            *("    " + line for line in split),
+        ]
+    return [
+        "import pandas as pd",
+        "from sklearn.model_selection import train_test_split",
+        "",
+        f"frame = pd.read_csv({(data_name or 'your_table.csv')!r}, sep=None, engine=\"python\")",
+        f"labels_text = frame.pop({d.label_column!r}).astype(str).str.strip()",
+        "numeric = frame.apply(pd.to_numeric, errors=\"coerce\")",
+        "numeric = numeric.loc[:, numeric.isna().mean() <= 0.5]  # text columns are not features",
+        "keep = numeric.notna().all(axis=1)",
+        "class_names = sorted(labels_text[keep].unique())",
+        'features = numeric[keep].to_numpy("float32")',
+        "labels = labels_text[keep].map({c: i for i, c in enumerate(class_names)}).to_numpy()",
+        *split,
+    ]
+
+
+def _data_lines(spec: ExperimentSpec, data_name: str = "") -> list[str]:
     d, info = spec.data, DATASETS[spec.data.name]
     lines: list[str] = []
     split = [
@@ -51,6 +106,8 @@ def _data_lines(spec: ExperimentSpec) -> list[str]:
             lines.append(f"from sklearn.datasets import {call.split('(')[0]}")
             lines.append(f"features, labels = {call}")
         lines += ['features = features.astype("float32")', *split]
+    elif info.group == "upload":
+        lines += _upload_lines(spec, data_name, split)
     elif d.name == "dummy":
         lines += [
             "# Tutorial 002's dummy data: three samples, three classes.",
@@ -143,10 +200,10 @@ def file_name(spec: ExperimentSpec) -> str:
     return f"{spec.recipe or spec.data.name}.py"
 
 
-def script(spec: ExperimentSpec, title: str = "") -> str:
-    """The whole script as text."""
+def script(spec: ExperimentSpec, title: str = "", data_name: str = "", n_classes: int | None = None) -> str:
+    """The whole script as text. Uploaded data needs its file name and class count (`data_name`, `n_classes`)."""
     info = DATASETS[spec.data.name]
-    n_classes = info.n_classes
+    n_classes = n_classes or info.n_classes or 2
     plan = plan_loss("binary" if n_classes == 2 else "multiclass", n_classes, spec.compile.loss)
     f = spec.fit
     about = title or (f"recipe {spec.recipe}" if spec.recipe else f"{info.title} experiment")
@@ -162,7 +219,7 @@ def script(spec: ExperimentSpec, title: str = "") -> str:
         f"keras.utils.set_random_seed({f.seed})  # same initial weights and shuffling on every run",
         "",
         "# 1. The data",
-        *_data_lines(spec),
+        *_data_lines(spec, data_name),
     ]
     if plan.one_hot:
         lines += [f"y_train = keras.utils.to_categorical(y_train, {n_classes})  # one-hot targets for {plan.loss}",
@@ -196,9 +253,25 @@ def script(spec: ExperimentSpec, title: str = "") -> str:
     validation = (
         "validation_data=(x_test, y_test)" if spec.data.validation == "test" else f"validation_split={spec.data.validation_split!r}"
     )
+    inputs = f"x_train, y_train, batch_size={f.batch_size}, epochs={f.epochs}, shuffle={f.shuffle},"
+    if spec.augment.enabled and info.kind == "image" and not augment.is_identity(spec.augment):
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in augment.generator_kwargs(spec.augment, for_training=True).items())
+        lines += [
+            "# Data augmentation: new variants of the training images every epoch (Keras 3: tf.keras.preprocessing).",
+            "import tensorflow as tf",
+            "",
+            f"datagen = tf.keras.preprocessing.image.ImageDataGenerator({kwargs})",
+        ]
+        if augment.needs_fit(spec.augment):
+            lines.append("datagen.fit(x_train)")
+        if spec.data.validation == "split":
+            lines += [f"cut = int(len(x_train) * (1 - {spec.data.validation_split!r}))  # what validation_split would do",
+                      "x_train, y_train, x_val, y_val = x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:]"]
+            validation = "validation_data=(x_val, y_val)"
+        inputs = f"datagen.flow(x_train, y_train, batch_size={f.batch_size}, seed={spec.augment.seed}), epochs={f.epochs},"
     lines += [
         "history = model.fit(",
-        f"    x_train, y_train, batch_size={f.batch_size}, epochs={f.epochs}, shuffle={f.shuffle},",
+        f"    {inputs}",
         f"    {validation},",
         *([f"    callbacks=[{', '.join(callbacks)}],"] if callbacks else []),
         ")",

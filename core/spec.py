@@ -481,6 +481,14 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
     if _KINDS.get(d.name) == "points":
         rows["noise"] = f"{d.noise:g}"
         rows["points"] = str(d.n_samples)
+    if d.name == "folder":
+        rows["image_size"] = f"{d.image_height}x{d.image_width} {d.color_mode}"
+    if _KINDS.get(d.name) == "image":
+        a = spec.augment
+        on = [f"{k}={getattr(a, k)}" for k in ("rotation_range", "width_shift_range", "height_shift_range", "shear_range",
+                                                 "zoom_range", "channel_shift_range", "horizontal_flip", "vertical_flip")
+              if getattr(a, k)]
+        rows["augmentation"] = ", ".join(on) if a.enabled and on else ("settings.off", {})
     return rows
 
 

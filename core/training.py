@@ -384,6 +384,7 @@ def to_run(job: Job):
         "train_accuracy": last("accuracy"), "train_loss": last("loss"),
         "val_accuracy": last("val_accuracy"), "val_loss": last("val_loss"),
         "test_accuracy": ev.test_accuracy if ev else None, "test_loss": ev.test_loss if ev else None,
+        "n_classes": job.data.n_classes if job.data is not None else None,
     }
     name = f"{job.spec.recipe or job.spec.data.name} {time.strftime('%H:%M:%S', time.localtime(job.created))}"
     return Run(job.id, job.owner, name, job.spec, view.status, history, metrics, dict(job.timings),

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import io
 import threading
 import time
@@ -97,10 +98,10 @@ def _layout(entries: list[tuple[zipfile.ZipInfo, list[str]]]) -> tuple[int, bool
     """(how many leading folders to drop, whether the next level is train/test)."""
     paths = [parts for _, parts in entries]
     strip = 0
-    if paths and all(len(p) >= 3 for p in paths) and len({p[0] for p in paths}) == 1:
-        strip = 1  # one wrapping folder: root/CLASS/img.jpg
+    if paths and len({p[0] for p in paths}) == 1 and any(len(p) >= 3 for p in paths):
+        strip = 1  # one wrapping folder: root/CLASS/img.jpg (files loose in root are then skipped)
     tops = {p[strip] for p in paths if len(p) > strip + 2}
-    split = bool(tops) and all(len(p) >= strip + 3 for p in paths) and tops <= set(SPLIT_FOLDERS)
+    split = bool(tops) and tops <= set(SPLIT_FOLDERS)
     return strip, split
 
 
@@ -217,8 +218,15 @@ def _read_frame(data: bytes, nrows: int | None = None):
         raise UploadRefused("upload.refused.empty_csv")
     limit = settings.max_csv_rows()
     try:
-        frame = pd.read_csv(io.BytesIO(data), nrows=nrows if nrows is not None else limit + 1, sep=None, engine="python",
-                            encoding_errors="replace")
+        rows = nrows if nrows is not None else limit + 1
+        frame = pd.read_csv(io.BytesIO(data), nrows=rows, encoding_errors="replace")
+        if frame.shape[1] == 1:  # maybe not comma-separated: semicolons (European Excel), tabs or bars
+            sample = data[:20000].decode("utf-8", errors="replace")
+            try:
+                sep = csv.Sniffer().sniff(sample, delimiters=";\t|").delimiter
+                frame = pd.read_csv(io.BytesIO(data), nrows=rows, sep=sep, encoding_errors="replace")
+            except csv.Error:
+                pass  # really one column
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise UploadRefused("upload.refused.not_csv", error=str(exc).splitlines()[0][:150]) from exc
     if nrows is None and len(frame) > limit:

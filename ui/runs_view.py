@@ -115,7 +115,8 @@ def actions(run: runs.Run) -> None:
     if logs.is_dir():
         cols[3].download_button(t("runs.download_tensorboard"), lambda: export.folder_zip(logs), file_name=f"{run.id}-tensorboard.zip",
                                 mime="application/zip", icon=":material/download:", key=f"dl_tb.{run.id}", width="stretch")
-    source = codegen.script(run.spec, run.name)
+    n_classes = run.metrics.get("n_classes")
+    source = codegen.script(run.spec, run.name, state.data_file_name(run.spec), int(n_classes) if n_classes else None)
     cols[4].download_button(t("runs.download_script"), source, file_name=codegen.file_name(run.spec), mime="text/x-python",
                             icon=":material/code:", key=f"dl_py.{run.id}", width="stretch")
     with st.expander(t("runs.show_code"), icon=":material/code:"):

@@ -122,6 +122,16 @@ def registry():
     return reg
 
 
+def data_file_name(spec: ExperimentSpec) -> str:
+    """The file an exported script should read for uploaded data (the upload's own name)."""
+    from core import uploads
+
+    if spec.data.name not in ("folder", "csv"):
+        return ""
+    upload = uploads.store().get(owner(), spec.data.source) if spec.data.source else None
+    return upload.filename if upload else ("kinoko_takenoko.zip" if spec.data.name == "folder" else "")
+
+
 def start_job(spec: ExperimentSpec, after=None):
     """Submit a job for this learner and make it the one the Train page shows."""
     from core.training import warm_imports

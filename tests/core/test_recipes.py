@@ -9,7 +9,8 @@ from tests.core import fabricate
 warm_imports()
 
 IDS = ["dummy-3-2-3", "iris", "intro-mlp", "two-layer-net", "batchnorm-mlp", "small-cnn", "deeper-cnn", "inception-block",
-       "residual-block", "overfit", "overfit-l2", "overfit-dropout", "fashion-mlp"]
+       "residual-block", "overfit", "overfit-l2", "overfit-dropout", "fashion-mlp", "folder-mlp", "folder-cnn",
+       "folder-cnn-augmented"]
 
 
 @pytest.fixture(scope="module")
