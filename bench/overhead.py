@@ -81,10 +81,10 @@ _HOME = tempfile.mkdtemp(prefix="playground-bench-")
 os.environ["PLAYGROUND_HOME"] = _HOME
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
+from bench._docs import DOCS, write_section  # noqa: E402
+
 GOAL = 1.02
 SECTION = "## Training overhead (bench/overhead.py)"
-DOCS = ROOT / "docs" / "benchmarks.md"
-NOTES = "### Notes"  # kept as is when the section is rewritten
 
 
 # --------------------------------------------------------------------------- data
@@ -474,23 +474,7 @@ def table(arms: list[str], pairs: list[dict]) -> list[str]:
 
 
 def write_docs(path: Path, body: str) -> None:
-    """Replace (or append) this benchmark's section, leaving every other section untouched."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nMeasured results of the scripts in `bench/`. Each script owns one `##` section and rewrites only that.\n"
-    lines = text.splitlines()
-    try:
-        start = lines.index(SECTION)
-    except ValueError:
-        new = text.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n"
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        # A hand-written "### Notes" subsection (analysis, caveats) survives reruns.
-        notes = next((i for i in range(start + 1, end) if lines[i].strip() == NOTES), None)
-        if notes is not None:
-            body = body.rstrip("\n") + "\n\n" + "\n".join(lines[notes:end]).rstrip("\n")
-        after = "\n".join(lines[end:])
-        new = "\n".join(lines[:start]) + ("\n" if start else "") + body.rstrip("\n") + "\n" + ("\n" + after + "\n" if after else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new)
+    write_section(path, SECTION, body)
 
 
 def wait_for_quiet(limit: float, max_wait: float) -> float:

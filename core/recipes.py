@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.spec import AugmentSpec, CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec
+from core.spec import CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec, tutorial_augmentation
 
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy")
 
@@ -82,9 +82,6 @@ def _overfit_layers(l2: float = 0.0, dropout: float = 0.0) -> list[LayerSpec]:
 _OVERFIT_DATA = dict(train_size=500, test_size=500)
 
 #: Tutorial 003's augmentation for the apple/banana CNN.
-TUTORIAL_AUGMENTATION = AugmentSpec(
-    enabled=True, width_shift_range=0.3, rotation_range=30, zoom_range=0.3, horizontal_flip=True, vertical_flip=True
-)
 
 
 def _folder_mlp() -> ExperimentSpec:
@@ -107,7 +104,7 @@ def _folder_cnn(epochs: int, augmented: bool) -> ExperimentSpec:
         L("Dense", units=128, activation="relu"), L("Dropout", rate=0.5),
     ], "adadelta", 1.0, 32, epochs, image_height=60, image_width=90, color_mode="rgb")
     if augmented:
-        spec.augment = AugmentSpec(**vars(TUTORIAL_AUGMENTATION))
+        spec.augment = tutorial_augmentation()
     return spec
 
 RECIPES: dict[str, Recipe] = {

@@ -325,6 +325,12 @@ def _read_part(cls, raw: Any, part: str):
     return cls(**values)
 
 
+
+def tutorial_augmentation(enabled: bool = True) -> "AugmentSpec":
+    """Tutorial 003's ImageDataGenerator settings: shifts 0.3, rotation 30, zoom 0.3, both flips."""
+    return AugmentSpec(enabled=enabled, width_shift_range=0.3, rotation_range=30.0, zoom_range=0.3,
+                       horizontal_flip=True, vertical_flip=True)
+
 @dataclass
 class ExperimentSpec:
     """Dataset + layers + compile + fit settings. The output layer comes from the dataset."""
@@ -449,9 +455,8 @@ class ExperimentSpec:
         if kind == "image":
             spec.fit.epochs = 5
             spec.fit.batch_size = 128
-            # The studio opens on tutorial 003's augmentation (off for training until switched on).
-            spec.augment = AugmentSpec(width_shift_range=0.3, rotation_range=30.0, zoom_range=0.3,
-                                       horizontal_flip=True, vertical_flip=True)
+        # The studio opens on tutorial 003's augmentation (off for training until switched on).
+        spec.augment = tutorial_augmentation(enabled=False)
         return spec
 
 

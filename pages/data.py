@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import charts, datasets, images
 from core.i18n import LocalizedError
-from core.spec import default_layers
+from core.spec import ExperimentSpec
 from ui import state, upload_view
 from ui.state import t
 from ui.widgets import bound, optional_count
@@ -20,12 +20,13 @@ d = spec.data
 
 
 def on_dataset_change():
-    """A new kind of data (images vs features) needs a new kind of model: reset to the default."""
+    """A new kind of data (images vs features) needs a new kind of model: reset it and its training settings."""
     new_kind = datasets.DATASETS[d.name].kind
     if new_kind != st.session_state.get("data_kind_before"):
-        spec.layers = default_layers(new_kind)
-        spec.ensure_layer_names()
+        fresh = ExperimentSpec.default_for(d.name)
+        fresh.data = d
         d.standardize = new_kind == "tabular"
+        state.replace_spec(fresh)
         st.toast(t("data.model_reset", kind=t(f"kind.{new_kind}")))
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core import augment, datasets, export, images, settings
 from core.i18n import LocalizedError
-from core.spec import FILL_MODES, AugmentSpec, ExperimentSpec
+from core.spec import FILL_MODES, AugmentSpec, ExperimentSpec, tutorial_augmentation
 from ui import state
 from ui.state import t
 from ui.widgets import bound
@@ -52,11 +52,7 @@ def controls(a: AugmentSpec) -> None:
 
 
 def load_tutorial_settings(spec: ExperimentSpec) -> None:
-    from core.recipes import TUTORIAL_AUGMENTATION
-
-    enabled = spec.augment.enabled
-    spec.augment = AugmentSpec(**vars(TUTORIAL_AUGMENTATION))
-    spec.augment.enabled = enabled
+    spec.augment = tutorial_augmentation(enabled=spec.augment.enabled)
     state.replace_spec(spec)
 
 

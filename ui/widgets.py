@@ -35,6 +35,8 @@ def bound(
         st.session_state[key] = encode(getattr(obj, attr))
 
     def write_back():
+        if key not in st.session_state:
+            return  # another callback of this rerun replaced the spec (and cleared the bound widgets)
         setattr(obj, attr, decode(st.session_state[key]))
         if after is not None:
             after()
@@ -49,6 +51,8 @@ def param_widget(param: Param, params: dict, key: str, label: str, help_text: st
         st.session_state[key] = params[param.name]
 
     def write_back():
+        if key not in st.session_state:
+            return  # the spec was replaced by another callback of this rerun
         params[param.name] = param.clean(st.session_state[key], label)
         state.commit()
 
