@@ -17,8 +17,10 @@ PAGES = {
     "data": st.Page("pages/data.py", title=t("nav.data"), icon=":material/dataset:", url_path="data"),
     "model": st.Page("pages/model.py", title=t("nav.model"), icon=":material/account_tree:", url_path="model"),
     "augment": st.Page("pages/augment.py", title=t("nav.augment"), icon=":material/auto_awesome:", url_path="augment"),
+    "transfer": st.Page("pages/transfer.py", title=t("nav.transfer"), icon=":material/school:", url_path="transfer"),
     "train": st.Page("pages/train.py", title=t("nav.train"), icon=":material/monitoring:", url_path="train"),
     "runs": st.Page("pages/runs.py", title=t("nav.runs"), icon=":material/compare:", url_path="runs"),
+    "classify": st.Page("pages/classify.py", title=t("nav.classify"), icon=":material/image_search:", url_path="classify"),
 }
 
 page = st.navigation(list(PAGES.values()))

@@ -17,7 +17,6 @@ A stack that cannot be built raises `ModelBuildError` naming the layer:
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -25,13 +24,12 @@ from typing import Any
 import numpy as np
 
 from core.datasets import Dataset
+from core.graph import BUILD_LOCK, Graph, LayerRow
 from core.i18n import LocalizedError, Msg
 from core.spec import SPATIAL_TYPES, CompileSpec, ExperimentSpec, LayerSpec
 
-RESERVED_NAMES = frozenset({"input", "rescale", "normalize", "output"})
+RESERVED_NAMES = frozenset({"input", "rescale", "normalize", "output", "to_rgb", "resize", "preprocess", "to_bgr", "imagenet_mean", "base"})
 
-# Keras seeds and builds through process-wide state: build one model at a time.
-BUILD_LOCK = threading.Lock()
 
 
 class ModelBuildError(LocalizedError):
@@ -90,18 +88,6 @@ def make_optimizer(c: CompileSpec):
 
 
 @dataclass
-class LayerRow:
-    """One Keras layer of the built model, for the summary table and the diagram."""
-
-    name: str
-    type: str
-    output_shape: tuple
-    params: int = 0
-    inputs: list[str] = field(default_factory=list)
-    block: str = ""  # the spec layer this Keras layer belongs to (blocks expand to several)
-
-
-@dataclass
 class BuiltModel:
     model: Any  # keras.Model
     rows: list[LayerRow]
@@ -145,24 +131,6 @@ def shape_text(shape: tuple) -> str:
 # --------------------------------------------------------------------------- building
 
 
-class _Graph:
-    """Wires Keras layers one after another, recording rows as it goes."""
-
-    def __init__(self, keras, inputs):
-        self.keras = keras
-        self.rows: list[LayerRow] = [LayerRow("input", "InputLayer", tuple(inputs.shape))]
-        self._producer = {id(inputs): "input"}
-
-    def add(self, layer, tensors, block: str = ""):
-        sources = tensors if isinstance(tensors, list) else [tensors]
-        out = layer(tensors)
-        self._producer[id(out)] = layer.name
-        self.rows.append(
-            LayerRow(layer.name, type(layer).__name__, tuple(out.shape), inputs=[self._producer[id(t)] for t in sources], block=block)
-        )
-        return out
-
-
 def _l2(keras, value: float):
     return keras.regularizers.L2(value) if value > 0 else None
 
@@ -174,7 +142,7 @@ def _spatial_size_check(layer: LayerSpec, before: tuple, after: tuple) -> None:
         )
 
 
-def _add_spec_layer(g: _Graph, layer: LayerSpec, x, after_flat: str | None):
+def _add_spec_layer(g: Graph, layer: LayerSpec, x, after_flat: str | None):
     """Add one spec layer (maybe a block of several Keras layers) and return its output."""
     keras, p, name = g.keras, layer.params, layer.name
     L = keras.layers
@@ -233,8 +201,13 @@ def _add_spec_layer(g: _Graph, layer: LayerSpec, x, after_flat: str | None):
     raise ModelBuildError("build.unknown_type", name, type=t)
 
 
-def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None):
-    """Build and compile the model. Raises ModelBuildError or SpecError with a plain message."""
+def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, load_weights: bool = True):
+    """Build and compile the model. Raises ModelBuildError or SpecError with a plain message.
+
+    With transfer learning in `finetune` mode the pretrained base (its ImageNet weights
+    unless `load_weights` is False, as for summaries) sits between input and layer stack;
+    in `features` mode `data` already holds the base's outputs (core.transfer).
+    """
     import keras
 
     plan = plan_loss(data.task, data.n_classes, spec.compile.loss)
@@ -244,9 +217,13 @@ def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None):
     with BUILD_LOCK:
         keras.utils.set_random_seed(spec.fit.seed if seed is None else seed)
         inputs = keras.Input(shape=data.input_shape, name="input")
-        g = _Graph(keras, inputs)
+        g = Graph(keras, inputs)
         x = inputs
-        if data.kind == "image":
+        if spec.transfer.base and spec.transfer.mode == "finetune":
+            from core import transfer
+
+            x = transfer.add_base(g, x, spec.transfer, data, load_weights)
+        elif data.kind == "image":
             x = g.add(keras.layers.Rescaling(1 / 255, name="rescale"), x)
         elif spec.data.standardize:
             mean, var = data.feature_stats()
@@ -270,7 +247,7 @@ def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None):
         metric = getattr(keras.metrics, plan.metric)(name="accuracy")
         model.compile(optimizer=make_optimizer(spec.compile), loss=plan.loss, metrics=[metric])
     for row in g.rows:
-        if row.name != "input":
+        if row.name != "input" and row.block != "base":
             row.params = int(model.get_layer(row.name).count_params())
     return BuiltModel(model, g.rows, plan)
 
@@ -318,7 +295,7 @@ def summarize(spec: ExperimentSpec, owner: str | None = None) -> ModelSummary:
     Raises ModelBuildError (naming the layer), DatasetUnavailable or UploadRefused.
     """
     # Only what shapes the model is in the cache key: changing epochs or augmentation rebuilds nothing.
-    model_part = ExperimentSpec(data=spec.data, layers=spec.layers, compile=spec.compile)
+    model_part = ExperimentSpec(data=spec.data, layers=spec.layers, compile=spec.compile, transfer=spec.transfer)
     return _summarize_json(model_part.to_json(), owner if spec.data.name in ("folder", "csv") else None)
 
 
@@ -327,7 +304,12 @@ def _summarize_json(spec_json: str, owner: str | None) -> ModelSummary:
     from core import datasets
 
     spec = ExperimentSpec.from_json(spec_json)
-    built = build_model(spec, datasets.load(spec.data, owner))
+    data = datasets.load(spec.data, owner)
+    if spec.transfer.base and spec.transfer.mode == "features":
+        from core import transfer
+
+        data = transfer.feature_stub(spec.transfer, data)
+    built = build_model(spec, data, load_weights=False)
     summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.dot(), built.plan)
     del built  # only the description is kept, not the Keras model
     return summary

@@ -153,3 +153,15 @@ def class_counts_figure(
     _layout(fig, title, x_title, y_title, height=300)
     fig.update_xaxes(type="category")
     return fig
+
+
+def top_k_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "top classes", x_title: str = "probability") -> go.Figure:
+    """Horizontal bars, best class on top, as a classifier's top-k answer."""
+    fig = go.Figure(go.Bar(
+        x=list(probabilities)[::-1], y=[str(s) for s in labels][::-1], orientation="h", marker_color=TRAIN_COLOR,
+        text=[f"{p:.1%}" for p in list(probabilities)[::-1]], textposition="auto",
+    ))
+    _layout(fig, title, x_title, "", height=60 + 34 * max(1, len(labels)))
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(type="category")
+    return fig

@@ -102,12 +102,16 @@ def _to_8bit(img, notes: list[str]):
     return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
 
 
-def to_array(img, size: tuple[int, int] | None = None) -> np.ndarray:
-    """A decoded image as uint8 (height, width, channels), resized to (height, width) if given."""
+def to_array(img, size: tuple[int, int] | None = None, resample: str = "bilinear") -> np.ndarray:
+    """A decoded image as uint8 (height, width, channels), resized to (height, width) if given.
+
+    `resample="nearest"` matches `keras.utils.load_img(target_size=...)`, as the tutorials load photos.
+    """
     from PIL import Image
 
     if size is not None and (img.height, img.width) != tuple(size):
-        img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        method = Image.Resampling.NEAREST if resample == "nearest" else Image.Resampling.BILINEAR
+        img = img.resize((size[1], size[0]), method)
     arr = np.asarray(img, dtype="uint8")
     return arr[..., None] if arr.ndim == 2 else arr
 
@@ -145,3 +149,30 @@ def png_bytes(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(arr).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# A perceptual blue -> cyan -> yellow -> red ramp for heatmaps (no matplotlib needed).
+_HEAT_STOPS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+_HEAT_RGB = np.array([[48, 18, 59], [40, 160, 230], [120, 250, 100], [250, 185, 40], [180, 15, 5]], "float64")
+
+
+def heat_colors(heat: np.ndarray) -> np.ndarray:
+    """A (H, W) map in [0, 1] -> (H, W, 3) uint8 colours."""
+    h = np.clip(np.asarray(heat, "float64"), 0, 1)
+    return np.stack([np.interp(h, _HEAT_STOPS, _HEAT_RGB[:, c]) for c in range(3)], axis=-1).round().astype("uint8")
+
+
+def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """Blend a heatmap (any size, values in [0, 1]) over a uint8 image, as Grad-CAM pictures are shown.
+
+    >>> heat_overlay(np.zeros((4, 4, 3), "uint8"), np.ones((2, 2))).shape
+    (4, 4, 3)
+    """
+    from PIL import Image
+
+    base = np.asarray(image, "uint8")
+    if base.ndim == 2 or base.shape[-1] == 1:
+        base = np.repeat(base.reshape(base.shape[0], base.shape[1], 1), 3, axis=-1)
+    heat_img = Image.fromarray((np.clip(heat, 0, 1) * 255).astype("uint8")).resize((base.shape[1], base.shape[0]), Image.Resampling.BILINEAR)
+    colors = heat_colors(np.asarray(heat_img, "float64") / 255.0)
+    return (base * (1 - alpha) + colors * alpha).round().astype("uint8")

@@ -14,9 +14,9 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from core.spec import CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec, tutorial_augmentation
+from core.spec import CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec, TransferSpec, tutorial_augmentation
 
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy")
 
@@ -39,12 +39,24 @@ class Recipe:
     epoch_choices: dict[int, Reported] = field(default_factory=dict)  # fashion-mlp: 1 / 5 / 500 epochs
     group: str = ""  # recipes trained and compared together (the overfitting trio)
     criterion: str = ""  # how fidelity is judged when there is no single figure
+    fallback: TransferSpec | None = None  # transfer recipes: the base to use when the tutorial's weights are missing offline
 
     def build_spec(self, epochs: int | None = None) -> ExperimentSpec:
-        """A fresh copy of the spec (optionally with another epoch count), tagged with this recipe."""
+        """A fresh copy of the spec (optionally with another epoch count), tagged with this recipe.
+
+        A transfer recipe whose base weights are missing offline (VGG16 is 58 MB) takes its
+        fallback base when that one's weights are on disk.
+        """
         spec = self.spec.copy()
         if epochs is not None:
             spec.fit.epochs = epochs
+        if self.fallback is not None and spec.transfer.base:
+            from core import pretrained
+
+            wanted, fallback = pretrained.get(spec.transfer.base), pretrained.get(self.fallback.base)
+            if pretrained.availability(wanted, include_top=False) == "missing" and \
+                    pretrained.availability(fallback, include_top=False) == "local":
+                spec.transfer = replace(self.fallback)
         spec.recipe = self.id
         spec.ensure_layer_names()
         return spec
@@ -106,6 +118,28 @@ def _folder_cnn(epochs: int, augmented: bool) -> ExperimentSpec:
     if augmented:
         spec.augment = tutorial_augmentation()
     return spec
+
+def _transfer(mode: str) -> ExperimentSpec:
+    """Tutorial 003, 4.4: VGG16 without its top under Flatten - Dense(256) - Dropout(0.5) - Dense(1, sigmoid).
+
+    Features: Adadelta (Keras 2's lr 1.0), 10 epochs on the frozen base's outputs. Fine-tuning:
+    the first 15 layers frozen, SGD (lr 0.01), tutorial 003's augmentation, 10 epochs. The
+    tutorial feeds `rescale=1/255` images to VGG16 (not `preprocess_input`): so do we.
+    """
+    head = [L("Flatten"), L("Dense", units=256, activation="relu"), L("Dropout", rate=0.5)]
+    if mode == "features":
+        spec = _spec("folder", head, "adadelta", 1.0, 32, 10, image_height=60, image_width=90, color_mode="rgb")
+    else:
+        spec = _spec("folder", head, "sgd", 0.01, 32, 10, image_height=60, image_width=90, color_mode="rgb")
+        spec.augment = tutorial_augmentation()
+    spec.transfer = TransferSpec(base="vgg16", mode=mode, frozen=15, preprocess="rescale")
+    return spec
+
+
+#: Offline, VGG16's weights are rarely there; MobileNet (alpha 0.75, 10 MB) often is. Its last block
+#: (6 of its 86 layers) trains when fine-tuning, as VGG16's last block does; its own preprocessing.
+_MOBILENET_FEATURES = TransferSpec(base="mobilenet_0.75", mode="features", frozen=80, preprocess="model")
+_MOBILENET_FINETUNE = TransferSpec(base="mobilenet_0.75", mode="finetune", frozen=80, preprocess="model")
 
 RECIPES: dict[str, Recipe] = {
     r.id: r
@@ -205,6 +239,11 @@ RECIPES: dict[str, Recipe] = {
                group="augmentation", criterion="own_data"),
         Recipe("folder-cnn-augmented", "003", _folder_cnn(100, augmented=True), Reported("val_accuracy", 0.83, approximate=True),
                group="augmentation", criterion="own_data"),
+        # Tutorial 003, section 4.4: transfer learning from ImageNet.
+        Recipe("transfer-features", "003", _transfer("features"), Reported("val_accuracy", 0.91, approximate=True),
+               group="transfer", criterion="own_data", fallback=_MOBILENET_FEATURES),
+        Recipe("transfer-finetune", "003", _transfer("finetune"), Reported("val_accuracy", 0.93, approximate=True),
+               group="transfer", criterion="own_data", fallback=_MOBILENET_FINETUNE),
         # Tutorial 004: Fashion-MNIST, the TensorFlow basic classification tutorial.
         Recipe(
             "fashion-mlp", "004",

@@ -219,6 +219,26 @@ class AugmentSpec:
     seed: int = 1
 
 
+TRANSFER_MODES = ("features", "finetune")
+TRANSFER_PREPROCESS = ("model", "rescale")
+
+
+@dataclass
+class TransferSpec:
+    """Transfer learning (tutorial 003, 4.4): a pretrained base under the layer stack, which becomes the head.
+
+    `features`: the base is frozen and run once over the data (bottleneck features, cached),
+    and only the head trains on them. `finetune`: base and head train together, the first
+    `frozen` layers of the base staying frozen. `preprocess`: the base's own
+    `preprocess_input`, or the tutorial's `rescale=1/255`.
+    """
+
+    base: str = ""  # a core.pretrained.ZOO key; "" = no transfer learning
+    mode: str = "features"
+    frozen: int = 15
+    preprocess: str = "model"
+
+
 FILL_MODES = ("nearest", "constant", "reflect", "wrap")
 COLOR_MODES = ("rgb", "grayscale")
 
@@ -268,6 +288,7 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("augment", "brightness_max"): (0.05, 3),
     ("augment", "cval"): (0, 255),
     ("augment", "rescale"): (0, 1),
+    ("transfer", "frozen"): (0, 1000),
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("data", "validation"): VALIDATION_SOURCES,
@@ -275,6 +296,8 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("compile", "loss"): LOSSES,
     ("data", "color_mode"): COLOR_MODES,
     ("augment", "fill_mode"): FILL_MODES,
+    ("transfer", "mode"): TRANSFER_MODES,
+    ("transfer", "preprocess"): TRANSFER_PREPROCESS,
 }
 
 
@@ -340,6 +363,7 @@ class ExperimentSpec:
     compile: CompileSpec = field(default_factory=CompileSpec)
     fit: FitSpec = field(default_factory=FitSpec)
     augment: AugmentSpec = field(default_factory=AugmentSpec)
+    transfer: TransferSpec = field(default_factory=TransferSpec)
     recipe: str = ""  # the tutorial recipe this spec started from, if any
     version: int = 1
 
@@ -355,7 +379,7 @@ class ExperimentSpec:
     def from_dict(cls, raw: Any) -> "ExperimentSpec":
         if not isinstance(raw, dict):
             raise SpecError("a spec must be a JSON object")
-        unknown = set(raw) - {"data", "layers", "compile", "fit", "augment", "recipe", "version"}
+        unknown = set(raw) - {"data", "layers", "compile", "fit", "augment", "transfer", "recipe", "version"}
         if unknown:
             raise SpecError(f"unknown field(s) {', '.join(sorted(unknown))}")
         layers_raw = raw.get("layers", [])
@@ -375,6 +399,7 @@ class ExperimentSpec:
             compile=_read_part(CompileSpec, raw.get("compile"), "compile"),
             fit=_read_part(FitSpec, raw.get("fit"), "fit"),
             augment=_read_part(AugmentSpec, raw.get("augment"), "augment"),
+            transfer=_read_part(TransferSpec, raw.get("transfer"), "transfer"),
             recipe=str(raw.get("recipe") or ""),
         )
         spec.ensure_layer_names()
@@ -494,6 +519,9 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
                                                  "zoom_range", "channel_shift_range", "horizontal_flip", "vertical_flip")
               if getattr(a, k)]
         rows["augmentation"] = ", ".join(on) if a.enabled and on else ("settings.off", {})
+    tr = spec.transfer
+    if tr.base:
+        rows["transfer"] = f"{tr.base} {tr.mode}" + (f" (frozen {tr.frozen})" if tr.mode == "finetune" else "")
     return rows
 
 

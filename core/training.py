@@ -17,12 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -289,6 +290,22 @@ def first_training_batch(spec: ExperimentSpec, owner: str | None = None):
     return x, labels, data.class_names
 
 
+def bottleneck_features(job: Job, data):
+    """Transfer learning, features mode: run the frozen base once over the images (cached), obeying Stop."""
+    from core import transfer
+    from core.callbacks import TrainingStopped
+
+    job.set_state(phase="computing features")
+
+    def on_batch(done: int, total: int) -> None:
+        if job.stop_event.is_set():
+            raise TrainingStopped()
+        job.record_progress(0, 0, done, total, None)
+
+    owner = job.owner if job.spec.data.name in ("folder", "csv") else ""
+    return transfer.features_dataset(job.spec.transfer, data, f"{owner}|{json.dumps(asdict(job.spec.data), sort_keys=True)}", on_batch)
+
+
 def run_job(job: Job) -> None:
     """Load data, build a fresh model, `fit` it with the live callback, then evaluate.
 
@@ -316,6 +333,9 @@ def run_job(job: Job) -> None:
     try:
         data = datasets.load(spec.data, owner=job.owner)
         lap("load")
+        if spec.transfer.base and spec.transfer.mode == "features":
+            data = bottleneck_features(job, data)
+            lap("features")
         job.set_state(phase="building model")
         built = build_model(spec, data)
         lap("build")
@@ -325,6 +345,9 @@ def run_job(job: Job) -> None:
         return
     except (SpecError, KeyError) as exc:
         job.set_state(FAILED, "done", Msg("job.failed", {"error": str(exc).strip(chr(39))}))
+        return
+    except TrainingStopped:
+        job.set_state(STOPPED, "done", job.stop_reason or Msg("job.stopped", {"epoch": 0}))
         return
     job.data, job.built = data, built
 

@@ -25,6 +25,8 @@ def status_line(view: JobView) -> str:
     elif view.status == RUNNING:
         if view.phase != "training":
             parts.append(t(f"phase.{view.phase.replace(' ', '_')}"))
+            if view.phase == "computing features" and p.steps:
+                parts.append(t("train.images_done", done=p.step, total=p.steps))
         elif p.epochs:
             parts.append(t("train.progress", epoch=p.epoch, epochs=p.epochs))
             if p.steps:

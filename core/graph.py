@@ -1,0 +1,57 @@
+"""Wiring Keras layers while recording what the summary table and diagram show.
+
+Shared by the builder (the spec's layer stack) and transfer learning (a pretrained
+base wired under it). Keras seeds and builds through process-wide state, so models are
+built one at a time under `BUILD_LOCK`.
+
+Example:
+    >>> g = Graph(keras, inputs)  # doctest: +SKIP
+    >>> x = g.add(keras.layers.Dense(4, name="dense_1"), inputs)  # doctest: +SKIP
+    >>> [r.name for r in g.rows]  # doctest: +SKIP
+    ['input', 'dense_1']
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+BUILD_LOCK = threading.RLock()
+
+
+@dataclass
+class LayerRow:
+    """One Keras layer (or a whole pretrained base) of the built model, for the summary table and the diagram."""
+
+    name: str
+    type: str
+    output_shape: tuple
+    params: int = 0
+    inputs: list[str] = field(default_factory=list)
+    block: str = ""  # the spec layer this Keras layer belongs to (blocks expand to several)
+
+
+class Graph:
+    """Wires Keras layers one after another, recording rows as it goes."""
+
+    def __init__(self, keras, inputs):
+        self.keras = keras
+        self.rows: list[LayerRow] = [LayerRow("input", "InputLayer", tuple(inputs.shape))]
+        self._producer = {id(inputs): "input"}
+
+    def add(self, layer, tensors, block: str = ""):
+        sources = tensors if isinstance(tensors, list) else [tensors]
+        out = layer(tensors)
+        self._producer[id(out)] = layer.name
+        self.rows.append(
+            LayerRow(layer.name, type(layer).__name__, tuple(out.shape), inputs=[self._producer[id(t)] for t in sources], block=block)
+        )
+        return out
+
+    def add_row(self, row: LayerRow, output) -> None:
+        """Record a part wired by someone else (a pretrained base) as one row producing `output`."""
+        self.rows.append(row)
+        self._producer[id(output)] = row.name
+
+    def names(self) -> set[str]:
+        return {row.name for row in self.rows}
