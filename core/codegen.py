@@ -195,6 +195,62 @@ def _optimizer(c: CompileSpec) -> str:
     return f"keras.optimizers.{cls}(learning_rate={c.learning_rate!r})"
 
 
+def _transfer_lines(spec: ExperimentSpec) -> list[str]:
+    """The pretrained base, as tutorial 003 (4.4) wires it: include_top=False on our input tensor."""
+    from core import pretrained, transfer
+
+    tr = spec.transfer
+    m = pretrained.get(tr.base)
+    least = transfer.MIN_SIDE.get(m.module, 32)
+    lines = [
+        f"# Transfer learning: {m.label} trained on ImageNet, without its classifier (include_top=False).",
+        f"from keras.applications import {m.module}",
+        "",
+        "x = inputs",
+        "if x.shape[-1] == 1:  # ImageNet networks see colour: repeat the gray channel",
+        '    x = keras.layers.Concatenate(name="to_rgb")([x, x, x])',
+        f"if min(x.shape[1], x.shape[2]) < {least}:  # the smallest input {m.constructor} accepts",
+        f'    x = keras.layers.Resizing(max(x.shape[1], {least}), max(x.shape[2], {least}), name="resize")(x)',
+    ]
+    mode = "rescale" if tr.preprocess == "rescale" else pretrained.PREPROCESS_MODE[m.module]
+    lines += {
+        "rescale": ['x = keras.layers.Rescaling(1 / 255, name="rescale")(x)  # as the tutorial: pixels 0..1'],
+        "tf": [f'x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess")(x)  # = {m.module}.preprocess_input'],
+        "caffe": [f"# = {m.module}.preprocess_input: RGB -> BGR, minus the ImageNet mean (layers, so the model saves safely)",
+                  'to_bgr = keras.layers.Conv2D(3, 1, use_bias=False, trainable=False, name="to_bgr")',
+                  "x = to_bgr(x)",
+                  "to_bgr.set_weights([np.eye(3, dtype=\"float32\")[::-1].reshape(1, 1, 3, 3)])",
+                  'x = keras.layers.Normalization(mean=[103.939, 116.779, 123.68], variance=[1.0, 1.0, 1.0], name="imagenet_mean")(x)'],
+        "torch": [f"# = {m.module}.preprocess_input: 0..1, then the ImageNet mean and standard deviation",
+                  'x = keras.layers.Rescaling(1 / 255, name="rescale")(x)',
+                  'x = keras.layers.Normalization(mean=[0.485, 0.456, 0.406], variance=[0.229**2, 0.224**2, 0.225**2], name="imagenet_mean")(x)'],
+        "none": [f"# {m.constructor} scales its input itself"],
+    }[mode]
+    kwargs = "".join(f"{k}={v}, " for k, v in m.kwargs.items())
+    lines += [
+        "ours = len(keras.Model(inputs, x).layers)  # input + preprocessing: the base's own layers come after",
+        f'base = {m.module}.{m.constructor}({kwargs}include_top=False, weights="imagenet", input_tensor=x)',
+    ]
+    if tr.mode == "features":
+        lines += [
+            "",
+            "# Bottleneck features: run the frozen base once over every image, then train only the head on them.",
+            "extractor = keras.Model(inputs, base.output)",
+            "x_train = extractor.predict(x_train.astype(\"float32\"), batch_size=32, verbose=0)",
+            "x_test = extractor.predict(x_test.astype(\"float32\"), batch_size=32, verbose=0)",
+            "print(\"features:\", x_train.shape)",
+            'inputs = keras.Input(shape=x_train.shape[1:], name="input")',
+            "x = inputs",
+        ]
+    else:
+        lines += [
+            f"for layer in base.layers[ours:][:{max(0, tr.frozen - 1)}]:  # the first {tr.frozen} layers (its input counts) keep their weights",
+            "    layer.trainable = False",
+            "x = base.output",
+        ]
+    return lines
+
+
 def file_name(spec: ExperimentSpec) -> str:
     """'two-layer-net.py', or the dataset's name for a spec that is not a recipe."""
     return f"{spec.recipe or spec.data.name}.py"
@@ -226,7 +282,9 @@ def script(spec: ExperimentSpec, title: str = "", data_name: str = "", n_classes
                   f"y_test = keras.utils.to_categorical(y_test, {n_classes})"]
     lines += ["", "# 2. The model: the input shape and the output layer come from the data.",
               'inputs = keras.Input(shape=x_train.shape[1:], name="input")']
-    if info.kind == "image":
+    if spec.transfer.base:
+        lines += _transfer_lines(spec)
+    elif info.kind == "image":
         lines.append('x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)  # pixels 0..255 -> 0..1')
     elif spec.data.standardize:
         lines += ['normalize = keras.layers.Normalization(name="normalize")',

@@ -25,8 +25,7 @@ with preview:
     image = augment_view.source_image(spec)
     count_col, reroll_col = st.columns([3, 1], vertical_alignment="bottom")
     count = count_col.slider(t("augment.count"), 4, 32, 12, step=4, key="augment_count")
-    if reroll_col.button(t("augment.reroll"), icon=":material/casino:", width="stretch"):
-        st.session_state["augment_seed"] = st.session_state.get("augment_seed", a.seed) + 1
+    reroll_col.button(t("augment.reroll"), icon=":material/casino:", width="stretch", on_click=augment_view.reroll, args=(a,))
     if image is not None:
         augment_view.grid(image, a, count, st.session_state.get("augment_seed", a.seed))
     st.subheader(t("augment.code"))

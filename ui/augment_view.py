@@ -86,6 +86,11 @@ def source_image(spec: ExperimentSpec) -> np.ndarray | None:
     return images.to_array(picture, size)
 
 
+def reroll(a: AugmentSpec) -> None:
+    """New random transforms for the grid (the training seed stays)."""
+    st.session_state["augment_seed"] = st.session_state.get("augment_seed", a.seed) + 1
+
+
 def grid(image: np.ndarray, a: AugmentSpec, count: int, seed: int) -> list[np.ndarray]:
     out = augment.variants(image, a, count, seed)
     shown = [images.for_display(v) for v in out]

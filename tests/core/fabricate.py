@@ -60,3 +60,24 @@ def cifar_batches(root: Path, per_batch: int = 10, seed: int = 2, inner: str = "
         with open(folder / name, "wb") as f:
             pickle.dump(batch, f)
     return folder
+
+
+def zoo_weights(root: Path, key: str, include_top: bool = True) -> Path:
+    """Random (untrained) weights of a zoo model, saved under Keras's own file name in `root/models/`.
+
+    Loading them exercises the real path (file lookup, `keras.applications.X(weights=path)`)
+    without the real ImageNet weights.
+    """
+    from core import pretrained
+
+    m = pretrained.get(key)
+    path = root / "models" / pretrained.weights_file(m, include_top)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = pretrained.build(m, include_top=include_top, weights=None, input_shape=None if include_top else (m.size, m.size, 3))
+    # Keras's application files are legacy HDF5 weights (not `.weights.h5`): write that format.
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    return path

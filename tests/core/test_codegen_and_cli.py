@@ -85,3 +85,27 @@ def test_cli_reports_a_missing_dataset_plainly():
     assert "datasets/mnist.npz" in out.stderr and "Traceback" not in out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["status"] == "failed" and result["test_accuracy"] is None and result["val_accuracy"] is None
+
+
+@pytest.mark.parametrize("mode", ["features", "finetune"])
+def test_transfer_scripts_run_with_the_base_from_the_keras_cache(mode, tmp_path):
+    """The script asks Keras for weights="imagenet": a cached file (here untrained, fabricated) is used offline."""
+    import os
+    from pathlib import Path
+
+    from core import builder, transfer
+    from core.spec import TransferSpec
+    from tests.core import fabricate
+
+    fabricate.zoo_weights(Path(os.environ["KERAS_HOME"]), "mobilenet_0.25", include_top=False)
+    spec = ExperimentSpec.default_for("digits")
+    spec.layers = transfer.head_layers("flatten", 8, 0.5)
+    spec.ensure_layer_names()
+    spec.transfer = TransferSpec(base="mobilenet_0.25", mode=mode, frozen=80)
+    spec.fit.epochs = 1
+    source = codegen.script(spec)
+    assert 'mobilenet.MobileNet(alpha=0.25, include_top=False, weights="imagenet", input_tensor=x)' in source
+    stdout = run_script(source, tmp_path)
+    assert "test accuracy" in stdout
+    if mode == "finetune":
+        assert f"Trainable params: {builder.summarize(spec).trainable_params:,}" in stdout

@@ -10,7 +10,7 @@ warm_imports()
 
 IDS = ["dummy-3-2-3", "iris", "intro-mlp", "two-layer-net", "batchnorm-mlp", "small-cnn", "deeper-cnn", "inception-block",
        "residual-block", "overfit", "overfit-l2", "overfit-dropout", "fashion-mlp", "folder-mlp", "folder-cnn",
-       "folder-cnn-augmented"]
+       "folder-cnn-augmented", "transfer-features", "transfer-finetune"]
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +19,7 @@ def tiny_keras_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("data_dir")
     fabricate.mnist_npz(root, n_train=96, n_test=32)
     fabricate.fashion_gz(root, n_train=64, n_test=16)
+    fabricate.zoo_weights(root, "mobilenet_0.75", include_top=False)  # the transfer recipes' offline base
     mp = pytest.MonkeyPatch()
     mp.setenv("PLAYGROUND_DATA_DIR", str(root))
     datasets._load_full.cache_clear()
