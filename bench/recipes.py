@@ -37,7 +37,8 @@ NOTES = {
                    "the random initial weights give. The tutorial's 0.3333 is chance, as is ours.",
     "iris": "38 test flowers: one flower is 2.6 points, so the random split decides the tutorial's figure (its split is "
             "unseeded; ours are seeded and stratified).",
-    "small-cnn": "Keras 3's Adagrad starts its accumulators at 0.1 (Keras 2.0: 0), which damps the first steps a little.",
+    "small-cnn": "Keras 3's Adagrad starts its sums of squared gradients at 0.1 (Keras 2: 0), which cost 3 points here; "
+                 "the recipe sets initial_accumulator_value=0 as Keras 2 had it.",
     "inception-block": "The tutorial concatenates the towers on axis 1 (height); we use the channel axis. Same parameter "
                        "count, equivalent after Flatten.",
     "transfer-features": "The tutorial: VGG16 on its own 864 photos. Here: the bundled drawings, and the base the recipe "

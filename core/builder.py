@@ -80,7 +80,9 @@ def make_optimizer(c: CompileSpec):
         return keras.optimizers.RMSprop(learning_rate=lr, momentum=c.momentum)
     if c.optimizer == "adamw":
         return keras.optimizers.AdamW(learning_rate=lr, weight_decay=c.weight_decay)
-    cls = {"adagrad": keras.optimizers.Adagrad, "adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta}
+    if c.optimizer == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate=lr, initial_accumulator_value=c.initial_accumulator)
+    cls = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta}
     return cls[c.optimizer](learning_rate=lr)
 
 

@@ -191,6 +191,8 @@ def _optimizer(c: CompileSpec) -> str:
         return f"keras.optimizers.RMSprop({_args(learning_rate=c.learning_rate, momentum=c.momentum)})"
     if c.optimizer == "adamw":
         return f"keras.optimizers.AdamW({_args(learning_rate=c.learning_rate, weight_decay=c.weight_decay)})"
+    if c.optimizer == "adagrad" and c.initial_accumulator != 0.1:
+        return f"keras.optimizers.Adagrad({_args(learning_rate=c.learning_rate, initial_accumulator_value=c.initial_accumulator)})"
     cls = {"adagrad": "Adagrad", "adam": "Adam", "adadelta": "Adadelta"}[c.optimizer]
     return f"keras.optimizers.{cls}(learning_rate={c.learning_rate!r})"
 

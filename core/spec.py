@@ -250,6 +250,7 @@ class CompileSpec:
     momentum: float = 0.0  # SGD and RMSprop
     nesterov: bool = False  # SGD
     weight_decay: float = 0.004  # AdamW
+    initial_accumulator: float = 0.1  # Adagrad: Keras 3 starts its sums of squared gradients at 0.1; Keras 2 at 0
     loss: str = "auto"  # "auto": picked to match the output layer
 
 
@@ -273,6 +274,7 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("compile", "learning_rate"): (1e-7, 100.0),
     ("compile", "momentum"): (0.0, 0.999),
     ("compile", "weight_decay"): (0.0, 1.0),
+    ("compile", "initial_accumulator"): (0.0, 10.0),
     ("fit", "batch_size"): (1, 8192),
     ("fit", "epochs"): (1, 1000),
     ("fit", "patience"): (0, 1000),
@@ -508,6 +510,8 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
     }
     if c.optimizer in ("sgd", "rmsprop"):
         rows["momentum"] = f"{c.momentum:g}"
+    if c.optimizer == "adagrad":
+        rows["initial_accumulator"] = f"{c.initial_accumulator:g}"
     if _KINDS.get(d.name) == "points":
         rows["noise"] = f"{d.noise:g}"
         rows["points"] = str(d.n_samples)
