@@ -6,10 +6,11 @@ the landing page paints at once; pages import Keras only when they need it.
 
 import streamlit as st
 
-from ui import sidebar
+from ui import errors, sidebar, state
 from ui.state import t
 
 st.set_page_config(page_title="Keras Playground", page_icon=":material/neurology:", layout="wide")
+errors.load_secrets_into_environment()
 
 PAGES = {
     "home": st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),
@@ -25,4 +26,6 @@ PAGES = {
 
 page = st.navigation(list(PAGES.values()))
 sidebar.render(show_job_status=page.url_path != "train")
-page.run()
+with errors.friendly_errors():
+    state.show_start_error()
+    page.run()

@@ -152,6 +152,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated recipe ids (default: all)")
     parser.add_argument("--fashion-epochs", default="1,5", help="epoch choices of fashion-mlp to run (500 takes ~40 min)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "fidelity.md"))
+    parser.add_argument("--update", action="store_true", help="keep the other recipes' rows already in --out (rerun a few)")
     args = parser.parse_args()
     wanted = [r for r in args.only.split(",") if r] or list(recipes.RECIPES)
     warm_imports()
@@ -169,6 +170,13 @@ def main() -> int:
             figure, ours, diff, ok = judge(result, results)
             print(f"{recipe_id:16s} {result['epochs']:4d} ep  tutorial {figure:28s} ours {ours:12s} {diff:10s} "
                   f"ok={ok}  {result['seconds']:.0f}s", flush=True)
+    if args.update and Path(args.out).exists():
+        fresh = {(r["recipe"], r["epochs"]) for r in rows}
+        kept = [json.loads(line) for line in Path(args.out).read_text().splitlines() if line.startswith('{"recipe"')]
+        kept = [r for r in kept if (r["recipe"], r["epochs"]) not in fresh]
+        order = {rid: i for i, rid in enumerate(recipes.RECIPES)}
+        rows = sorted(kept + rows, key=lambda r: (order.get(r["recipe"], 99), r["epochs"]))
+        results = {(r["recipe"], r["epochs"]): r for r in rows}
     skipped = "" if "500" in args.fashion_epochs else "fashion-mlp at 500 epochs was not run here (about 40 minutes on 2 cores); run with --fashion-epochs 1,5,500."
     write_docs(rows, results, Path(args.out), skipped)
     print(json.dumps({"benchmark": "fidelity", "recipes": len(rows),

@@ -15,6 +15,15 @@ workshop server, Streamlit Community Cloud and the tests can each set their own:
 | `PLAYGROUND_MAX_TOTAL_PIXELS` | `300000000` | most pixels of all images of one upload, decoded |
 | `PLAYGROUND_MAX_IMAGE_PIXELS` | `40000000` | most pixels of one image (Pillow's decompression-bomb guard) |
 | `PLAYGROUND_MAX_CSV_ROWS` | `100000` | most rows of an uploaded CSV |
+| `PLAYGROUND_MAX_QUEUE` | `20` | trainings waiting for a slot; more are refused until the queue moves |
+| `PLAYGROUND_MAX_PARAMS` | `30000000` | parameters of one model (VGG16 without its top has 14.7 M) |
+| `PLAYGROUND_MAX_SAMPLE_EPOCHS` | `50000000` | epochs x training samples of one run (Fashion-MNIST x 500 epochs = 24 M) |
+| `PLAYGROUND_MAX_MODEL_MB` | `3000` | estimated training memory of one model (weights, gradients, optimizer, activations) |
+| `PLAYGROUND_ORPHAN_GRACE` | `30` | seconds a training may run with its browser tab closed before it is stopped |
+| `PLAYGROUND_JOBS_KEPT` | `3` | finished trainings (with their models) kept in memory per session |
+
+Each can also be set in `.streamlit/secrets.toml` (Streamlit Community Cloud's "Secrets"),
+e.g. `PLAYGROUND_MAX_TRAININGS = 1`; the environment wins where both are set.
 
 Example:
     >>> import os; os.environ["PLAYGROUND_MAX_TRAININGS"] = "3"
@@ -112,3 +121,19 @@ def max_csv_rows() -> int:
 def jobs_kept_per_owner() -> int:
     """Finished jobs (with their models) kept in memory per browser session."""
     return _env_int("PLAYGROUND_JOBS_KEPT", 3, minimum=1)
+
+
+def max_queue() -> int:
+    return _env_int("PLAYGROUND_MAX_QUEUE", 20, minimum=0)
+
+
+def max_params() -> int:
+    return _env_int("PLAYGROUND_MAX_PARAMS", 30_000_000, minimum=1)
+
+
+def max_sample_epochs() -> int:
+    return _env_int("PLAYGROUND_MAX_SAMPLE_EPOCHS", 50_000_000, minimum=1)
+
+
+def max_model_mb() -> int:
+    return _env_int("PLAYGROUND_MAX_MODEL_MB", 3000, minimum=1)

@@ -38,6 +38,10 @@ QUEUED, RUNNING, FINISHED, STOPPED, DIVERGED, FAILED = "queued", "running", "fin
 ACTIVE = frozenset({QUEUED, RUNNING})
 
 
+class QueueFull(LocalizedError):
+    """Every training slot is busy and the queue is at its limit."""
+
+
 def warm_imports() -> None:
     """Import TensorFlow/Keras, pandas, plotly and sklearn on the calling thread.
 
@@ -437,12 +441,14 @@ class JobRegistry:
     def __init__(
         self,
         max_concurrent: int | None = None,
+        max_queue: int | None = None,
         liveness: Callable[[str], bool] | None = None,
         orphan_grace: float | None = None,
         keep_per_owner: int | None = None,
         record_runs: bool = True,
     ):
         self.max_concurrent = max_concurrent or settings.max_concurrent_trainings()
+        self.max_queue = settings.max_queue() if max_queue is None else max_queue
         self.liveness = liveness
         self.orphan_grace = orphan_grace if orphan_grace is not None else settings.orphan_grace_seconds()
         self.keep_per_owner = keep_per_owner or settings.jobs_kept_per_owner()
@@ -465,6 +471,9 @@ class JobRegistry:
         job = Job(spec, owner, session_id, after)
         job._queue_position = self.queue_position
         with self._lock:
+            free = max(0, self.max_concurrent - len(self._running))
+            if after is None and len(self._waiting) - free >= self.max_queue:  # jobs about to take a free slot do not count
+                raise QueueFull("limits.queue", waiting=len(self._waiting) - free, limit=self.max_queue)
             self._jobs[job.id] = job
             if after is None:
                 self._waiting.append(job.id)

@@ -7,8 +7,6 @@ it, stops it, and redraws its snapshot once a second in a fragment.
 import streamlit as st
 
 from core import datasets, recipes
-from core.builder import summarize
-from core.i18n import LocalizedError
 from ui import recipes_view, state, train_view
 from ui.state import t
 from ui.widgets import bound
@@ -48,16 +46,7 @@ if recipe is not None:
               figure=recipes_view.reported_text(reported) if reported else t(f"recipebook.criterion.{recipe.criterion or 'none'}")),
             icon=":material/menu_book:")
 
-try:
-    summary = summarize(spec, state.owner())
-    st.caption(t("train.setup", dataset=t(f"datasets.{spec.data.name}.title"), params=f"{summary.total_params:,}",
-                 optimizer=t(f"optimizer.{spec.compile.optimizer}"), lr=f"{spec.compile.learning_rate:g}",
-                 batch=f.batch_size, epochs=f.epochs))
-    problem = None
-except LocalizedError as exc:
-    problem = exc.msg.render(state.lang())
-    st.error(problem, icon=":material/error:")
-    st.page_link("pages/model.py", label=t("train.fix_model"), icon=":material/account_tree:")
+problem = train_view.preflight(spec)
 
 job = state.current_job()
 busy = job is not None and job.snapshot().active

@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 _HOME = tempfile.mkdtemp(prefix="playground-test-home-")
 os.environ["PLAYGROUND_HOME"] = _HOME
 os.environ["PLAYGROUND_OFFLINE"] = "1"
+os.environ["PLAYGROUND_RAISE_ERRORS"] = "1"  # a bug must fail the tests, not turn into a polite message
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="playground-test-keras-"))
 os.environ.pop("PLAYGROUND_DATA_DIR", None)  # tests never need the real data folder

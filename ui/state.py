@@ -134,12 +134,27 @@ def data_file_name(spec: ExperimentSpec) -> str:
 
 def start_job(spec: ExperimentSpec, after=None):
     """Submit a job for this learner and make it the one the Train page shows."""
+    from core import preflight
+    from core.i18n import LocalizedError
     from core.training import warm_imports
 
-    warm_imports()  # first imports must happen here, on the script thread, not in two workers at once
-    job = registry().submit(spec, owner(), session_id(), after=after)
+    try:
+        preflight.check(spec, owner())  # over a limit: refused with the limit named
+        warm_imports()  # first imports must happen here, on the script thread, not in two workers at once
+        job = registry().submit(spec, owner(), session_id(), after=after)
+    except LocalizedError as exc:
+        st.session_state["start_error"] = exc.msg
+        return None
+    st.session_state.pop("start_error", None)
     st.session_state["job_id"] = job.id
     return job
+
+
+def show_start_error() -> None:
+    """A training that could not start says why, on whatever page the learner lands."""
+    msg = st.session_state.pop("start_error", None)
+    if msg is not None:
+        st.error(msg.render(lang()), icon=":material/block:")
 
 
 def stop_job(job, wait: float = 2.0) -> None:

@@ -170,3 +170,29 @@ def downloads(job, view: JobView) -> None:
                          icon=":material/code:", width="stretch")
     with st.expander(t("runs.show_code"), icon=":material/code:"):
         st.code(source, language="python")
+
+
+def preflight(spec) -> str | None:
+    """The setup line and the preflight estimate next to Train; returns the problem that blocks Train, if any."""
+    from core import preflight as pre
+
+    try:
+        with st.spinner(t("train.estimating")):
+            p = pre.estimate(spec, state.owner())
+    except LocalizedError as exc:
+        problem = exc.msg.render(state.lang())
+        st.error(problem, icon=":material/error:")
+        st.page_link("pages/model.py", label=t("train.fix_model"), icon=":material/account_tree:")
+        return problem
+    st.caption(t("train.setup", dataset=t(f"datasets.{spec.data.name}.title"), params=f"{p.params:,}",
+                 optimizer=t(f"optimizer.{spec.compile.optimizer}"), lr=f"{spec.compile.learning_rate:g}",
+                 batch=spec.fit.batch_size, epochs=spec.fit.epochs))
+    eta = p.eta_seconds(spec.fit.epochs)
+    st.caption(t("train.preflight", mb=f"{p.memory_mb:,.0f}" if p.memory_mb >= 1 else "<1", samples=f"{p.samples:,}",
+                 ms=f"{p.batch_seconds * 1000:.0f}" if p.batch_seconds is not None else "-",
+                 eta=_clock(eta) if eta is not None else "-", epochs=spec.fit.epochs))
+    if p.problems:
+        text = "\n\n".join(m.render(state.lang()) for m in p.problems)
+        st.error(text, icon=":material/block:")
+        return text
+    return None

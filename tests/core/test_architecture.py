@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {
     "leaf": {"settings", "spec", "i18n", "images", "charts", "callbacks", "augment", "demo_folders", "graph", "gradcam"},
-    "domain": {"datasets", "builder", "analysis", "workspaces", "recipes", "runs", "uploads", "pretrained", "transfer", "own_models"},
+    "domain": {"datasets", "builder", "analysis", "workspaces", "recipes", "runs", "uploads", "pretrained", "transfer", "own_models", "preflight"},
     "engine": {"training", "export", "codegen", "__main__", "cli"},
 }
 RANK = {name: rank for rank, layer in enumerate(["leaf", "domain", "engine"]) for name in LAYERS[layer]}

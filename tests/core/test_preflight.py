@@ -1,0 +1,81 @@
+"""Preflight: what a run costs, and the limits that refuse it with a suggestion."""
+
+import pytest
+
+from core import preflight
+from core.spec import ExperimentSpec, LayerSpec
+from core.training import JobRegistry, QueueFull, warm_imports
+
+warm_imports()
+
+
+def digits_spec(units: int = 100, epochs: int = 10) -> ExperimentSpec:
+    spec = ExperimentSpec.default_for("digits")
+    spec.layers = [LayerSpec.make("Flatten"), LayerSpec.make("Dense", units=units, activation="sigmoid")]
+    spec.ensure_layer_names()
+    spec.fit.epochs = epochs
+    return spec
+
+
+def test_estimate_counts_parameters_memory_samples_and_times_a_batch():
+    spec = digits_spec()
+    p = preflight.estimate(spec)
+    assert p.params == 64 * 100 + 100 + 100 * 10 + 10  # 8x8 digits: 64-100-10
+    assert p.samples > 1000 and p.steps_per_epoch == -(-p.samples // spec.fit.batch_size)
+    assert 0 < p.memory_mb < 10
+    assert p.batch_seconds is not None and 0 < p.batch_seconds < 5
+    assert p.eta_seconds(10) == pytest.approx(p.batch_seconds * p.steps_per_epoch * 10)
+    assert not p.problems
+
+
+def test_memory_grows_with_batch_size_and_optimizer_state():
+    rows = preflight.estimate(digits_spec(), time_batch=False)
+    spec = digits_spec()
+    from core.builder import summarize
+
+    s = summarize(spec)
+    small = preflight.memory_mb(s.rows, s.trainable_params, s.total_params, "sgd", 32)
+    assert preflight.memory_mb(s.rows, s.trainable_params, s.total_params, "sgd", 512) > small
+    assert preflight.memory_mb(s.rows, s.trainable_params, s.total_params, "adam", 32) > small
+    assert rows.memory_mb > 0
+
+
+@pytest.mark.parametrize("variable, value, key, spec_args", [
+    ("PLAYGROUND_MAX_PARAMS", "1000", "limits.params", {}),
+    ("PLAYGROUND_MAX_SAMPLE_EPOCHS", "5000", "limits.sample_epochs", {"epochs": 10}),
+    ("PLAYGROUND_MAX_MODEL_MB", "1", "limits.memory", {"units": 4000}),
+])
+def test_a_run_over_a_limit_is_refused_with_the_limit_named(monkeypatch, variable, value, key, spec_args):
+    monkeypatch.setenv(variable, value)
+    spec = digits_spec(**spec_args)
+    p = preflight.estimate(spec)
+    assert [m.key for m in p.problems] == [key] and p.batch_seconds is None
+    with pytest.raises(preflight.LimitExceeded) as info:
+        preflight.check(spec)
+    text = str(info.value)
+    assert variable in text and f"{int(value):,}" in text
+    assert "{" not in info.value.msg.render("ja")
+
+
+def test_the_suggested_epoch_count_fits_the_limit(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_SAMPLE_EPOCHS", "5000")
+    spec = digits_spec(epochs=10)
+    most = preflight.estimate(spec, time_batch=False).problems[0].fields["most_epochs"]
+    spec.fit.epochs = most
+    assert not preflight.estimate(spec, time_batch=False).problems
+
+
+def test_a_full_queue_refuses_new_trainings():
+    registry = JobRegistry(max_concurrent=1, max_queue=1, record_runs=False)
+    spec = digits_spec(epochs=200)
+    running = registry.submit(spec, owner="a")
+    waiting = registry.submit(spec, owner="b")
+    try:
+        with pytest.raises(QueueFull) as info:
+            registry.submit(spec, owner="c")
+        assert "PLAYGROUND_MAX_QUEUE" in str(info.value)
+    finally:
+        for job in (running, waiting):
+            job.stop()
+        for job in (running, waiting):
+            job.done.wait(60)
