@@ -468,6 +468,7 @@ class JobRegistry:
         With `after`, the job joins the queue only once that job has ended, so a
         sequence of runs (the overfitting trio) trains one after another.
         """
+        self.release_abandoned()  # every new training first frees what closed tabs left behind
         job = Job(spec, owner, session_id, after)
         job._queue_position = self.queue_position
         with self._lock:
@@ -597,6 +598,19 @@ class JobRegistry:
                 stopped.append(job)
         return stopped
 
+    def release_abandoned(self) -> int:
+        """Free the models of finished jobs whose browser tabs are all closed (their runs keep the model file)."""
+        if self.liveness is None:
+            return 0
+        with self._lock:
+            done = [j for j in self._jobs.values() if j.done.is_set() and j.sessions and j.built is not None]
+        freed = 0
+        for job in done:
+            if not any(self._alive(sid) for sid in list(job.sessions)):
+                job.release_model()
+                freed += 1
+        return freed
+
     def _alive(self, session_id: str) -> bool:
         try:
             return bool(self.liveness(session_id))
@@ -616,6 +630,7 @@ class JobRegistry:
             time.sleep(2.0)
             try:
                 self.reap_orphans()
+                self.release_abandoned()
             except Exception:  # noqa: BLE001
                 log.exception("reaper failed")
             with self._lock:

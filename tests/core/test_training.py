@@ -224,3 +224,16 @@ def test_eta_uses_epoch_times():
     job.stop()
     job.done.wait(30)
     assert job.snapshot().eta_seconds() is None
+
+
+def test_finished_jobs_of_closed_tabs_free_their_models(registry):
+    alive = {"s1": True, "s2": True}
+    registry.liveness = lambda sid: alive.get(sid, False)
+    gone = registry.submit(small_spec(epochs=1), owner="ann", session_id="s1")
+    kept = registry.submit(small_spec(epochs=1), owner="bob", session_id="s2")
+    assert gone.done.wait(60) and kept.done.wait(60)
+    assert registry.release_abandoned() == 0
+    alive["s1"] = False  # ann closed her tab
+    assert registry.release_abandoned() == 1
+    assert gone.model is None and kept.model is not None
+    assert gone.snapshot().history  # the curves stay; the run store keeps the model file
