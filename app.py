@@ -25,7 +25,10 @@ PAGES = {
 }
 
 page = st.navigation(list(PAGES.values()))
-sidebar.render(show_job_status=page.url_path != "train")
+target = state.apply_link()  # a shared or instructor link: its setup, maybe its page
+if target and target in PAGES and PAGES[target].url_path != page.url_path:
+    st.switch_page(PAGES[target])
+sidebar.render(show_job_status=page.url_path != "train", page=page.url_path or "home")
 with errors.friendly_errors():
     state.show_start_error()
     page.run()

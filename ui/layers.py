@@ -25,11 +25,12 @@ def _layer_row(spec: ExperimentSpec, index: int) -> None:
         head, tools = st.columns([3, 1], vertical_alignment="center")
         head.markdown(f"**{layer.type}** · `{layer.name}` — {t(f'layer.{layer.type}')}")
         buttons = tools.container(horizontal=True, horizontal_alignment="right", gap="small")
-        buttons.button(":material/arrow_upward:", key=f"up.{layer.name}", help=t("model.move_up"), type="tertiary", disabled=index == 0,
+        locked = state.classroom().is_locked("layers")
+        buttons.button(":material/arrow_upward:", key=f"up.{layer.name}", help=t("model.move_up"), type="tertiary", disabled=locked or index == 0,
                   on_click=_edit, args=(spec.move_layer, layer.name, -1))
         buttons.button(":material/arrow_downward:", key=f"down.{layer.name}", help=t("model.move_down"), type="tertiary",
-                       disabled=index == len(spec.layers) - 1, on_click=_edit, args=(spec.move_layer, layer.name, 1))
-        buttons.button(":material/delete:", key=f"del.{layer.name}", help=t("model.remove"), type="tertiary",
+                       disabled=locked or index == len(spec.layers) - 1, on_click=_edit, args=(spec.move_layer, layer.name, 1))
+        buttons.button(":material/delete:", key=f"del.{layer.name}", help=t("model.remove"), type="tertiary", disabled=locked,
                        on_click=_edit, args=(spec.remove_layer, layer.name))
         if schema:
             cols = st.columns(len(schema))
@@ -58,6 +59,9 @@ def layer_editor(spec: ExperimentSpec, kind: str, input_text: str, output_text: 
     if not spec.layers:
         st.caption(t("model.empty_stack"))
     st.caption(output_text)
+    if state.classroom().is_locked("layers"):
+        st.caption(t("share.locked_by_instructor"))
+        return
     pick, add, reset = st.columns([4, 2, 2], vertical_alignment="bottom")
     pick.selectbox(t("model.layer_type"), list(LAYER_TYPES), key="add_layer_type",
                    format_func=lambda k: f"{k} — {t(f'layer.{k}')}")

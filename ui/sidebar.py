@@ -44,9 +44,28 @@ def _job_status() -> None:
         st.rerun()  # the job ended: redraw once and stop polling
 
 
-def render(show_job_status: bool = True) -> None:
+def _share(page: str) -> None:
+    """Copy link (this setup in another browser) and, for instructors, a classroom link."""
+    from core import share
+
+    with st.expander(t("share.title"), icon=":material/share:"):
+        st.caption(t("share.copy_hint"))
+        st.code(state.link(page), language=None, wrap_lines=True)
+        st.markdown(f"**{t('share.classroom')}**")
+        label = lambda c: t(f"share.control.{c}")  # noqa: E731
+        locked = st.multiselect(t("share.lock"), share.CONTROLS, format_func=label, key="share_lock", help=t("help.share.lock"))
+        hidden = st.multiselect(t("share.hide"), share.CONTROLS, format_func=label, key="share_hide", help=t("help.share.hide"))
+        opens = st.selectbox(t("share.page"), share.PAGES, index=share.PAGES.index(page) if page in share.PAGES else 0,
+                             format_func=lambda p: t(f"nav.{p}"), key="share_page")
+        if locked or hidden:
+            room = share.Classroom(set(locked), set(hidden), opens)
+            st.code(state.link(opens, room), language=None, wrap_lines=True)
+
+
+def render(show_job_status: bool = True, page: str = "home") -> None:
     with st.sidebar:
         _language_switch()
+        _share(page)
         if show_job_status:
             job = state.current_job()
             active = job is not None and job.snapshot().active

@@ -12,8 +12,8 @@ import secrets
 
 import streamlit as st
 
-from core import i18n, workspaces
-from core.spec import ExperimentSpec
+from core import i18n, share, workspaces
+from core.spec import ExperimentSpec, SpecError
 
 OWNER_PARAM, LANG_PARAM = "u", "lang"
 WIDGET_PREFIX = "w."  # keys of widgets bound to the spec; cleared when the spec is replaced
@@ -182,3 +182,49 @@ def current_job():
         st.session_state["job_id"] = job.id
         reg.attach(job, session_id())
     return job
+
+
+# --------------------------------------------------------------------------- links and classroom mode
+
+CLASSROOM_PARAMS = (share.LOCK_PARAM, share.HIDE_PARAM, share.PAGE_PARAM)
+
+
+def classroom() -> share.Classroom:
+    """The instructor's settings of this tab (from its link), kept across page switches."""
+    current = st.session_state.get("classroom")
+    if current is None:
+        current = share.Classroom.from_params(st.query_params.to_dict())
+        st.session_state["classroom"] = current
+    for name, value in ((share.LOCK_PARAM, current.locked), (share.HIDE_PARAM, current.hidden)):
+        if value and st.query_params.get(name) != ",".join(sorted(value)):
+            st.query_params[name] = ",".join(sorted(value))  # page switches clear the query string: put it back
+    return current
+
+
+def apply_link() -> str | None:
+    """Open a shared setup: the spec in `?s=` replaces this tab's spec once. Returns the page to open, if any."""
+    encoded = st.query_params.get(share.SPEC_PARAM)
+    room = classroom()
+    if not encoded:
+        return None
+    del st.query_params[share.SPEC_PARAM]  # applied once; the owner token keeps the edits that follow
+    try:
+        replace_spec(share.decode_spec(encoded))
+    except SpecError as exc:
+        st.session_state["start_error"] = i18n.Msg("share.bad_link", {"reason": str(exc)})
+        return None
+    return room.page or None
+
+
+def link(page: str = "", room: share.Classroom | None = None) -> str:
+    """A link that reproduces this tab's setup in another browser (with classroom settings, for instructors)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(st.context.url or "http://localhost:8501/")
+    base = f"{parts.scheme}://{parts.netloc}"
+    prefix = parts.path.rstrip("/")
+    for name in share.PAGES:  # the current page's own path is not part of the app's base
+        if prefix.endswith("/" + name):
+            prefix = prefix[: -len(name) - 1]
+    target = "" if page in ("", "home") else page
+    return f"{base}{prefix}/{target}?{share.link_query(spec(), lang(), room)}"

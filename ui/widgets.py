@@ -29,7 +29,15 @@ def bound(
     after: Callable[[], None] | None = None,
     **kwargs,
 ):
-    """Draw `widget` for `obj.attr`; `encode`/`decode` map between field and widget values."""
+    """Draw `widget` for `obj.attr`; `encode`/`decode` map between field and widget values.
+
+    An instructor's link may lock the control (drawn, disabled) or hide it (not drawn).
+    """
+    classroom = state.classroom()
+    if classroom.is_hidden(attr):
+        return encode(getattr(obj, attr))
+    if classroom.is_locked(attr):
+        kwargs["disabled"] = True
     key = key or f"{state.WIDGET_PREFIX}{type(obj).__name__}.{attr}"
     if key not in st.session_state:
         st.session_state[key] = encode(getattr(obj, attr))
@@ -56,7 +64,7 @@ def param_widget(param: Param, params: dict, key: str, label: str, help_text: st
         params[param.name] = param.clean(st.session_state[key], label)
         state.commit()
 
-    common = dict(key=key, on_change=write_back, help=help_text)
+    common = dict(key=key, on_change=write_back, help=help_text, disabled=state.classroom().is_locked("layers"))
     if param.kind == "choice":
         return st.selectbox(label, param.choices, **common)
     if param.kind == "bool":
