@@ -165,3 +165,19 @@ def top_k_figure(labels: Sequence[str], probabilities: Sequence[float], title: s
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(type="category")
     return fig
+
+
+def weight_histogram_figure(history: list, layer: str, part: str = "kernel", title: str = "", x_title: str = "value",
+                            y_title: str = "count", epoch_label: str = "epoch {epoch}") -> go.Figure:
+    """One line per epoch (light = early, dark = late), as TensorBoard overlays histograms.
+
+    `history` is a list of core.inside.weight_histograms results, one per epoch (0 = before training).
+    """
+    fig = go.Figure()
+    epochs = [(i, h[layer][part]) for i, h in enumerate(history) if layer in h and part in h[layer]]
+    for n, (epoch, hist) in enumerate(epochs):
+        shade = 0.25 + 0.75 * (n / max(1, len(epochs) - 1))
+        fig.add_trace(go.Scatter(x=hist.centers, y=hist.counts, mode="lines", name=epoch_label.format(epoch=epoch),
+                                 line=dict(color=f"rgba(31, 119, 180, {shade:.2f})", width=1.5 if n < len(epochs) - 1 else 2.5),
+                                 showlegend=n in (0, len(epochs) - 1)))
+    return _layout(fig, title or f"{layer} · {part}", x_title, y_title, height=300)

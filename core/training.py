@@ -135,6 +135,7 @@ class Job:
         self._history: dict[str, list[float]] = {}
         self._progress = Progress(epochs=spec.fit.epochs)
         self._boundary: np.ndarray | None = None
+        self._weights: list[dict] = []  # per epoch: core.inside.weight_histograms (epoch 0 = before training)
         self.evaluation = None
         self.built = None  # core.builder.BuiltModel once built
         self.data = None  # core.datasets.Dataset once loaded
@@ -159,6 +160,15 @@ class Job:
         with self._lock:
             started = self._progress.epoch_started if epoch == self._progress.epoch and step else time.monotonic()
             self._progress = Progress(epoch, epochs, step, steps, loss, started)
+
+    def record_weights(self, histograms: dict) -> None:
+        with self._lock:
+            self._weights.append(histograms)
+
+    def weight_history(self) -> list[dict]:
+        """Weight and bias histograms per layer, one entry per epoch (the first: before training)."""
+        with self._lock:
+            return list(self._weights)
 
     def record_boundary(self, z: np.ndarray) -> None:
         with self._lock:
@@ -355,12 +365,16 @@ def run_job(job: Job) -> None:
         return
     job.data, job.built = data, built
 
-    on_epoch = None
+    from core.inside import weight_histograms
+
+    job.record_weights(weight_histograms(built.model))  # epoch 0: the initial weights
     if data.kind == "points":
         job.grid = DecisionGrid.around(data.x_train)
         job.record_boundary(job.grid.evaluate(built.model, built.plan))  # the untrained map
 
-        def on_epoch(model):
+    def on_epoch(model):
+        job.record_weights(weight_histograms(model))
+        if job.grid is not None:
             job.record_boundary(job.grid.evaluate(model, built.plan))
 
     callbacks = [LiveCallback(job, job.stop_event, on_epoch=on_epoch, diverge_above=divergence_bound(data.n_classes))]

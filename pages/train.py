@@ -7,7 +7,7 @@ it, stops it, and redraws its snapshot once a second in a fragment.
 import streamlit as st
 
 from core import datasets, recipes
-from ui import recipes_view, state, train_view
+from ui import inside_view, recipes_view, state, train_view
 from ui.state import t
 from ui.widgets import bound
 
@@ -82,3 +82,4 @@ else:
     if view.settled:
         names = state.class_names(view.spec.data.name, datasets.DATASETS[view.spec.data.name].class_names)
         train_view.results(job, view, names)
+        inside_view.panel(job, settled=True)

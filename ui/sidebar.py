@@ -48,15 +48,20 @@ def _share(page: str) -> None:
     """Copy link (this setup in another browser) and, for instructors, a classroom link."""
     from core import share
 
+    # Widget keys carry the language: their labels are translated options.
     with st.expander(t("share.title"), icon=":material/share:"):
         st.caption(t("share.copy_hint"))
         st.code(state.link(page), language=None, wrap_lines=True)
         st.markdown(f"**{t('share.classroom')}**")
-        label = lambda c: t(f"share.control.{c}")  # noqa: E731
-        locked = st.multiselect(t("share.lock"), share.CONTROLS, format_func=label, key="share_lock", help=t("help.share.lock"))
-        hidden = st.multiselect(t("share.hide"), share.CONTROLS, format_func=label, key="share_hide", help=t("help.share.hide"))
-        opens = st.selectbox(t("share.page"), share.PAGES, index=share.PAGES.index(page) if page in share.PAGES else 0,
-                             format_func=lambda p: t(f"nav.{p}"), key="share_page")
+        # Options are the translated labels themselves (a format_func calling t() would run outside the page's language).
+        controls = {t(f"share.control.{c}"): c for c in share.CONTROLS}
+        pages = {t(f"nav.{p}"): p for p in share.PAGES}
+        locked = [controls[c] for c in st.multiselect(t("share.lock"), list(controls), key=f"share_lock_{state.lang()}",
+                                                       help=t("help.share.lock"))]
+        hidden = [controls[c] for c in st.multiselect(t("share.hide"), list(controls), key=f"share_hide_{state.lang()}",
+                                                       help=t("help.share.hide"))]
+        here = t(f"nav.{page}") if page in share.PAGES else t("nav.home")
+        opens = pages[st.selectbox(t("share.page"), list(pages), index=list(pages).index(here), key=f"share_page_{state.lang()}")]
         if locked or hidden:
             room = share.Classroom(set(locked), set(hidden), opens)
             st.code(state.link(opens, room), language=None, wrap_lines=True)

@@ -102,3 +102,26 @@ def test_picture_pages_in_japanese(page, title):
     at = open_page(page, lang="ja")
     assert at.title[0].value == title
     assert not at.exception
+
+
+def test_train_page_looks_inside_an_image_model_after_training():
+    at = open_page("pages/train.py")
+    spec = at.session_state["spec"]
+    from core.spec import ExperimentSpec, LayerSpec
+
+    fresh = ExperimentSpec.default_for("digits")
+    fresh.layers = [LayerSpec.make("Conv2D", filters=4), LayerSpec.make("Flatten")]
+    fresh.ensure_layer_names()
+    fresh.fit.epochs = 2
+    at.session_state["spec"] = fresh
+    at.run()
+    button(at, label="Train").click().run()
+    from ui.state import registry
+
+    job = registry().get(at.session_state["job_id"])
+    assert job.done.wait(120)
+    at.run()
+    assert not at.exception and spec is not None
+    assert at.selectbox(key=f"inside_layer_{job.id}").options == ["conv2d_1", "output"]
+    assert any("conv2d_1" in m.value for m in at.markdown)  # its feature maps
+    assert any("Filters of conv2d_1" in m.value for m in at.markdown)

@@ -1,0 +1,58 @@
+"""Looking inside: weight histograms per epoch, feature maps and filters."""
+
+import keras
+import numpy as np
+
+from core import charts, inside
+from core.spec import ExperimentSpec, LayerSpec
+from core.training import FINISHED, JobRegistry, warm_imports
+
+warm_imports()
+
+
+def tiny_cnn():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 1), name="input")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="output")(x))
+
+
+def test_histograms_count_every_weight():
+    model = tiny_cnn()
+    hist = inside.weight_histograms(model)
+    assert set(hist) == {"conv", "output"}
+    assert hist["conv"]["kernel"].counts.sum() == 3 * 3 * 1 * 4 and hist["conv"]["bias"].counts.sum() == 4
+    assert len(hist["output"]["kernel"].edges) == inside.BINS + 1
+
+
+def test_the_engine_records_one_histogram_set_per_epoch_plus_the_start():
+    spec = ExperimentSpec.default_for("digits")
+    spec.layers = [LayerSpec.make("Conv2D", filters=4), LayerSpec.make("Flatten")]
+    spec.ensure_layer_names()
+    spec.fit.epochs = 3
+    job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="inside")
+    assert job.done.wait(120) and job.snapshot().status == FINISHED
+    history = job.weight_history()
+    assert len(history) == 4 and set(history[0]) == {"conv2d_1", "output"}
+    assert not np.array_equal(history[0]["output"]["kernel"].counts, history[-1]["output"]["kernel"].counts)  # they moved
+    fig = charts.weight_histogram_figure(history, "conv2d_1", "kernel")
+    assert len(fig.data) == 4
+
+
+def test_feature_maps_and_filters_of_an_image_model():
+    model = tiny_cnn()
+    assert inside.conv_layers(model) == ["conv", "pool"]
+    picture = np.random.default_rng(0).integers(0, 256, (8, 8, 1)).astype("uint8")
+    maps = inside.feature_maps(model, picture)
+    assert [(name, m.shape, m.dtype) for name, m in maps] == [("conv", (6, 6, 4), np.uint8), ("pool", (3, 3, 4), np.uint8)]
+    name, filters = inside.first_filters(model)
+    assert name == "conv" and filters.shape == (4, 3, 3) and filters.dtype == np.uint8
+
+
+def test_models_without_convolutions_have_no_maps():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    assert inside.feature_maps(model, np.zeros(4)) == [] and inside.first_filters(model) is None
