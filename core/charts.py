@@ -181,3 +181,8 @@ def weight_histogram_figure(history: list, layer: str, part: str = "kernel", tit
                                  line=dict(color=f"rgba(31, 119, 180, {shade:.2f})", width=1.5 if n < len(epochs) - 1 else 2.5),
                                  showlegend=n in (0, len(epochs) - 1)))
     return _layout(fig, title or f"{layer} · {part}", x_title, y_title, height=300)
+
+
+def shape_label(shape) -> str:
+    """(6, 6, 4) -> '6x6x4'."""
+    return "x".join(str(int(d)) for d in shape)

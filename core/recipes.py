@@ -282,3 +282,22 @@ def ours(metric: str, history: dict[str, list[float]], test_accuracy: float | No
         return test_accuracy
     values = history.get({"train_accuracy": "accuracy", "val_accuracy": "val_accuracy"}[metric])
     return float(values[-1]) if values else None
+
+
+def group_outcome(name: str, runs: list, since: float = 0.0) -> dict[str, float] | None:
+    """Final validation accuracy of the newest finished run of each recipe in a group (runs created after
+    `since`), or None until every recipe of the group has one. `runs` are core.runs.Run records."""
+    outcome: dict[str, float] = {}
+    for recipe in group(name):
+        mine = [r for r in runs if r.spec.recipe == recipe.id and r.status == "finished" and r.created >= since
+                and r.history.get("val_accuracy")]
+        if not mine:
+            return None
+        outcome[recipe.id] = float(max(mine, key=lambda r: r.created).history["val_accuracy"][-1])
+    return outcome
+
+
+def reveal(guess: str, outcome: dict[str, float]) -> tuple[str, bool]:
+    """(the recipe that ended best, whether the guess was it) — predict-then-reveal."""
+    best = max(outcome, key=outcome.get)
+    return best, guess == best or outcome.get(guess) == outcome[best]

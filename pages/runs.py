@@ -36,6 +36,7 @@ st.button(t("recipebook.trio_button"), icon=":material/stacked_line_chart:", on_
           disabled=jobs_active)
 
 all_runs = runs.store().list(state.owner())
+recipes_view.reveal_panel("overfitting", all_runs)
 if not all_runs:
     st.info(t("runs.empty"), icon=":material/info:")
     st.stop()

@@ -33,7 +33,7 @@ def panel(job, settled: bool) -> None:
         picture = data.x_test[int(index)]
         st.image(images.for_display(picture), caption=t("inside.input"), width=96)
         for name, maps in inside.feature_maps(model, picture, names):
-            st.markdown(f"**{name}** · {maps.shape[0]}x{maps.shape[1]}x{maps.shape[2]}")
+            st.markdown(f"**{name}** · {charts.shape_label(maps.shape)}")
             st.image([images.for_display(maps[..., i]) for i in range(maps.shape[-1])], width=64)
         filters = inside.first_filters(model)
         if filters is not None:

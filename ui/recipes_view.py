@@ -27,8 +27,43 @@ def _train(recipe: Recipe, epochs: int | None) -> None:
     st.session_state["go_to_train"] = True
 
 
+def guess_widget(name: str) -> None:
+    """Predict, then reveal: the learner bets on the run that will end best before training the group."""
+    titles = {t(f"recipes.{r.id}.title"): r.id for r in recipes.group(name)}
+    choice = st.radio(t("recipebook.guess"), list(titles), index=None, key=f"guess_pick_{name}_{state.lang()}", horizontal=True)
+    if choice is not None:
+        st.session_state[f"guess_{name}"] = titles[choice]
+
+
+def reveal_panel(name: str, all_runs: list) -> None:
+    """Once the group's runs have finished: the learner's guess against the result, and their score so far."""
+    guess = st.session_state.get(f"guess_{name}")
+    since = st.session_state.get(f"guess_since_{name}")
+    if not guess or since is None:
+        return
+    outcome = recipes.group_outcome(name, all_runs, since)
+    if outcome is None:
+        st.info(t("recipebook.guess_waiting", guess=t(f"recipes.{guess}.title")), icon=":material/hourglass_top:")
+        return
+    best, right = recipes.reveal(guess, outcome)
+    key = f"guess_scored_{name}_{since}"
+    if key not in st.session_state:  # score each round once
+        st.session_state[key] = right
+        hits, rounds = st.session_state.get("guess_score", (0, 0))
+        st.session_state["guess_score"] = (hits + int(right), rounds + 1)
+    hits, rounds = st.session_state["guess_score"]
+    values = ", ".join(f"{t(f'recipes.{rid}.title')} {acc:.3f}" for rid, acc in outcome.items())
+    text = t("recipebook.guess_right" if right else "recipebook.guess_wrong", guess=t(f"recipes.{guess}.title"),
+             best=t(f"recipes.{best}.title"), values=values, hits=hits, rounds=rounds)
+    (st.success if right else st.warning)(text, icon=":material/emoji_events:" if right else ":material/lightbulb:")
+
+
 def train_group(name: str) -> None:
     """Train a group of recipes (the overfitting trio) one after another."""
+    import time
+
+    if st.session_state.get(f"guess_{name}"):
+        st.session_state[f"guess_since_{name}"] = time.time()  # the runs of this round are the ones that start now
     previous = None
     for recipe in recipes.group(name):
         previous = state.start_job(recipe.build_spec(), after=previous)

@@ -191,6 +191,11 @@ def preflight(spec) -> str | None:
     st.caption(t("train.preflight", mb=f"{p.memory_mb:,.0f}" if p.memory_mb >= 1 else "<1", samples=f"{p.samples:,}",
                  ms=f"{p.batch_seconds * 1000:.0f}" if p.batch_seconds is not None else "-",
                  eta=_clock(eta) if eta is not None else "-", epochs=spec.fit.epochs))
+    with st.expander(t("explain.title"), icon=":material/school:"):
+        val = t("explain.val_test") if spec.data.validation == "test" else t("explain.val_split", fraction=spec.data.validation_split)
+        st.markdown(t("explain.steps", samples=f"{p.samples:,}", batch=spec.fit.batch_size, steps=f"{p.steps_per_epoch:,}",
+                      epochs=spec.fit.epochs, updates=f"{p.steps_per_epoch * spec.fit.epochs:,}", validation=val,
+                      optimizer=t(f"optimizer.{spec.compile.optimizer}"), lr=f"{spec.compile.learning_rate:g}"))
     if p.problems:
         text = "\n\n".join(m.render(state.lang()) for m in p.problems)
         st.error(text, icon=":material/block:")

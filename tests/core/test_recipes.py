@@ -92,3 +92,19 @@ def test_our_number_for_each_metric():
 def test_unknown_recipe():
     with pytest.raises(KeyError, match="unknown recipe"):
         recipes.get("resnet-152")
+
+
+def test_predict_then_reveal_scores_a_guess_against_the_groups_newest_runs():
+    from core.runs import Run
+
+    def run(recipe_id, val, created, status="finished"):
+        return Run(f"{recipe_id}-{created}", "me", recipe_id, recipes.get(recipe_id).build_spec(), status,
+                   {"val_accuracy": [0.5, val]}, created=created)
+
+    old = [run("overfit", 0.99, 1.0)]
+    fresh = [run("overfit", 0.80, 10.0), run("overfit-l2", 0.86, 11.0), run("overfit-dropout", 0.84, 12.0)]
+    assert recipes.group_outcome("overfitting", fresh[:2], since=5.0) is None  # dropout has not finished yet
+    outcome = recipes.group_outcome("overfitting", old + fresh, since=5.0)
+    assert outcome == {"overfit": 0.80, "overfit-l2": 0.86, "overfit-dropout": 0.84}  # the old round does not count
+    assert recipes.reveal("overfit-l2", outcome) == ("overfit-l2", True)
+    assert recipes.reveal("overfit", outcome) == ("overfit-l2", False)

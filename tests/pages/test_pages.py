@@ -237,3 +237,20 @@ def test_runs_page_for_one_run_has_downloads_code_and_rename():
     from core import runs
 
     assert runs.store().get(owner, job.id).name == "my iris"
+
+
+def test_runs_page_reveals_the_guess_once_the_trio_has_finished():
+    from core import recipes, runs
+
+    at = open_page("pages/recipes.py")
+    at.radio(key="guess_pick_overfitting_en").set_value("Overfitting: 500 samples, 4x Dense100, 100 epochs").run()
+    assert at.session_state["guess_overfitting"] == "overfit"
+    at.session_state["guess_since_overfitting"] = 100.0
+    owner = at.session_state["owner"]
+    for i, (recipe_id, val) in enumerate([("overfit", 0.80), ("overfit-l2", 0.86), ("overfit-dropout", 0.84)]):
+        runs.store().save(runs.Run(f"guess{i}{owner[:4]}", owner, recipe_id, recipes.get(recipe_id).build_spec(), "finished",
+                                   {"val_accuracy": [0.5, val], "accuracy": [0.5, 1.0], "loss": [1, 0.1], "val_loss": [1, 0.5]},
+                                   created=200.0 + i))
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert any("ended best" in w.value and "Score: 0 of 1" in w.value for w in at.warning), [w.value for w in at.warning]
