@@ -144,7 +144,8 @@ def test_train_page_refuses_a_model_that_cannot_be_built():
 @pytest.mark.parametrize(
     "page, title, caption_start",
     [("pages/home.py", "Keras Playground", "TensorFlow Playground のような"), ("pages/data.py", "データ", "ネットワーク"),
-     ("pages/model.py", "モデル", "隠れ層"), ("pages/train.py", "学習", "「学習」")],
+     ("pages/model.py", "モデル", "隠れ層"), ("pages/train.py", "学習", "「学習」"),
+     ("pages/recipes.py", "チュートリアルのレシピ", "日本語の Keras"), ("pages/runs.py", "実行結果", "完了または停止")],
 )
 def test_every_page_in_japanese(page, title, caption_start):
     at = open_page(page, lang="ja")
