@@ -151,7 +151,7 @@ def test_every_page_in_japanese(page, title, caption_start):
     at = open_page(page, lang="ja")
     assert at.title[0].value == title
     assert at.caption[0].value.startswith(caption_start)
-    assert at.get("button_group")[0].proto.label == "言語"
+    assert "言語" in [g.proto.label for g in at.get("button_group")]
 
 
 def test_the_language_switch_changes_the_page_and_is_kept_in_the_url():
