@@ -81,6 +81,6 @@ def test_the_augmentation_studio_rerolls_and_shows_its_code(app):
     before = [grid.nth(i).locator("img").get_attribute("src") for i in range(3)]
     page.get_by_role("button", name="Reroll").click()
     expect(grid.first.locator("img")).not_to_have_attribute("src", before[0], timeout=30_000)
-    code = page.get_by_test_id("stCode").first
+    code = page.get_by_test_id("stMain").get_by_test_id("stCode").first  # the sidebar has a share link in a code box too
     expect(code).to_contain_text("tf.keras.preprocessing.image.ImageDataGenerator(")
     expect(code).to_contain_text("rotation_range=30")
