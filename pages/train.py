@@ -67,6 +67,7 @@ def live_panel(job_id: str) -> None:
     st.progress(train_view.progress_fraction(view))
     train_view.message(view)
     train_view.live_charts(view, job)
+    train_view.diagnosis_panel(view)
     if view.settled and st.session_state.get("polling_job") == job_id:
         st.session_state["polling_job"] = None
         st.rerun()  # the job ended: one full redraw shows the results and stops polling

@@ -201,3 +201,28 @@ def preflight(spec) -> str | None:
         st.error(text, icon=":material/block:")
         return text
     return None
+
+
+def _apply_fix(fix, spec) -> None:
+    state.replace_spec(fix.apply(spec))
+    st.toast(t("diagnosis.applied"))
+
+
+def diagnosis_panel(view: JobView) -> None:
+    """What the curves say so far, in plain words, with one-click changes to try (applied to the next run)."""
+    from core import datasets, diagnosis
+
+    info = datasets.DATASETS.get(view.spec.data.name)
+    n_classes = info.n_classes if info is not None and info.n_classes else None
+    findings = diagnosis.diagnose(view.history, view.spec, view.status, n_classes)
+    if not findings:
+        return
+    show = {"error": st.error, "warning": st.warning, "info": st.info}
+    for finding in findings:
+        show[finding.severity](f"**{t(f'diagnosis.kind.{finding.kind}')}** · {finding.message.render(state.lang())}",
+                               icon=":material/stethoscope:")
+        if finding.fixes:
+            cols = st.columns(len(finding.fixes[:4]))
+            for col, fix in zip(cols, finding.fixes[:4]):
+                col.button(fix.label.render(state.lang()), key=f"diag-{view.id}-{finding.kind}-{fix.id}", on_click=_apply_fix,
+                           args=(fix, view.spec), width="stretch", help=t("diagnosis.try").rstrip(":："))

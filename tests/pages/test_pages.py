@@ -255,3 +255,20 @@ def test_runs_page_reveals_the_guess_once_the_trio_has_finished():
     at.switch_page("pages/runs.py").run()
     assert not at.exception
     assert any("ended best" in w.value and "Score: 0 of 1" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_train_page_diagnoses_a_diverging_run_and_applies_the_fix():
+    at = open_page("pages/train.py")
+    spec = at.session_state["spec"]
+    spec.compile.optimizer, spec.compile.learning_rate, spec.fit.epochs = "sgd", 50.0, 5
+    at.run()
+    button(at, label="Train").click().run()
+    job = registry().get(at.session_state["job_id"])
+    assert job.done.wait(120)
+    at.run()
+    assert not at.exception
+    assert any("Diverging" in e.value for e in at.error), [e.value for e in at.error]
+    fix = [b for b in at.button if b.key and b.key.startswith(f"diag-{job.id}-diverging-lower_lr")]
+    assert fix, [b.key for b in at.button]
+    fix[0].click().run()
+    assert at.session_state["spec"].compile.learning_rate == 5.0
