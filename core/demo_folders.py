@@ -82,8 +82,8 @@ def draw(kind: str, rng: np.random.Generator, wide: bool = True, width: int = WI
     cx = rng.uniform(0.25, 0.75 if wide else 0.5) * width * SCALE
     cy = rng.uniform(0.35, 0.65) * height * SCALE
     (_kinoko if kind == "kinoko" else _takenoko)(ImageDraw.Draw(layer), cx, cy, size, rng)
-    angle = rng.uniform(-45, 45) if wide else rng.uniform(-10, 10)
-    if wide and rng.random() < 0.25:
+    angle = rng.uniform(-30, 30) if wide else rng.uniform(-10, 10)
+    if wide and rng.random() < 0.15:
         angle += 180
     layer = layer.rotate(float(angle), center=(cx, cy), resample=Image.Resampling.BICUBIC)
     img.paste(layer, (0, 0), layer)
