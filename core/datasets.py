@@ -199,8 +199,14 @@ def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
     from sklearn.model_selection import train_test_split
 
     counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 2 else None  # a class with one sample cannot be stratified
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=stratify)
+    classes = int((counts > 0).sum())
+    n_test = int(np.ceil(test_fraction * len(y)))
+    # Stratify when every class has two samples and both parts can hold one of each class.
+    can_stratify = counts[counts > 0].min() >= 2 and classes <= n_test <= len(y) - classes
+    if len(y) < 2:
+        raise LocalizedError("errors.too_few_samples", count=len(y))
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=max(1, min(n_test, len(y) - 1)), random_state=seed,
+                                              stratify=y if can_stratify else None)
     return x_tr, y_tr, x_te, y_te
 
 

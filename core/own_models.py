@@ -110,6 +110,8 @@ def describe(model, class_names: list[str] | None = None, scaled_inside: bool = 
         raise ModelRefused("input_shape", shape=str(shape))
     if len(shape) == 3:
         flat = False
+    if height * width > settings.max_image_pixels():
+        raise ModelRefused("input_too_big", height=height, width=width, limit=f"{settings.max_image_pixels():,}")
     units = int(out[-1])
     names = list(class_names or [])
     n_classes = 2 if units == 1 else units
@@ -152,6 +154,8 @@ def from_upload(data: bytes, filename: str) -> OwnModel:
     suffix = next((s for s in MODEL_SUFFIXES if filename.lower().endswith(s)), None)
     if suffix is None or not data:
         raise ModelRefused("not_a_model", name=filename[:80])
+    if suffix == ".keras":
+        _check_keras_archive(data)
     path = settings.temp_dir() / f"upload-{uuid.uuid4().hex}{'.h5' if suffix == '.hdf5' else suffix}"
     try:
         path.write_bytes(data)
@@ -159,6 +163,29 @@ def from_upload(data: bytes, filename: str) -> OwnModel:
     finally:
         path.unlink(missing_ok=True)
     return describe(model)
+
+
+#: What a `.keras` file holds. With more entries Keras unpacks the archive into the system temp dir.
+_KERAS_ENTRIES = {"config.json", "metadata.json", "model.weights.h5"}
+
+
+def _check_keras_archive(data: bytes) -> None:
+    """A `.keras` file is a zip of exactly three entries: refuse anything else before Keras unpacks it."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if not names <= _KERAS_ENTRIES or "config.json" not in names:
+                raise ModelRefused("unexpected_entries", entries=", ".join(sorted(names - _KERAS_ENTRIES))[:200] or "-")
+            if sum(info.file_size for info in zf.infolist()) > 4 * settings.max_upload_bytes():
+                raise ModelRefused("too_big", size=f"{len(data) / 1e6:.1f}", limit=f"{settings.max_upload_bytes() / 1e6:.0f}")
+            broken = zf.testzip()
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError) as exc:
+        raise ModelRefused("unreadable", error=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__) from exc
+    if broken is not None:
+        raise ModelRefused("unreadable", error=f"corrupt entry {broken}")
 
 
 def from_run(run, owner: str | None) -> OwnModel:

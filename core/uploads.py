@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 import zipfile
+import zlib
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -87,10 +88,17 @@ def _is_link(info: zipfile.ZipInfo) -> bool:
     return (info.external_attr >> 16) & 0o170000 == 0o120000
 
 
+class _Unreadable(Exception):
+    """A zip entry that cannot be read: corrupt (CRC), encrypted, or an unsupported compression."""
+
+
 def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes | None:
-    """The entry's bytes, or None if it inflates past `cap` (the header's size may lie)."""
-    with zf.open(info) as f:
-        data = f.read(cap + 1)
+    """The entry's bytes, or None if it inflates past `cap` (the header's size may lie); _Unreadable if broken."""
+    try:
+        with zf.open(info) as f:
+            data = f.read(cap + 1)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError, EOFError, ValueError) as exc:
+        raise _Unreadable(str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__) from exc
     return None if len(data) > cap else data
 
 
@@ -151,7 +159,11 @@ def read_image_zip(data: bytes, size: tuple[int, int] = (60, 90), color_mode: st
             continue
         folder = rest[0]
         folders_seen.add(folder)
-        raw = _read_capped(zf, info, per_entry_cap)
+        try:
+            raw = _read_capped(zf, info, per_entry_cap)
+        except _Unreadable as exc:
+            skipped.append(Skipped(name, Msg("upload.reason.corrupt", {"error": str(exc)})))
+            continue
         if raw is None:
             skipped.append(Skipped(name, Msg("upload.reason.too_large")))
             continue
@@ -209,6 +221,19 @@ def read_csv_columns(data: bytes) -> list[str]:
     return list(_read_frame(data, nrows=5).columns)
 
 
+def _csv_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Shift_JIS/cp932 (Excel on Japanese Windows), else UTF-8 with replacements."""
+    sample = data[:200_000]
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            sample.decode(encoding)
+            return encoding
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(sample) - 4 and len(data) > len(sample):  # cut in the middle of a character
+                return encoding
+    return "utf-8"
+
+
 def _read_frame(data: bytes, nrows: int | None = None):
     import pandas as pd
 
@@ -217,14 +242,15 @@ def _read_frame(data: bytes, nrows: int | None = None):
     if not data.strip():
         raise UploadRefused("upload.refused.empty_csv")
     limit = settings.max_csv_rows()
+    encoding = _csv_encoding(data)
     try:
         rows = nrows if nrows is not None else limit + 1
-        frame = pd.read_csv(io.BytesIO(data), nrows=rows, encoding_errors="replace")
+        frame = pd.read_csv(io.BytesIO(data), nrows=rows, encoding=encoding, encoding_errors="replace")
         if frame.shape[1] == 1:  # maybe not comma-separated: semicolons (European Excel), tabs or bars
-            sample = data[:20000].decode("utf-8", errors="replace")
+            sample = data[:20000].decode(encoding, errors="replace")
             try:
                 sep = csv.Sniffer().sniff(sample, delimiters=";\t|").delimiter
-                frame = pd.read_csv(io.BytesIO(data), nrows=rows, sep=sep, encoding_errors="replace")
+                frame = pd.read_csv(io.BytesIO(data), nrows=rows, sep=sep, encoding=encoding, encoding_errors="replace")
             except csv.Error:
                 pass  # really one column
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -253,7 +279,7 @@ def read_csv_table(data: bytes, label_column: str) -> CsvTable:
     numeric = numeric.drop(columns=dropped_columns)
     if numeric.shape[1] == 0:
         raise UploadRefused("upload.refused.no_numeric_columns")
-    keep = numeric.notna().all(axis=1) & labels.notna()
+    keep = np.isfinite(numeric.to_numpy("float64")).all(axis=1) & labels.notna().to_numpy()  # NaN, inf and 1e999 rows go
     if (~keep).sum():
         warnings.append(Msg("upload.warn.rows_dropped", {"count": int((~keep).sum())}))
     numeric, labels = numeric[keep], labels[keep].astype(str).str.strip()
