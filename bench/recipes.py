@@ -42,6 +42,12 @@ NOTES = {
                  "the recipe sets initial_accumulator_value=0 as Keras 2 had it.",
     "inception-block": "The tutorial concatenates the towers on axis 1 (height); we use the channel axis. Same parameter "
                        "count, equivalent after Flatten.",
+    "folder-mlp": "The tutorial's own kinoko/takenoko photos, split at random; here the bundled drawings, whose test "
+                  "folder is shifted and tilted on purpose (so augmentation matters): an MLP on raw pixels generalises poorly.",
+    "folder-cnn": "The bundled drawings (not the tutorial's apple/banana photos): without augmentation the CNN memorises "
+                  "the upright training pictures (train 1.0) and misses tilted test ones, as in the tutorial (0.75).",
+    "folder-cnn-augmented": "Same drawings: augmentation lifts validation accuracy well above the plain CNN, the tutorial's "
+                            "lesson (0.75 -> 0.83); on drawings the gain is larger.",
     "transfer-features": "The tutorial: VGG16 on its own 864 photos. Here: the bundled drawings, and the base the recipe "
                          "resolved (see `base` in the raw results: MobileNet 0.75 when VGG16's weights are not on the machine).",
     "transfer-finetune": "As transfer-features; fine-tuning trains the base's last block with augmentation and SGD.",
@@ -122,6 +128,8 @@ def judge(result: dict, results: dict) -> tuple[str, str, str, bool | None]:
         return f"{reported.metric} {reported.value:g}", "-", "", False
     diff = (ours - reported.value) * 100
     ok = abs(diff) <= TOLERANCE
+    if recipe.criterion == "own_data":
+        ok = None  # other pictures than the tutorial's: the figure is a reference, not a target (see the note)
     if recipe.criterion == "overfits":
         ok = ours >= 0.99 and result["val_accuracy"] < ours - 0.05
     return f"{reported.metric} {'~' if reported.approximate else ''}{reported.value:g}", f"{ours:.4f}", f"{diff:+.2f} pp", ok
