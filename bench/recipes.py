@@ -164,8 +164,11 @@ def main() -> int:
     parser.add_argument("--fashion-epochs", default="1,5", help="epoch choices of fashion-mlp to run (500 takes ~40 min)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "fidelity.md"))
     parser.add_argument("--update", action="store_true", help="keep the other recipes' rows already in --out (rerun a few)")
+    parser.add_argument("--rewrite", action="store_true", help="train nothing: re-render --out from its raw results")
     args = parser.parse_args()
     wanted = [r for r in args.only.split(",") if r] or list(recipes.RECIPES)
+    if args.rewrite:
+        args.update, wanted = True, []
     warm_imports()
     out = Path(args.out)
     kept = []
