@@ -198,6 +198,7 @@ def main() -> int:
                   f"ok={ok}  {result['seconds']:.0f}s  {result['status']} {result['message']}", flush=True)
             write_docs(rows, results, out, skipped)  # after every recipe: a long run that breaks keeps what it measured
     rows, results = merged()
+    write_docs(rows, results, out, skipped)
     print(json.dumps({"benchmark": "fidelity", "recipes": len(rows),
                       "within_goal": sum(1 for r in rows if judge(r, results)[3]), "out": args.out}))
     return 0
