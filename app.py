@@ -6,11 +6,12 @@ the landing page paints at once; pages import Keras only when they need it.
 
 import streamlit as st
 
-from ui import errors, sidebar, state
+from ui import errors, runtime, sidebar, state
 from ui.state import t
 
 st.set_page_config(page_title="Keras Playground", page_icon=":material/neurology:", layout="wide")
 errors.load_secrets_into_environment()
+runtime.keep_keras_session()  # Streamlit's keras.backend.clear_session() after each rerun breaks running jobs
 
 PAGES = {
     "home": st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),

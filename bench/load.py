@@ -1,0 +1,591 @@
+"""Load test: N real browser sessions against one `streamlit run` server, each training a small MLP.
+
+    .venv/bin/python bench/load.py                       # 8 learners, digits MLP, 5 epochs
+    .venv/bin/python bench/load.py --sessions 16 --epochs 10 --dataset moons
+
+One `streamlit run app.py` server (a throw-away `PLAYGROUND_HOME`, `PLAYGROUND_OFFLINE=1`, the
+default `PLAYGROUND_MAX_TRAININGS=2`, so most sessions wait in the queue) and one Debian chromium
+with `--sessions` browser contexts, i.e. that many new learners. All of them at once (asyncio
+Playwright): open /data, pick `--dataset` in the Dataset box, go to Train through the sidebar,
+set Epochs, press **Train** and watch the status line until it reads "Finished".
+
+Per session, measured in the browser (the page is polled every 0.25 s):
+
+* click -> first chart: from the click on Train to a Loss chart with at least one epoch point;
+* queue wait: how long the status line read "Queued ..." (first to last sighting);
+* click -> Finished.
+
+Across the run: the peak RSS of the server process (with any children; /proc, every 0.5 s) and
+every error seen: `stException` elements, `st.error` alerts (`stAlertContentError`), uncaught page
+errors and console errors (recorded by a MutationObserver and Playwright listeners, so a message
+that shows for a moment is caught too), and tracebacks in the server log.
+
+The last line printed is one JSON object; `docs/benchmarks.md` gets the section
+"## Load test (bench/load.py)".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench._docs import DOCS, write_section  # noqa: E402
+
+SECTION = "## Load test (bench/load.py)"
+CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+VIEWPORT = {"width": 1400, "height": 1000}
+STATUS_WORDS = ("Queued", "Running", "Finished", "Stopped", "Diverged", "Failed")  # en.toml [status]
+BUILT_IN = ("digits", "moons", "circles", "xor", "spiral", "blobs", "iris", "wine", "breast_cancer")  # no file needed
+# Console errors that are not the app's: the page icon (a Material Symbol) comes from Google's font
+# CDN, unreachable offline; on a page URL like /data Streamlit's frontend first probes
+# /data/_stcore/health and /data/_stcore/host-config (404) before it finds the server's root.
+BENIGN_CONSOLE = re.compile(r"net::ERR_NAME_NOT_RESOLVED .*https://fonts\.gstatic\.com/"
+                            r"|status of 404 .*/[a-z]+/_stcore/(health|host-config)$")
+
+
+def dataset_texts(name: str) -> tuple[str, str]:
+    """(title, caption) of a dataset on the Data page, in English (core/locales/en.toml)."""
+    from core import i18n
+
+    return i18n.translate("en", f"datasets.{name}.title"), i18n.translate("en", f"datasets.{name}.about")
+
+# What the page shows right now: the Train page's status line and the epochs in its Loss chart
+# (the same reading as tests/browser/conftest.py's STATUS_JS and LOSS_EPOCHS_JS).
+POLL_JS = """() => {
+  const words = %s;
+  let status = null;
+  for (const p of document.querySelectorAll('[data-testid="stMarkdownContainer"] p')) {
+    const first = p.firstElementChild;
+    if (first && first.tagName === 'STRONG' && words.includes(first.textContent.trim())) { status = p.textContent.trim(); break; }
+  }
+  let loss = -1;
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const t = el.layout && el.layout.title;
+    const title = (typeof t === 'string' ? t : (t && t.text) || '').replace(/<[^>]*>/g, '').trim();
+    if (title !== 'Loss') continue;
+    loss = Math.max(loss, 0);
+    for (const trace of el.data || []) if (trace.name === 'training' && trace.x) loss = Math.max(loss, trace.x.length);
+  }
+  return {status, loss, errors: window.__loadErrors ? [...window.__loadErrors] : []};
+}""" % list(STATUS_WORDS)
+
+# Installed in every page before Streamlit's own scripts: remember the text of every exception box
+# and error alert that ever appears, even one that a rerun removes a moment later.
+ERROR_WATCH_JS = """(() => {
+  window.__loadErrors = new Set();
+  const SELECTOR = '[data-testid="stException"], [data-testid="stAlertContentError"]';
+  let pending = false;
+  const scan = () => {
+    pending = false;
+    for (const el of document.querySelectorAll(SELECTOR)) {
+      const kind = el.matches('[data-testid="stException"]') ? 'stException' : 'st.error';
+      window.__loadErrors.add(kind + ': ' + el.textContent.trim().slice(0, 300));
+    }
+  };
+  const start = () => new MutationObserver(() => { if (!pending) { pending = true; setTimeout(scan, 100); } })
+    .observe(document.documentElement, {childList: true, subtree: true});
+  if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
+})();"""
+
+
+# --------------------------------------------------------------------------- the server
+
+# Streamlit calls `keras.backend.clear_session()` after every script run (fragment reruns included) once
+# Keras is imported (streamlit/runtime/scriptrunner/script_runner.py, `_clean_problem_modules`). That
+# resets Keras's global state for every thread, under trainings running in other threads. This variant
+# of the server skips that one call (and only it) to show what the app does without it.
+NO_CLEAR_SESSION_SERVER = """
+import sys
+import keras
+
+_clear_session = keras.backend.clear_session
+
+
+def clear_session(*args, **kwargs):
+    if sys._getframe(1).f_code.co_name == "_clean_problem_modules":
+        return None  # Streamlit's call after a script run: skipped
+    return _clear_session(*args, **kwargs)
+
+
+keras.backend.clear_session = clear_session
+from streamlit.web.cli import main
+
+sys.argv = ["streamlit", *sys.argv[1:]]
+sys.exit(main())
+"""
+VARIANTS = {
+    "shipped": "`streamlit run app.py`, as shipped",
+    "no-clear-session": "the same, but Streamlit's `keras.backend.clear_session()` after each script run skipped (Keras imported at start)",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, log_path: Path, max_trainings: int | None, variant: str = "shipped",
+                 wrapper: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` in its own process group; returns (process, base URL) once healthy."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}  # the app's defaults
+    env.update(PLAYGROUND_HOME=str(home), PLAYGROUND_OFFLINE="1", PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    if os.environ.get("PLAYGROUND_DATA_DIR"):
+        env["PLAYGROUND_DATA_DIR"] = os.environ["PLAYGROUND_DATA_DIR"]
+    if max_trainings:
+        env["PLAYGROUND_MAX_TRAININGS"] = str(max_trainings)
+    streamlit = ROOT / ".venv" / "bin" / "streamlit"
+    exe = [str(streamlit) if streamlit.exists() else shutil.which("streamlit") or "streamlit"]
+    python = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+    if variant == "no-clear-session":
+        exe = [python, "-c", NO_CLEAR_SESSION_SERVER]
+    if wrapper is not None:  # a diagnosis wrapper that ends in streamlit.web.cli.main() (e.g. a stack sampler)
+        exe = [python, str(wrapper)]
+    cmd = [*exe, "run", "app.py",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return proc, url
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop_server(proc)
+    raise RuntimeError("streamlit did not answer /_stcore/health within 180 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # our own process group (start_new_session)
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            pass
+    return total
+
+
+class RssSampler(threading.Thread):
+    """Samples the server's RSS every `interval` seconds; `.peak` and `.samples` (seconds, bytes)."""
+
+    def __init__(self, pid: int, interval: float = 0.5):
+        super().__init__(name="rss-sampler", daemon=True)
+        self.pid, self.interval = pid, interval
+        self.samples: list[tuple[float, int]] = []
+        self.peak = 0
+        self._halt = threading.Event()
+        self._t0 = time.monotonic()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            rss = tree_rss_bytes(self.pid)
+            self.samples.append((time.monotonic() - self._t0, rss))
+            self.peak = max(self.peak, rss)
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(5)
+
+
+def other_load() -> list[str]:
+    """Other benchmark and test processes running on this machine (they share the CPU with us)."""
+    found = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            nice = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        except (OSError, ValueError, IndexError):
+            continue
+        m = re.search(r"(bench/\w+\.py|pytest\b.*|-m pytest\b.*|test\.sh)", cmd)
+        if m and "bench/load.py" not in cmd:
+            found.append(f"{m.group(1)[:60].strip()} (nice {nice})")
+    return sorted(set(found))
+
+
+def server_log_errors(log_path: Path) -> list[str]:
+    """Tracebacks and ERROR/exception lines in the server log (one line each)."""
+    out = []
+    lines = log_path.read_text(errors="replace").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            # The exception line ends the traceback: the first unindented line after it.
+            end = next((j for j in range(i + 1, len(lines)) if lines[j] and not lines[j].startswith(" ")), None)
+            out.append("server traceback: " + (lines[end] if end is not None else line)[:300])
+        elif re.search(r"\b(ERROR|CRITICAL)\b|page error \(reference", line):
+            out.append("server log: " + line.strip()[:300])
+    return out
+
+
+# --------------------------------------------------------------------------- one learner
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default method) of `values`, q in 0..100."""
+    if not values:
+        return None
+    s = sorted(values)
+    pos = (len(s) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:
+    """One new learner: Data -> pick the dataset -> Train page -> epochs -> Train -> Finished."""
+    from playwright.async_api import Error as PlaywrightError
+
+    result = {"session": n, "completed": False, "stage": "open", "first_chart_s": None, "queue_wait_s": 0.0,
+              "total_s": None, "results_s": None, "final_status": None, "errors": [], "console": [],
+              "data_s": None, "train_page_s": None, "setup_s": None}
+    console, page_errors = [], []
+    context = await browser.new_context(viewport=VIEWPORT, base_url=base_url)
+    context.set_default_timeout(a.timeout * 1000)  # any one action or wait; 8 learners share 2 cores with the server
+    await context.add_init_script(ERROR_WATCH_JS)
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: page_errors.append(f"pageerror: {str(exc)[:300]}"))
+    page.on("console", lambda msg: console.append(f"console.{msg.type}: {msg.text[:200]} {msg.location.get('url', '')}".strip())
+            if msg.type == "error" else None)
+    dom_errors: set[str] = set()
+
+    async def poll() -> dict:
+        state = await page.evaluate(POLL_JS)
+        dom_errors.update(state["errors"])
+        return state
+
+    try:
+        await asyncio.sleep(n * a.stagger)
+        started = time.monotonic()
+        await page.goto("/data")
+        await page.get_by_role("heading", name="Data", exact=True, level=1).wait_for()
+        result["stage"] = "dataset"
+        label, about = dataset_texts(a.dataset)
+        box = page.get_by_test_id("stSelectbox").filter(has_text="Dataset").first
+        await box.wait_for()
+        if a.dataset != "moons":  # moons is already chosen on a fresh page
+            await box.click()
+            await page.keyboard.type(label)
+            await page.keyboard.press("Enter")
+        await page.get_by_text(about, exact=True).wait_for()  # the dataset's caption under the box
+        await page.get_by_test_id("stMetricLabel").filter(has_text="Input shape").wait_for()  # the data is loaded
+        result["data_s"] = round(time.monotonic() - started, 2)
+        result["stage"] = "train page"
+        await page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Train", exact=True).click()
+        await page.get_by_role("heading", name="Train", exact=True, level=1).wait_for()
+        await page.get_by_text(re.compile(rf"^{re.escape(label)} · ")).wait_for()  # the setup line names our data
+        result["train_page_s"] = round(time.monotonic() - started, 2)
+        field = page.get_by_role("spinbutton", name="Epochs")
+        await field.fill(str(a.epochs))
+        await field.press("Enter")
+        await page.get_by_text(re.compile(rf"· {a.epochs} epochs$")).wait_for()
+        button = page.get_by_test_id("stMain").get_by_role("button", name="Train", exact=True)
+        await button.wait_for()
+        result["stage"] = "train enabled"
+        while not await button.is_enabled():  # the preflight estimate runs first
+            await asyncio.sleep(0.2)
+        result["setup_s"] = round(time.monotonic() - started, 2)
+
+        result["stage"] = "training"
+        clicked = time.monotonic()
+        result["clicked_at_s"] = round(clicked - t0, 2)
+        await button.click()
+        first_queued = last_queued = None
+        deadline = clicked + a.timeout
+        status = None
+        while time.monotonic() < deadline:
+            state = await poll()
+            now = time.monotonic()
+            status = state["status"] or status
+            if state["status"] and state["status"].startswith("Queued"):
+                first_queued = first_queued or now
+                last_queued = now
+            if result["first_chart_s"] is None and state["loss"] >= 1:
+                result["first_chart_s"] = round(now - clicked, 2)
+            if state["status"] and re.match(r"^(Finished|Stopped|Diverged|Failed)\b", state["status"]):
+                result["final_status"] = state["status"]
+                result["total_s"] = round(now - clicked, 2)
+                break
+            await asyncio.sleep(0.25)
+        else:
+            result["final_status"] = f"timeout after {a.timeout:.0f} s; status {status!r}"
+        if first_queued is not None:
+            result["queue_wait_s"] = round(last_queued - first_queued, 2)
+        if result["total_s"] is not None and result["final_status"].startswith("Finished"):
+            # The results below the charts come with the full rerun after the job settles.
+            await page.get_by_role("heading", name="Results on the test set").wait_for()
+            result["results_s"] = round(time.monotonic() - clicked, 2)
+            result["completed"] = True
+            result["stage"] = "done"
+        await asyncio.sleep(1.0)
+        await poll()
+    except PlaywrightError as exc:
+        result["errors"].append(f"bench: stage {result['stage']}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+        try:
+            await poll()
+        except PlaywrightError:
+            pass
+    finally:
+        try:
+            await context.close()
+        except PlaywrightError:
+            pass
+    result["errors"] = sorted(dom_errors) + page_errors + result["errors"]
+    result["console"] = console
+    return result
+
+
+async def run_sessions(base_url: str, a) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            t0 = time.monotonic()
+            return await asyncio.gather(*(learner(n, browser, base_url, a, t0) for n in range(a.sessions)))
+        finally:
+            await browser.close()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run_variant(variant: str, a) -> dict:
+    """Start a server, run every learner against it, stop it; the summary of this variant."""
+    print(f"--- {variant}: {VARIANTS[variant]}")
+    tmp = Path(tempfile.mkdtemp(prefix="playground-load-"))
+    log_path = tmp / "server.log"
+    proc, url = start_server(tmp / "home", log_path, a.max_trainings, variant, a.server_wrapper)
+    time.sleep(2.0)
+    idle_rss = tree_rss_bytes(proc.pid)
+    load_before = os.getloadavg()
+    sampler = RssSampler(proc.pid)
+    sampler.start()
+    started = time.monotonic()
+    try:
+        results = asyncio.run(run_sessions(url, a))
+    finally:
+        wall = time.monotonic() - started
+        try:
+            sampler.stop()
+        finally:
+            load_after = os.getloadavg()
+            stop_server(proc)
+    log_errors = server_log_errors(log_path)
+
+    for r in results:
+        print(f"session {r['session']}: {r['final_status'] or r['stage']!s:.60} | data {r['data_s']} s, train page "
+              f"{r['train_page_s']} s, Train enabled {r['setup_s']} s | queued {r['queue_wait_s']} s, first chart "
+              f"{r['first_chart_s']} s, finished {r['total_s']} s" + (f" | errors: {r['errors']}" if r["errors"] else ""))
+    first = [r["first_chart_s"] for r in results if r["first_chart_s"] is not None]
+    totals = [r["total_s"] for r in results if r["total_s"] is not None]
+    queue = [r["queue_wait_s"] for r in results]
+    console_all = [c for r in results for c in r["console"]]
+    console = sorted({c for c in console_all if not BENIGN_CONSOLE.search(c)})
+    summary = {
+        "variant": variant, "sessions": a.sessions, "completed": sum(r["completed"] for r in results),
+        "longest_queue_wait_s": round(max(queue), 2),
+        "p95_first_chart_s": round(percentile(first, 95), 2) if first else None,
+        "p95_finished_s": round(percentile(totals, 95), 2) if totals else None,
+        "peak_rss_mb": round(sampler.peak / 2**20, 1), "idle_rss_mb": round(idle_rss / 2**20, 1),
+        "errors": sorted({e for r in results for e in r["errors"]} | set(log_errors)),
+        "console_errors": console, "benign_console_errors": len(console_all) - sum(c in console for c in console_all),
+        "wall_s": round(wall, 1),
+        "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
+        "sessions_detail": results,
+    }
+    print(f"{variant}: completed {summary['completed']}/{a.sessions}; longest queue wait {max(queue):.1f} s; "
+          f"p95 click -> first chart {summary['p95_first_chart_s']} s; peak server RSS {summary['peak_rss_mb']:.0f} MB "
+          f"(idle {summary['idle_rss_mb']:.0f} MB); wall {wall:.0f} s; load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
+    for e in summary["errors"]:
+        print(f"ERROR {e}")
+    for c in console:
+        print(f"console {c}")
+    print(f"({summary['benign_console_errors']} benign console errors: offline page icon, Streamlit's /<page>/_stcore probes)")
+    if a.keep:
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary
+
+
+def _md(text: str) -> str:
+    return text.replace("`", "'").replace("|", "/")
+
+
+def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str:
+    from importlib.metadata import version
+
+    import streamlit
+
+    chromium_version = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
+    cell = lambda v: f"{v:.1f} s" if v is not None else "-"  # noqa: E731
+
+    def stat(values: list[float]) -> str:
+        values = [v for v in values if v is not None]
+        if not values:
+            return "-"
+        return f"{percentile(values, 95):.1f} s ({percentile(values, 50):.1f}, {max(values):.1f})"
+
+    col = lambda f: " | ".join(f(r) for r in runs)  # noqa: E731
+    det = lambda r, key: [s[key] for s in r["sessions_detail"]]  # noqa: E731
+    lines = [
+        SECTION, "",
+        f"{a.sessions} new learners (one chromium, one browser context each) at once against one `streamlit run app.py` "
+        f"server with the default `PLAYGROUND_MAX_TRAININGS` ({a.max_trainings or 2} at a time, the rest queue), "
+        f"`PLAYGROUND_OFFLINE=1` and a throw-away `PLAYGROUND_HOME`. Each opens /data, picks "
+        f"*{dataset_texts(a.dataset)[0]}*"
+        + (" (its default model: Flatten - Dense(128, relu) - Dropout(0.2) - Dense(10, softmax))" if a.dataset == "digits" else "")
+        + f", goes to Train through the sidebar, sets {a.epochs} epochs, presses **Train** and waits for \"Finished\" "
+        "and the test-set results. Times are measured in the browser (page polled every 0.25 s); RSS is the server "
+        "process's, sampled every 0.5 s.",
+        "",
+        f"- Command: `{' '.join(['python bench/load.py'] + argv)}`",
+        f"- Date: {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPU cores, no GPU, Python "
+        f"{platform.python_version()}, Streamlit {streamlit.__version__}, Playwright {version('playwright')}, {chromium_version}",
+        "- Machine load (1/5/15-min load average) before / after each server's run: "
+        + "; ".join(f"{r['variant']}: {' / '.join(f'{x:.2f}' for x in r['load_before'])} -> "
+                    f"{' / '.join(f'{x:.2f}' for x in r['load_after'])}" for r in runs)
+        + (f". Also running on the machine: {', '.join(others)}" if others else ". Nothing else of ours was running"),
+        "",
+        "| server | " + col(lambda r: r["variant"]) + " |",
+        "|---|" + "---:|" * len(runs),
+        "| runs completed (\"Finished\" and the test-set results shown) | " + col(lambda r: f"**{r['completed']} / {r['sessions']}**") + " |",
+        "| longest queue wait (status \"Queued\") | " + col(lambda r: f"**{r['longest_queue_wait_s']:.1f} s**") + " |",
+        "| click on Train -> first Loss chart point: **p95** (median, max) | " + col(lambda r: stat(det(r, "first_chart_s"))) + " |",
+        "| click on Train -> \"Finished\": p95 (median, max) | " + col(lambda r: stat(det(r, "total_s"))) + " |",
+        "| page open -> data shown: p95 (median, max) | " + col(lambda r: stat(det(r, "data_s"))) + " |",
+        "| page open -> Train enabled (preflight done): p95 (median, max) | " + col(lambda r: stat(det(r, "setup_s"))) + " |",
+        "| peak server RSS (idle after start) | " + col(lambda r: f"**{r['peak_rss_mb']:.0f} MB** ({r['idle_rss_mb']:.0f} MB)") + " |",
+        "| errors seen in any page or the server log | " + col(lambda r: f"**{len(r['errors'])}**") + " |",
+        "| wall time (server start excluded) | " + col(lambda r: f"{r['wall_s']:.0f} s") + " |",
+        "",
+        "Servers: " + "; ".join(f"**{r['variant']}** = {VARIANTS[r['variant']]}" for r in runs) + ".",
+    ]
+    for r in runs:
+        lines += ["", f"**{r['variant']}**, per session (times from the session's click on Train):", "",
+                  "| session | clicked at | queued | first chart | finished | final status |", "|---:|---:|---:|---:|---:|---|"]
+        for x in sorted(r["sessions_detail"], key=lambda x: x.get("clicked_at_s") or 1e9):
+            lines.append(f"| {x['session']} | {cell(x.get('clicked_at_s'))} | {cell(x['queue_wait_s'])} | "
+                         f"{cell(x['first_chart_s'])} | {cell(x['total_s'])} | {_md(x['final_status'] or 'stuck at: ' + x['stage'])} |")
+        lines.append("")
+        if r["errors"]:
+            lines += [f"Errors ({r['variant']}):", ""] + [f"- `{_md(e)}`" for e in r["errors"]]
+        else:
+            lines.append(f"Errors ({r['variant']}): none (no `stException`, no `st.error` alert, no uncaught page error, "
+                         "no traceback in the server log).")
+        if r["console_errors"]:
+            lines += ["", f"Browser console errors ({r['variant']}):", ""] + [f"- `{_md(c)}`" for c in r["console_errors"]]
+    benign = sum(r["benign_console_errors"] for r in runs)
+    lines += ["", f"Not counted: {benign} browser console errors that are not the app's (offline, the page icon's "
+              "Material Symbol cannot be fetched from fonts.gstatic.com; on /data Streamlit's frontend first probes "
+              "`/data/_stcore/health` and `/data/_stcore/host-config` (404) before it finds the server root)."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sessions", type=int, default=8, help="browser sessions (new learners) at once")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--dataset", default="digits", choices=BUILT_IN, help="a built-in dataset")
+    p.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds a session may wait for any one step (page, Train enabled, click -> Finished)")
+    p.add_argument("--stagger", type=float, default=0.0, help="seconds between session starts (0: all at once)")
+    p.add_argument("--max-trainings", type=int, default=None, help="PLAYGROUND_MAX_TRAININGS for the server (default: the app's, 2)")
+    p.add_argument("--server", default="shipped", choices=[*VARIANTS, "both"],
+                   help="shipped: `streamlit run app.py`; no-clear-session: the same without Streamlit's per-rerun "
+                        "keras.backend.clear_session(); both: one after the other")
+    p.add_argument("--keep", action="store_true", help="keep the server's temp folder (log, run store)")
+    p.add_argument("--server-wrapper", type=Path, default=None,
+                   help="diagnosis: run `python WRAPPER run app.py ...` instead (the wrapper calls streamlit's CLI)")
+    p.add_argument("--no-write-docs", dest="write_docs", action="store_false")
+    p.add_argument("--docs", type=Path, default=DOCS)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    a = p.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"chromium not found at {CHROMIUM} (set $CHROMIUM)", file=sys.stderr)
+        return 2
+
+    others = other_load()
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}" + (f"; also running: {', '.join(others)}" if others else ""))
+    runs = [run_variant(v, a) for v in (list(VARIANTS) if a.server == "both" else [a.server])]
+
+    docs_failed = False
+    if a.write_docs:
+        try:
+            write_section(a.docs, SECTION, docs_section(runs, a, argv, others))
+        except Exception:  # noqa: BLE001 - never lose the measurements: they are printed below
+            import traceback
+
+            traceback.print_exc()
+            docs_failed = True
+    out = []
+    for r in runs:
+        out.append({k: v for k, v in r.items() if k not in ("sessions_detail", "load_before", "load_after")})
+    result = dict(out[0]) if len(out) == 1 else {**out[0], "variants": out}
+    result.update(dataset=a.dataset, epochs=a.epochs)
+    print(json.dumps(result))
+    return 0 if all(r["completed"] == r["sessions"] and not r["errors"] for r in runs) and not docs_failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
