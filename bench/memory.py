@@ -136,16 +136,60 @@ def type_counts() -> collections.Counter:
     return collections.Counter(name(type(o)) for o in gc.get_objects())
 
 
+def bare_keras(runs: int, epochs: int, warmup: int) -> dict:
+    """The same runs as plain `model.fit` calls in this (fresh) process: what Keras alone keeps."""
+    import keras  # noqa: F401 - imported before the first RSS reading, as in the engine arm
+
+    from core import datasets
+    from core.builder import build_model, targets
+
+    rss = []
+    for i in range(runs):
+        block, turn = divmod(i, 2 * RUNS_PER_LEARNER)
+        learner, nth = 2 * block + turn % 2, turn // 2
+        spec = make_spec("mlp" if nth % 2 == 0 else "cnn", learner, epochs)
+        data = datasets.load(spec.data, None)
+        built = build_model(spec, data)
+        y_train = targets(data.y_train, built.plan, data.n_classes)
+        y_test = targets(data.y_test, built.plan, data.n_classes)
+        built.model.fit(data.x_train, y_train, epochs=epochs, batch_size=spec.fit.batch_size,
+                        validation_data=(data.x_test, y_test), verbose=0)
+        built.model.evaluate(data.x_test, y_test, verbose=0)
+        del built
+        gc.collect()
+        rss.append(round(rss_mb(), 1))
+    return {"rss_mb": rss, "growth_mb": round(rss[-1] - rss[min(warmup, runs) - 1], 1)}
+
+
+def run_bare_arm(runs: int, epochs: int, warmup: int) -> dict | None:
+    """`bare_keras` in a fresh interpreter (its own TensorFlow), so neither arm sees the other's memory."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, __file__, "--bare-arm", "--runs", str(runs), "--epochs", str(epochs),
+                           "--warmup", str(warmup)], capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        print(f"the bare-Keras arm failed:\n{done.stderr[-2000:]}")
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--warmup", type=int, default=5, help="the run after which RSS is the baseline")
     p.add_argument("--tracemalloc", action="store_true", help="trace Python allocations from the warm-up on (slower)")
+    p.add_argument("--no-baseline", dest="baseline", action="store_false",
+                   help="skip the bare-Keras arm (the same runs as plain model.fit calls in a fresh process)")
+    p.add_argument("--bare-arm", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-write-docs", dest="write_docs", action="store_false")
     p.add_argument("--docs", type=Path, default=DOCS)
     argv = list(sys.argv[1:] if argv is None else argv)
     a = p.parse_args(argv)
+    if a.bare_arm:
+        print(json.dumps(bare_keras(a.runs, a.epochs, a.warmup)))
+        return 0
 
     others = other_load()
     load_before = os.getloadavg()
@@ -212,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
                 tracing = True
 
     wall = time.monotonic() - t_start
+    bare = run_bare_arm(a.runs, a.epochs, a.warmup) if a.baseline else None
+    if bare:
+        print(f"bare Keras, same runs in a fresh process: RSS after run {a.warmup} {bare['rss_mb'][a.warmup - 1]:.0f} MB, "
+              f"after run {a.runs} {bare['rss_mb'][-1]:.0f} MB, growth {bare['growth_mb']:+.0f} MB")
     # What the reaper does every 2 s while trainings run: free the models of closed tabs.
     freed = registry.release_abandoned()
     gc.collect()
@@ -259,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "live_keras_models_end": end["live_keras_models"], "rss_after_malloc_trim_mb": end["rss_after_malloc_trim_mb"],
         "failed_runs": failed, "caches_end": cache_sizes(), "wall_s": round(wall, 1),
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
+        "bare_keras_growth_mb": bare["growth_mb"] if bare else None,
     }
 
     if a.write_docs:
@@ -293,18 +342,21 @@ def main(argv: list[str] | None = None) -> int:
             f"| **growth after warm-up** (goal <= {GOAL_MB:.0f} MB) | **{growth:+.0f} MB** ({'met' if growth <= GOAL_MB else 'NOT met'}) |",
             f"| trend after warm-up (least squares) | {slope:+.2f} MB per run |",
             f"| peak RSS | {peak:.0f} MB |",
+            *([f"| bare Keras, the same runs as plain `model.fit` calls in a fresh process: growth after warm-up | "
+               f"{bare['growth_mb']:+.0f} MB ({bare['rss_mb'][a.warmup - 1]:.0f} -> {bare['rss_mb'][-1]:.0f} MB) |"] if bare else []),
             f"| models held: most at once / at the end (after `release_abandoned`) | {result['models_held_max']} / {end['models_held']} |",
             f"| live `keras.Model` objects at the end | {end['live_keras_models']} |",
             f"| RSS after `malloc_trim(0)` at the end | {end['rss_after_malloc_trim_mb'] if trimmed else '-'} MB |",
             f"| runs not finished | {', '.join(map(str, failed)) or 'none'} |",
             f"| app caches at the end (entries) | {', '.join(f'{k} {v}' for k, v in cache_sizes().items())} |",
             "",
-            "| run | learner | model | s | RSS MB | models held | live keras.Model | summaries cached |",
-            "|---:|---:|---|---:|---:|---:|---:|---:|",
+            "| run | learner | model | s | RSS MB | models held | live keras.Model | summaries cached | bare Keras RSS MB |",
+            "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for r in rows:
+        for n, r in enumerate(rows):
             lines.append(f"| {r['run']} | {r['learner']} | {r['model']} | {r['seconds']:.1f} | {r['rss_mb']:.0f} | "
-                         f"{r['models_held']} | {r['live_keras_models']} | {r['summaries']} |")
+                         f"{r['models_held']} | {r['live_keras_models']} | {r['summaries']} | "
+                         + (f"{bare['rss_mb'][n]:.0f} |" if bare else "- |"))
         if growth_types:
             lines += ["", "Python object types that grew between the warm-up and the end: "
                       + ", ".join(f"`{k}` +{v}" for k, v in growth_types) + "."]

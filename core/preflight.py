@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from core import settings
+from core.housekeeping import forget_all_reduce_gradients
 from core.i18n import LocalizedError, Msg
 from core.spec import ExperimentSpec
 
@@ -134,4 +135,5 @@ def _batch_seconds(spec_json: str, owner: str | None) -> float:
         built.model.train_on_batch(x, y)
         seconds = time.perf_counter() - started
         del built  # never keras.backend.clear_session(): other threads are training
+        forget_all_reduce_gradients()
     return seconds

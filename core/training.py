@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from core import settings
+from core.housekeeping import forget_all_reduce_gradients
 from core.i18n import LocalizedError, Msg
 from core.spec import ExperimentSpec
 
@@ -578,6 +579,7 @@ class JobRegistry:
                     record_run(job)
             except Exception:  # noqa: BLE001 - losing the record must not lose the job
                 log.exception("could not record run %s", job.id)
+            forget_all_reduce_gradients()  # what TensorFlow would keep of this model's traces for good
             job.done.set()
             self._trim(job.owner)
 

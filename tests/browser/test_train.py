@@ -134,3 +134,30 @@ def test_browser_refresh_reattaches_to_the_running_job(app):
     expect(app.stop_button).to_be_enabled()
 
     app.stop_training()
+
+
+def test_closing_the_tab_mid_training_frees_its_slot_within_a_minute(app, browser, server):
+    from tests.browser.conftest import App, new_page
+
+    app.open_train()
+    app.set_epochs(LONG)
+    app.start_training()
+    app.wait_loss_epochs(1, app.FIRST_EPOCH_TIMEOUT_MS)
+    token = app.token
+    assert token
+    app.page.context.close()  # the learner closes the tab mid-training
+    closed = time.monotonic()
+
+    # The test server waits PLAYGROUND_ORPHAN_GRACE=10 s (shipped: 30 s) and the reaper looks every 2 s.
+    # Coming back earlier would re-attach to the job, as a refresh does.
+    time.sleep(16)
+    back = App(new_page(browser, server.url))
+    try:
+        back.page.goto(f"/train?u={token}")
+        status = back.wait_status(r"^Stopped\b")
+        assert time.monotonic() - closed < 60, status
+        back.page.get_by_text("the browser tab that started it was closed").wait_for()
+        assert not re.search(rf"\b{LONG} of {LONG} epochs", status)
+        expect(back.train_button).to_be_enabled()  # the job has ended (its worker released the slot)
+    finally:
+        back.page.context.close()
