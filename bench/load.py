@@ -111,32 +111,11 @@ ERROR_WATCH_JS = """(() => {
 
 # --------------------------------------------------------------------------- the server
 
-# Streamlit calls `keras.backend.clear_session()` after every script run (fragment reruns included) once
-# Keras is imported (streamlit/runtime/scriptrunner/script_runner.py, `_clean_problem_modules`). That
-# resets Keras's global state for every thread, under trainings running in other threads. This variant
-# of the server skips that one call (and only it) to show what the app does without it.
-NO_CLEAR_SESSION_SERVER = """
-import sys
-import keras
-
-_clear_session = keras.backend.clear_session
-
-
-def clear_session(*args, **kwargs):
-    if sys._getframe(1).f_code.co_name == "_clean_problem_modules":
-        return None  # Streamlit's call after a script run: skipped
-    return _clear_session(*args, **kwargs)
-
-
-keras.backend.clear_session = clear_session
-from streamlit.web.cli import main
-
-sys.argv = ["streamlit", *sys.argv[1:]]
-sys.exit(main())
-"""
+# One server variant today: the app as shipped. (On 2026-11-23 a second one skipped Streamlit's per-rerun
+# `keras.backend.clear_session()`; that fix ships now in ui/runtime.py. `--server-wrapper` is for
+# diagnosis runs of the same kind.)
 VARIANTS = {
     "shipped": "`streamlit run app.py`, as shipped",
-    "no-clear-session": "the same, but Streamlit's `keras.backend.clear_session()` after each script run skipped (Keras imported at start)",
 }
 
 
@@ -159,8 +138,6 @@ def start_server(home: Path, log_path: Path, max_trainings: int | None, variant:
     streamlit = ROOT / ".venv" / "bin" / "streamlit"
     exe = [str(streamlit) if streamlit.exists() else shutil.which("streamlit") or "streamlit"]
     python = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
-    if variant == "no-clear-session":
-        exe = [python, "-c", NO_CLEAR_SESSION_SERVER]
     if wrapper is not None:  # a diagnosis wrapper that ends in streamlit.web.cli.main() (e.g. a stack sampler)
         exe = [python, str(wrapper)]
     cmd = [*exe, "run", "app.py",
@@ -195,6 +172,21 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(timeout=20)
     except ProcessLookupError:
         pass
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) and its waited-for children."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time all processes of this machine have used (every core), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def tree_rss_bytes(pid: int) -> int:
@@ -374,6 +366,13 @@ async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:
             # The results below the charts come with the full rerun after the job settles.
             await page.get_by_role("heading", name="Results on the test set").wait_for()
             result["results_s"] = round(time.monotonic() - clicked, 2)
+            while result["first_chart_s"] is None and time.monotonic() < deadline:
+                # A short run can end between two polls while its chart is being swapped: then the
+                # first chart is the final one.
+                if (await poll())["loss"] >= 1:
+                    result["first_chart_s"] = round(time.monotonic() - clicked, 2)
+                else:
+                    await asyncio.sleep(0.25)
             result["completed"] = True
             result["stage"] = "done"
         await asyncio.sleep(1.0)
@@ -421,10 +420,13 @@ def run_variant(variant: str, a) -> dict:
     sampler = RssSampler(proc.pid)
     sampler.start()
     started = time.monotonic()
+    cpu_server, cpu_machine = process_cpu_seconds(proc.pid), machine_cpu_seconds()
     try:
         results = asyncio.run(run_sessions(url, a))
     finally:
         wall = time.monotonic() - started
+        cpu_server = process_cpu_seconds(proc.pid) - cpu_server
+        cpu_machine = machine_cpu_seconds() - cpu_machine
         try:
             sampler.stop()
         finally:
@@ -449,13 +451,13 @@ def run_variant(variant: str, a) -> dict:
         "peak_rss_mb": round(sampler.peak / 2**20, 1), "idle_rss_mb": round(idle_rss / 2**20, 1),
         "errors": sorted({e for r in results for e in r["errors"]} | set(log_errors)),
         "console_errors": console, "benign_console_errors": len(console_all) - sum(c in console for c in console_all),
-        "wall_s": round(wall, 1),
+        "wall_s": round(wall, 1), "server_cpu_s": round(cpu_server, 1), "machine_cpu_s": round(cpu_machine, 1),
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
         "sessions_detail": results,
     }
     print(f"{variant}: completed {summary['completed']}/{a.sessions}; longest queue wait {max(queue):.1f} s; "
           f"p95 click -> first chart {summary['p95_first_chart_s']} s; peak server RSS {summary['peak_rss_mb']:.0f} MB "
-          f"(idle {summary['idle_rss_mb']:.0f} MB); wall {wall:.0f} s; load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
+          f"(idle {summary['idle_rss_mb']:.0f} MB); wall {wall:.0f} s; CPU: server {cpu_server:.0f} s of {cpu_machine:.0f} s; load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
     for e in summary["errors"]:
         print(f"ERROR {e}")
     for c in console:
@@ -518,6 +520,8 @@ def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str
         "| peak server RSS (idle after start) | " + col(lambda r: f"**{r['peak_rss_mb']:.0f} MB** ({r['idle_rss_mb']:.0f} MB)") + " |",
         "| errors seen in any page or the server log | " + col(lambda r: f"**{len(r['errors'])}**") + " |",
         "| wall time (server start excluded) | " + col(lambda r: f"{r['wall_s']:.0f} s") + " |",
+        "| CPU time in that wall time: the server / everything on the machine (chromium, this script) | "
+        + col(lambda r: f"{r['server_cpu_s']:.0f} s / {r['machine_cpu_s']:.0f} s") + " |",
         "",
         "Servers: " + "; ".join(f"**{r['variant']}** = {VARIANTS[r['variant']]}" for r in runs) + ".",
     ]
@@ -551,9 +555,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds a session may wait for any one step (page, Train enabled, click -> Finished)")
     p.add_argument("--stagger", type=float, default=0.0, help="seconds between session starts (0: all at once)")
     p.add_argument("--max-trainings", type=int, default=None, help="PLAYGROUND_MAX_TRAININGS for the server (default: the app's, 2)")
-    p.add_argument("--server", default="shipped", choices=[*VARIANTS, "both"],
-                   help="shipped: `streamlit run app.py`; no-clear-session: the same without Streamlit's per-rerun "
-                        "keras.backend.clear_session(); both: one after the other")
+    p.add_argument("--server", default="shipped", choices=list(VARIANTS),
+                   help="shipped: `streamlit run app.py` (a 2026-11-23 variant without Streamlit's per-rerun "
+                        "clear_session is now what ships: ui/runtime.py)")
     p.add_argument("--keep", action="store_true", help="keep the server's temp folder (log, run store)")
     p.add_argument("--server-wrapper", type=Path, default=None,
                    help="diagnosis: run `python WRAPPER run app.py ...` instead (the wrapper calls streamlit's CLI)")
@@ -567,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
 
     others = other_load()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}" + (f"; also running: {', '.join(others)}" if others else ""))
-    runs = [run_variant(v, a) for v in (list(VARIANTS) if a.server == "both" else [a.server])]
+    runs = [run_variant(a.server, a)]
 
     docs_failed = False
     if a.write_docs:
