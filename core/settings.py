@@ -11,6 +11,7 @@ workshop server, Streamlit Community Cloud and the tests can each set their own:
 | `PLAYGROUND_MAX_TRAININGS` | `2` | trainings running at the same time; more wait in a FIFO queue |
 | `PLAYGROUND_RUNS_KEPT` | `50` | runs kept per browser session in the run store |
 | `PLAYGROUND_MAX_UPLOAD_MB` | `50` | largest upload (zip, CSV, image, model) |
+| `PLAYGROUND_UPLOADS_MB` | `500` | all uploads of all sessions kept in memory together; the least recently used go first |
 | `PLAYGROUND_MAX_FILES` | `5000` | most files in an uploaded zip |
 | `PLAYGROUND_MAX_TOTAL_PIXELS` | `300000000` | most pixels of all images of one upload, decoded |
 | `PLAYGROUND_MAX_IMAGE_PIXELS` | `40000000` | most pixels of one image (Pillow's decompression-bomb guard) |
@@ -100,6 +101,11 @@ def runs_kept_per_owner() -> int:
 
 def max_upload_bytes() -> int:
     return _env_int("PLAYGROUND_MAX_UPLOAD_MB", 50, minimum=1) * 1024 * 1024
+
+
+def max_uploads_total_bytes() -> int:
+    """Memory for the uploads of every session together (see core.uploads.UploadStore)."""
+    return _env_int("PLAYGROUND_UPLOADS_MB", 500, minimum=1) * 1024 * 1024
 
 
 def max_files() -> int:

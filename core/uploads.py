@@ -306,30 +306,55 @@ class Upload:
 
 
 class UploadStore:
-    """Uploaded files, in memory, per owner; a session only ever finds its own."""
+    """Uploaded files, in memory, per owner; a session only ever finds its own.
 
-    def __init__(self, per_owner: int = 3):
+    Two bounds keep memory flat in a full room: `per_owner` newest uploads per session, and
+    `max_total_bytes` over everybody (`PLAYGROUND_UPLOADS_MB`): past it the uploads used longest
+    ago go first, whoever made them (a tab closed long ago is the usual case). A learner whose
+    upload went is told to upload it again (errors.upload_missing).
+
+        >>> store = UploadStore(per_owner=2, max_total_bytes=10)
+        >>> a = store.put("ann", "csv", "a.csv", b"123456")
+        >>> b = store.put("bob", "csv", "b.csv", b"123456")  # 12 bytes > 10: ann's goes
+        >>> store.get("ann", a.id) is None, store.get("bob", b.id) is b
+        (True, True)
+    """
+
+    def __init__(self, per_owner: int = 3, max_total_bytes: int | None = None):
         self.per_owner = per_owner
-        self._items: "OrderedDict[str, Upload]" = OrderedDict()
+        self.max_total_bytes = max_total_bytes
+        self._items: "OrderedDict[str, Upload]" = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
     def put(self, owner: str, kind: str, filename: str, data: bytes) -> Upload:
         upload = Upload(uuid.uuid4().hex[:12], owner, kind, filename[:120], data, time.time())
+        limit = settings.max_uploads_total_bytes() if self.max_total_bytes is None else self.max_total_bytes
         with self._lock:
             self._items[upload.id] = upload
             mine = [u for u in self._items.values() if u.owner == owner]
             for old in mine[: -self.per_owner]:
                 del self._items[old.id]
+            total = sum(len(u.data) for u in self._items.values())
+            while total > limit and len(self._items) > 1:
+                _, gone = self._items.popitem(last=False)
+                total -= len(gone.data)
         return upload
 
     def get(self, owner: str | None, upload_id: str) -> Upload | None:
         with self._lock:
             upload = self._items.get(upload_id)
-        return upload if upload is not None and upload.owner == owner else None
+            if upload is None or upload.owner != owner:
+                return None
+            self._items.move_to_end(upload_id)  # in use: the last to go
+            return upload
 
     def list(self, owner: str) -> list[Upload]:
         with self._lock:
-            return [u for u in self._items.values() if u.owner == owner]
+            return sorted((u for u in self._items.values() if u.owner == owner), key=lambda u: u.created)
+
+    def total_bytes(self) -> int:
+        with self._lock:
+            return sum(len(u.data) for u in self._items.values())
 
 
 _STORE = UploadStore()

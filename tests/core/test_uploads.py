@@ -196,6 +196,31 @@ def test_the_upload_store_keeps_sessions_apart_and_caps_per_owner():
     assert [u.id for u in store.list("ann")] == [mine[1].id, mine[2].id]  # the oldest was dropped
 
 
+def test_a_full_room_keeps_upload_memory_bounded_dropping_the_least_recently_used(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_UPLOADS_MB", "1")
+    store = uploads.UploadStore(per_owner=3)
+    mb = 1024 * 1024
+    early = store.put("ann", "images", "a.zip", b"a" * (mb // 2))  # ann's tab is long closed
+    busy = store.put("bob", "images", "b.zip", b"b" * (mb // 3))
+    assert store.get("bob", busy.id) is busy  # bob is training on his: used last, kept longest
+    late = store.put("cho", "csv", "c.csv", b"c" * (mb // 3))
+    assert store.get("ann", early.id) is None  # over 1 MB: the least recently used went
+    assert store.get("bob", busy.id) is busy and store.get("cho", late.id) is late
+    assert store.total_bytes() <= mb
+    huge = store.put("dan", "images", "d.zip", b"d" * (2 * mb))  # alone over the cap: kept, the rest go
+    assert store.get("dan", huge.id) is huge and store.list("bob") == [] and store.list("cho") == []
+
+
+def test_a_dropped_upload_says_to_upload_again(monkeypatch):
+    store = uploads.UploadStore(per_owner=3, max_total_bytes=4)
+    monkeypatch.setattr(uploads, "_STORE", store)
+    gone = store.put("ann", "csv", "t.csv", CSV)
+    store.put("bob", "csv", "u.csv", CSV)
+    with pytest.raises(datasets.DatasetUnavailable) as info:
+        datasets.load(DataSpec(name="csv", source=gone.id, label_column="species"), "ann")
+    assert info.value.msg.key == "errors.upload_missing"
+
+
 def test_uploaded_folders_and_csvs_load_as_datasets_for_their_owner_only():
     up = uploads.store().put("ann", "images", "fruit.zip", zips.make_zip(zips.class_folders(per_class=8)))
     spec = DataSpec(name="folder", source=up.id, image_height=12, image_width=16, test_fraction=0.25)
