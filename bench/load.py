@@ -109,6 +109,13 @@ ERROR_WATCH_JS = """(() => {
 })();"""
 
 
+# Every picture in the page body has finished loading (or failed to).
+PICTURES_SETTLED_JS = """(least) => { const imgs = [...document.querySelectorAll('[data-testid="stMain"] img')];
+  return imgs.length >= least && imgs.every(img => img.complete); }"""
+BROKEN_PICTURES_JS = """() => { const imgs = [...document.querySelectorAll('[data-testid="stMain"] img')];
+  return [imgs.filter(img => img.naturalWidth === 0).length, imgs.length]; }"""
+
+
 # --------------------------------------------------------------------------- the server
 
 # One server variant today: the app as shipped. (On 2026-11-23 a second one skipped Streamlit's per-rerun
@@ -289,7 +296,7 @@ async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:
 
     result = {"session": n, "completed": False, "stage": "open", "first_chart_s": None, "queue_wait_s": 0.0,
               "total_s": None, "results_s": None, "final_status": None, "errors": [], "console": [],
-              "data_s": None, "train_page_s": None, "setup_s": None}
+              "data_s": None, "pictures_s": None, "train_page_s": None, "setup_s": None}
     console, page_errors = [], []
     context = await browser.new_context(viewport=VIEWPORT, base_url=base_url)
     context.set_default_timeout(a.timeout * 1000)  # any one action or wait; 8 learners share 2 cores with the server
@@ -321,6 +328,14 @@ async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:
         await page.get_by_text(about, exact=True).wait_for()  # the dataset's caption under the box
         await page.get_by_test_id("stMetricLabel").filter(has_text="Input shape").wait_for()  # the data is loaded
         result["data_s"] = round(time.monotonic() - started, 2)
+        result["stage"] = "pictures"
+        # Look at the preview pictures before moving on, as a learner does: a picture the server no longer
+        # has (Streamlit's media files) shows as a broken image, which counts as an error.
+        await page.wait_for_function(PICTURES_SETTLED_JS, arg=1 if a.dataset == "digits" else 0, polling=250)
+        broken, shown = await page.evaluate(BROKEN_PICTURES_JS)
+        if broken:
+            result["errors"].append(f"broken picture on /data: {broken} of {shown}")
+        result["pictures_s"] = round(time.monotonic() - started, 2)
         result["stage"] = "train page"
         await page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Train", exact=True).click()
         await page.get_by_role("heading", name="Train", exact=True, level=1).wait_for()
@@ -393,14 +408,14 @@ async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:
     return result
 
 
-async def run_sessions(base_url: str, a) -> list[dict]:
+async def run_sessions(base_url: str, a, first: int = 0) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             t0 = time.monotonic()
-            return await asyncio.gather(*(learner(n, browser, base_url, a, t0) for n in range(a.sessions)))
+            return await asyncio.gather(*(learner(n, browser, base_url, a, t0) for n in range(first, first + a.sessions)))
         finally:
             await browser.close()
 
@@ -421,8 +436,13 @@ def run_variant(variant: str, a) -> dict:
     sampler.start()
     started = time.monotonic()
     cpu_server, cpu_machine = process_cpu_seconds(proc.pid), machine_cpu_seconds()
+    results, round_rss = [], []
     try:
-        results = asyncio.run(run_sessions(url, a))
+        for r in range(a.rounds):
+            results += asyncio.run(run_sessions(url, a, first=r * a.sessions))  # the round's browser closes: tabs gone
+            time.sleep(a.settle)  # the server's reaper frees the models of closed tabs (every 2 s)
+            round_rss.append(round(tree_rss_bytes(proc.pid) / 2**20, 1))
+            print(f"round {r + 1}/{a.rounds}: server RSS {round_rss[-1]:.0f} MB {a.settle:.0f} s after its tabs closed")
     finally:
         wall = time.monotonic() - started
         cpu_server = process_cpu_seconds(proc.pid) - cpu_server
@@ -444,7 +464,7 @@ def run_variant(variant: str, a) -> dict:
     console_all = [c for r in results for c in r["console"]]
     console = sorted({c for c in console_all if not BENIGN_CONSOLE.search(c)})
     summary = {
-        "variant": variant, "sessions": a.sessions, "completed": sum(r["completed"] for r in results),
+        "variant": variant, "sessions": a.sessions * a.rounds, "rounds": a.rounds, "round_rss_mb": round_rss, "completed": sum(r["completed"] for r in results),
         "longest_queue_wait_s": round(max(queue), 2),
         "p95_first_chart_s": round(percentile(first, 95), 2) if first else None,
         "p95_finished_s": round(percentile(totals, 95), 2) if totals else None,
@@ -455,7 +475,7 @@ def run_variant(variant: str, a) -> dict:
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
         "sessions_detail": results,
     }
-    print(f"{variant}: completed {summary['completed']}/{a.sessions}; longest queue wait {max(queue):.1f} s; "
+    print(f"{variant}: completed {summary['completed']}/{summary['sessions']}; longest queue wait {max(queue):.1f} s; "
           f"p95 click -> first chart {summary['p95_first_chart_s']} s; peak server RSS {summary['peak_rss_mb']:.0f} MB "
           f"(idle {summary['idle_rss_mb']:.0f} MB); wall {wall:.0f} s; CPU: server {cpu_server:.0f} s of {cpu_machine:.0f} s; load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
     for e in summary["errors"]:
@@ -499,7 +519,9 @@ def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str
         + (" (its default model: Flatten - Dense(128, relu) - Dropout(0.2) - Dense(10, softmax))" if a.dataset == "digits" else "")
         + f", goes to Train through the sidebar, sets {a.epochs} epochs, presses **Train** and waits for \"Finished\" "
         "and the test-set results. Times are measured in the browser (page polled every 0.25 s); RSS is the server "
-        "process's, sampled every 0.5 s.",
+        "process's, sampled every 0.5 s."
+        + (f" {a.rounds} rounds, one after the other against the same server: each round is {a.sessions} new learners "
+           f"whose browser closes at the end; the server's RSS is read {a.settle:.0f} s after each round." if a.rounds > 1 else ""),
         "",
         f"- Command: `{' '.join(['python bench/load.py'] + argv)}`",
         f"- Date: {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPU cores, no GPU, Python "
@@ -516,9 +538,12 @@ def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str
         "| click on Train -> first Loss chart point: **p95** (median, max) | " + col(lambda r: stat(det(r, "first_chart_s"))) + " |",
         "| click on Train -> \"Finished\": p95 (median, max) | " + col(lambda r: stat(det(r, "total_s"))) + " |",
         "| page open -> data shown: p95 (median, max) | " + col(lambda r: stat(det(r, "data_s"))) + " |",
+        "| page open -> its pictures loaded: p95 (median, max) | " + col(lambda r: stat(det(r, "pictures_s"))) + " |",
         "| page open -> Train enabled (preflight done): p95 (median, max) | " + col(lambda r: stat(det(r, "setup_s"))) + " |",
         "| peak server RSS (idle after start) | " + col(lambda r: f"**{r['peak_rss_mb']:.0f} MB** ({r['idle_rss_mb']:.0f} MB)") + " |",
         "| errors seen in any page or the server log | " + col(lambda r: f"**{len(r['errors'])}**") + " |",
+        *(["| server RSS after each round (tabs closed) | " + col(lambda r: " -> ".join(f"{x:.0f}" for x in r["round_rss_mb"]) + " MB") + " |"]
+          if a.rounds > 1 else []),
         "| wall time (server start excluded) | " + col(lambda r: f"{r['wall_s']:.0f} s") + " |",
         "| CPU time in that wall time: the server / everything on the machine (chromium, this script) | "
         + col(lambda r: f"{r['server_cpu_s']:.0f} s / {r['machine_cpu_s']:.0f} s") + " |",
@@ -554,6 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=600.0,
                    help="seconds a session may wait for any one step (page, Train enabled, click -> Finished)")
     p.add_argument("--stagger", type=float, default=0.0, help="seconds between session starts (0: all at once)")
+    p.add_argument("--rounds", type=int, default=1, help="rounds of --sessions new learners against the same server, "
+                   "one after the other (memory over many trainings: the server RSS after each round)")
+    p.add_argument("--settle", type=float, default=6.0, help="seconds after a round before the server RSS is read")
     p.add_argument("--max-trainings", type=int, default=None, help="PLAYGROUND_MAX_TRAININGS for the server (default: the app's, 2)")
     p.add_argument("--server", default="shipped", choices=list(VARIANTS),
                    help="shipped: `streamlit run app.py` (a 2026-11-23 variant without Streamlit's per-rerun "

@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from core import settings
-from core.housekeeping import forget_all_reduce_gradients
+from core.housekeeping import forget_all_reduce_gradients, give_back_free_memory
 from core.i18n import LocalizedError, Msg
 from core.spec import ExperimentSpec
 
@@ -580,6 +580,7 @@ class JobRegistry:
             except Exception:  # noqa: BLE001 - losing the record must not lose the job
                 log.exception("could not record run %s", job.id)
             forget_all_reduce_gradients()  # what TensorFlow would keep of this model's traces for good
+            give_back_free_memory()
             job.done.set()
             self._trim(job.owner)
 
@@ -641,7 +642,11 @@ class JobRegistry:
             self._reaper.start()
 
     def _reap_loop(self) -> None:
-        """Check for orphans every 2 s while any job is active; `submit` restarts the loop."""
+        """Every 2 s while any job is active or a finished one holds a model; `submit` restarts the loop.
+
+        So the models of the last trainings of a workshop are freed when their tabs close, not
+        only when somebody trains again.
+        """
         while True:
             time.sleep(2.0)
             try:
@@ -650,7 +655,9 @@ class JobRegistry:
             except Exception:  # noqa: BLE001
                 log.exception("reaper failed")
             with self._lock:
-                if not any(j.status in ACTIVE for j in self._jobs.values()):
+                watch_models = self.liveness is not None
+                if not any(j.status in ACTIVE or (watch_models and j.sessions and j.built is not None)
+                           for j in self._jobs.values()):
                     self._reaper = None
                     return
 

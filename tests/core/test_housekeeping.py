@@ -94,3 +94,11 @@ def test_a_finished_job_leaves_no_registration_behind():
         job = registry.submit(spec, owner="ann")
         assert job.done.wait(120) and job.snapshot().status == FINISHED
         assert all_reduce_entries() == []
+
+
+def test_free_memory_goes_back_to_the_system():
+    from core.housekeeping import give_back_free_memory
+
+    blocks = [bytearray(1 << 16) for _ in range(2000)]  # ~130 MB in small blocks, then freed
+    del blocks
+    assert give_back_free_memory() is True  # glibc's malloc_trim: 1 when it released memory

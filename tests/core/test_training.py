@@ -237,3 +237,15 @@ def test_finished_jobs_of_closed_tabs_free_their_models(registry):
     assert registry.release_abandoned() == 1
     assert gone.model is None and kept.model is not None
     assert gone.snapshot().history  # the curves stay; the run store keeps the model file
+
+
+def test_the_reaper_frees_the_models_of_tabs_closed_after_the_last_training(registry):
+    alive = {"s1": True}
+    registry.liveness = lambda sid: alive.get(sid, False)
+    job = registry.submit(small_spec(epochs=1), owner="ann", session_id="s1")
+    assert job.done.wait(60)
+    time.sleep(2.5)  # a reaper round with the tab open: the model stays for the Train page
+    assert job.model is not None
+    alive["s1"] = False  # the last learner of the workshop closes the tab; nobody trains again
+    wait_for(lambda: job.model is None, timeout=10)
+    wait_for(lambda: registry._reaper is None, timeout=10)  # nothing left to watch: the reaper rests
