@@ -6,7 +6,8 @@ state is process-wide: clearing it while a training job builds or fits a model i
 worker thread breaks that job ("ValueError: too many values to unpack", measured by
 bench/load.py: 3 of 8 concurrent runs failed). Our jobs never share Keras state with the
 script thread, so the app keeps Streamlit's other clean-up (closing matplotlib figures)
-and skips the Keras one.
+and skips the Keras one. What clear_session would have freed of finished models, the engine
+frees itself when a job ends (core/housekeeping.py, measured by bench/memory.py).
 """
 
 from __future__ import annotations
