@@ -545,7 +545,7 @@ def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str
         *(["| server RSS after each round (tabs closed) | " + col(lambda r: " -> ".join(f"{x:.0f}" for x in r["round_rss_mb"]) + " MB") + " |"]
           if a.rounds > 1 else []),
         "| wall time (server start excluded) | " + col(lambda r: f"{r['wall_s']:.0f} s") + " |",
-        "| CPU time in that wall time: the server / everything on the machine (chromium, this script) | "
+        "| CPU time in that wall time: the server / everything on the machine (chromium, this script, anything else running) | "
         + col(lambda r: f"{r['server_cpu_s']:.0f} s / {r['machine_cpu_s']:.0f} s") + " |",
         "",
         "Servers: " + "; ".join(f"**{r['variant']}** = {VARIANTS[r['variant']]}" for r in runs) + ".",

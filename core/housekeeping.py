@@ -8,40 +8,47 @@ gradient function under a fresh name ("CustomGradient-386") in TensorFlow's proc
 registry. The registry never drops it, and the function's closure holds the traced graph: about
 1000 graph operations and 8-9 MB per trained model (measured in bench/memory.py).
 
-That gradient is only ever looked up to differentiate *through* the all-reduce, which fit()
-never does: the all-reduce sums gradients that have already been computed, on one replica.
-So the registrations can be dropped as soon as a training (or a timed batch) is over, even while
-other trainings run. Synchronized BatchNormalization would need them during its own trace; the
-app does not offer it.
+That name is only looked up (`ops.get_gradient_function`) to differentiate *through* the
+all-reduce symbolically, which fit() never does: Keras closes its GradientTape before
+`apply_gradients`, and the all-reduce there sums gradients already computed, on one replica
+(inside a tape, `tf.custom_gradient` records its own function, not the registered name). So the
+registrations can be dropped whenever a training (or a timed batch) ends, even while other
+threads are tracing theirs: names come from `ops.uid()` and are never reused.
 
-    >>> forget_all_reduce_gradients()  # after model.fit / train_on_batch
+    >>> forget_all_reduce_gradients()  # after model.fit / train_on_batch  # doctest: +SKIP
     2
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 _PREFIX = "CustomGradient-"
 
 
 def _closure_values(fn) -> list:
-    return [cell.cell_contents for cell in (getattr(fn, "__closure__", None) or ())]
+    values = []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            pass
+    return values
 
 
 def _wraps_all_reduce(grad_fn) -> bool:
     """True for the gradient `ReplicaContextBase.all_reduce` registered via `tf.custom_gradient`."""
     # internal_grad_fn -> tape_grad_fn -> (the all_reduce's gradient lambda, ...)
     for inner in _closure_values(grad_fn):
-        if callable(inner) and any("all_reduce" in getattr(f, "__qualname__", "") for f in _closure_values(inner)):
+        if callable(inner) and any(getattr(f, "__qualname__", "").startswith("ReplicaContextBase.all_reduce.")
+                                   for f in _closure_values(inner)):
             return True
     return False
 
 
 def forget_all_reduce_gradients() -> int:
-    """Drop the all-reduce gradient registrations of finished traces; return how many went."""
+    """Drop the all-reduce gradient registrations (see above); return how many went."""
     ops = sys.modules.get("tensorflow.python.framework.ops")
     if ops is None:  # TensorFlow never imported: nothing was traced
         return 0
@@ -59,7 +66,7 @@ def forget_all_reduce_gradients() -> int:
 
 def _libc():
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return ctypes.CDLL("libc.so.6")  # glibc; elsewhere (musl, macOS) there is no malloc_trim
     except OSError:
         return None
 

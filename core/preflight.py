@@ -130,10 +130,12 @@ def _batch_seconds(spec_json: str, owner: str | None) -> float:
         n = spec.fit.batch_size
         x = np.resize(data.x_train, (n, *data.x_train.shape[1:])).astype("float32")
         y = targets(np.resize(data.y_train, n), built.plan, data.n_classes)
-        built.model.train_on_batch(x, y)
-        started = time.perf_counter()
-        built.model.train_on_batch(x, y)
-        seconds = time.perf_counter() - started
-        del built  # never keras.backend.clear_session(): other threads are training
-        forget_all_reduce_gradients()
+        try:
+            built.model.train_on_batch(x, y)
+            started = time.perf_counter()
+            built.model.train_on_batch(x, y)
+            seconds = time.perf_counter() - started
+        finally:
+            del built  # never keras.backend.clear_session(): other threads are training
+            forget_all_reduce_gradients()
     return seconds

@@ -579,10 +579,13 @@ class JobRegistry:
                     record_run(job)
             except Exception:  # noqa: BLE001 - losing the record must not lose the job
                 log.exception("could not record run %s", job.id)
-            forget_all_reduce_gradients()  # what TensorFlow would keep of this model's traces for good
-            give_back_free_memory()
+            try:
+                forget_all_reduce_gradients()  # what TensorFlow would keep of this model's traces for good
+            except Exception:  # noqa: BLE001 - housekeeping must never keep a job from settling
+                log.exception("could not drop the gradient registrations after job %s", job.id)
             job.done.set()
             self._trim(job.owner)
+            give_back_free_memory()  # after _trim, which may have released older models
 
     def _trim(self, owner: str) -> None:
         """Keep the models of the owner's newest finished jobs only; forget very old jobs."""
@@ -615,17 +618,29 @@ class JobRegistry:
                 stopped.append(job)
         return stopped
 
-    def release_abandoned(self) -> int:
-        """Free the models of finished jobs whose browser tabs are all closed (their runs keep the model file)."""
+    def release_abandoned(self, now: float | None = None) -> int:
+        """Free the models of finished jobs whose browser tabs are all closed for `orphan_grace` seconds.
+
+        Their runs keep the model file. The grace lets a tab that lost its connection for a moment
+        (Wi-Fi, a laptop lid) come back to its model, as `reap_orphans` does for running jobs.
+        """
         if self.liveness is None:
             return 0
+        now = time.monotonic() if now is None else now
         with self._lock:
             done = [j for j in self._jobs.values() if j.done.is_set() and j.sessions and j.built is not None]
         freed = 0
         for job in done:
-            if not any(self._alive(sid) for sid in list(job.sessions)):
+            if any(self._alive(sid) for sid in list(job.sessions)):
+                job.orphaned_since = None
+                continue
+            if job.orphaned_since is None:
+                job.orphaned_since = now
+            if now - job.orphaned_since >= self.orphan_grace:
                 job.release_model()
                 freed += 1
+        if freed:
+            give_back_free_memory()
         return freed
 
     def _alive(self, session_id: str) -> bool:

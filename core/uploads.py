@@ -308,10 +308,12 @@ class Upload:
 class UploadStore:
     """Uploaded files, in memory, per owner; a session only ever finds its own.
 
-    Two bounds keep memory flat in a full room: `per_owner` newest uploads per session, and
-    `max_total_bytes` over everybody (`PLAYGROUND_UPLOADS_MB`): past it the uploads used longest
-    ago go first, whoever made them (a tab closed long ago is the usual case). A learner whose
-    upload went is told to upload it again (errors.upload_missing).
+    Two bounds keep the uploaded files' bytes in check in a full room: `per_owner` uploads per
+    session (the one used longest ago goes first), and `max_total_bytes` over everybody
+    (`PLAYGROUND_UPLOADS_MB`, never below one upload of `PLAYGROUND_MAX_UPLOAD_MB`): past it the
+    uploads used longest ago go first, whoever made them (a tab closed long ago is the usual
+    case). A learner whose upload went is told to upload it again (errors.upload_missing).
+    Decoded datasets are bounded separately (core.datasets keeps at most 8).
 
         >>> store = UploadStore(per_owner=2, max_total_bytes=10)
         >>> a = store.put("ann", "csv", "a.csv", b"123456")
@@ -328,7 +330,10 @@ class UploadStore:
 
     def put(self, owner: str, kind: str, filename: str, data: bytes) -> Upload:
         upload = Upload(uuid.uuid4().hex[:12], owner, kind, filename[:120], data, time.time())
-        limit = settings.max_uploads_total_bytes() if self.max_total_bytes is None else self.max_total_bytes
+        if self.max_total_bytes is None:  # one upload of the largest allowed size always fits
+            limit = max(settings.max_uploads_total_bytes(), settings.max_upload_bytes())
+        else:
+            limit = self.max_total_bytes
         with self._lock:
             self._items[upload.id] = upload
             mine = [u for u in self._items.values() if u.owner == owner]

@@ -36,7 +36,9 @@ def _source_picker(spec: ExperimentSpec) -> None:
     mine = [u for u in uploads.store().list(state.owner()) if u.kind == KIND[spec.data.name]]
     options = ([""] if spec.data.name == "folder" else []) + [u.id for u in mine]
     if spec.data.source and spec.data.source not in options:
-        spec.data.source = ""  # an upload from before a server restart: gone
+        # Gone: a server restart, or the memory bound for uploads (core.uploads.UploadStore) dropped it.
+        st.warning(t("errors.upload_missing"), icon=":material/upload_file:")
+        spec.data.source = ""
     names = {u.id: u.filename for u in mine}
     if options:
         bound(st.selectbox, t("data.source"), spec.data, "source", options=options,

@@ -46,6 +46,7 @@ def wait_for(predicate, timeout=60.0):
 def registry():
     reg = JobRegistry(max_concurrent=1, orphan_grace=0.2)
     yield reg
+    reg.liveness = None  # lets the reaper thread end
     reg.stop_all()
     for job in reg._jobs.values():
         job.done.wait(30)
@@ -232,9 +233,16 @@ def test_finished_jobs_of_closed_tabs_free_their_models(registry):
     gone = registry.submit(small_spec(epochs=1), owner="ann", session_id="s1")
     kept = registry.submit(small_spec(epochs=1), owner="bob", session_id="s2")
     assert gone.done.wait(60) and kept.done.wait(60)
+    registry.orphan_grace = 5.0
     assert registry.release_abandoned() == 0
-    alive["s1"] = False  # ann closed her tab
-    assert registry.release_abandoned() == 1
+    alive["s1"] = False  # ann's connection drops...
+    t = time.monotonic()
+    assert registry.release_abandoned(now=t) == 0 and gone.model is not None  # ...within the grace: kept
+    alive["s1"] = True  # ...and comes back
+    assert registry.release_abandoned(now=t + 1) == 0 and gone.orphaned_since is None
+    alive["s1"] = False  # now she closes the tab
+    assert registry.release_abandoned(now=t + 2) == 0
+    assert registry.release_abandoned(now=t + 10) == 1
     assert gone.model is None and kept.model is not None
     assert gone.snapshot().history  # the curves stay; the run store keeps the model file
 

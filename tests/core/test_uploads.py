@@ -198,17 +198,27 @@ def test_the_upload_store_keeps_sessions_apart_and_caps_per_owner():
 
 def test_a_full_room_keeps_upload_memory_bounded_dropping_the_least_recently_used(monkeypatch):
     monkeypatch.setenv("PLAYGROUND_UPLOADS_MB", "1")
+    monkeypatch.setenv("PLAYGROUND_MAX_UPLOAD_MB", "1")
     store = uploads.UploadStore(per_owner=3)
     mb = 1024 * 1024
+    busy = store.put("bob", "images", "b.zip", b"b" * (mb // 3))  # the oldest upload...
     early = store.put("ann", "images", "a.zip", b"a" * (mb // 2))  # ann's tab is long closed
-    busy = store.put("bob", "images", "b.zip", b"b" * (mb // 3))
-    assert store.get("bob", busy.id) is busy  # bob is training on his: used last, kept longest
+    assert store.get("bob", busy.id) is busy  # ...but bob trains on it: used last, kept longest
     late = store.put("cho", "csv", "c.csv", b"c" * (mb // 3))
     assert store.get("ann", early.id) is None  # over 1 MB: the least recently used went
     assert store.get("bob", busy.id) is busy and store.get("cho", late.id) is late
     assert store.total_bytes() <= mb
-    huge = store.put("dan", "images", "d.zip", b"d" * (2 * mb))  # alone over the cap: kept, the rest go
+    huge = store.put("dan", "images", "d.zip", b"d" * mb)  # the largest allowed upload always fits
     assert store.get("dan", huge.id) is huge and store.list("bob") == [] and store.list("cho") == []
+
+
+def test_the_upload_memory_bound_never_refuses_an_allowed_upload(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_UPLOADS_MB", "1")  # set below one upload of the allowed size
+    monkeypatch.setenv("PLAYGROUND_MAX_UPLOAD_MB", "3")
+    store = uploads.UploadStore(per_owner=3)
+    first = store.put("ann", "csv", "a.csv", b"a" * (2 * 1024 * 1024))
+    second = store.put("bob", "csv", "b.csv", b"b" * (2 * 1024 * 1024))
+    assert store.get("bob", second.id) is second and store.get("ann", first.id) is None
 
 
 def test_a_dropped_upload_says_to_upload_again(monkeypatch):

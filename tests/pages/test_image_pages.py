@@ -41,6 +41,19 @@ def test_data_page_shows_an_uploaded_folder_and_what_was_skipped():
     assert any("notes.txt" in str(df.value) for df in at.dataframe)
 
 
+def test_an_upload_the_server_dropped_is_named_not_silently_replaced(monkeypatch):
+    at = open_page("pages/data.py")
+    store = uploads.UploadStore(per_owner=3, max_total_bytes=10)
+    monkeypatch.setattr(uploads, "_STORE", store)
+    mine = store.put(at.session_state["owner"], "images", "fruit.zip", zips.make_zip(zips.class_folders(per_class=4)))
+    spec = at.session_state["spec"]
+    spec.data.name, spec.data.source = "folder", mine.id
+    store.put("someone-else", "images", "big.zip", b"x" * 10)  # the room's upload memory is full: ours goes
+    at.run()
+    assert not at.exception
+    assert any("no longer on the server" in w.value and "Upload the file again" in w.value for w in at.warning)
+
+
 @pytest.fixture()
 def zoo_data_dir(tmp_path, monkeypatch):
     fabricate.zoo_weights(tmp_path, "mobilenet_0.25", include_top=True)
