@@ -20,7 +20,7 @@ workshop server, Streamlit Community Cloud and the tests can each set their own:
 | `PLAYGROUND_MAX_PARAMS` | `30000000` | parameters of one model (VGG16 without its top has 14.7 M) |
 | `PLAYGROUND_MAX_SAMPLE_EPOCHS` | `50000000` | epochs x training samples of one run (Fashion-MNIST x 500 epochs = 24 M) |
 | `PLAYGROUND_MAX_MODEL_MB` | `3000` | estimated training memory of one model (weights, gradients, optimizer, activations) |
-| `PLAYGROUND_ORPHAN_GRACE` | `30` | seconds a training may run with its browser tab closed before it is stopped |
+| `PLAYGROUND_ORPHAN_GRACE` | `30` | seconds a training may run with its browser tab closed before it is stopped (finished: its model is freed) |
 | `PLAYGROUND_JOBS_KEPT` | `3` | finished trainings (with their models) kept in memory per session |
 
 Each can also be set in `.streamlit/secrets.toml` (Streamlit Community Cloud's "Secrets"),
