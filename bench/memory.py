@@ -4,8 +4,10 @@
     .venv/bin/python bench/memory.py --runs 60 --epochs 2 --tracemalloc
 
 A workshop in one process, through the engine the pages use: one `JobRegistry` (runs recorded
-in a throw-away `PLAYGROUND_HOME`, default limits: 3 finished jobs kept per session), a fake
-liveness function standing in for Streamlit's `is_active_session`. Learners come in pairs; a
+in a throw-away `PLAYGROUND_HOME`, default limits: 3 finished jobs kept per session; orphan grace
+0, since this packs a workshop into a minute), a fake liveness function standing in for
+Streamlit's `is_active_session`. The baseline (`--no-baseline` skips it): the same runs as plain
+`model.fit` calls in a fresh process, i.e. what Keras alone keeps. Learners come in pairs; a
 pair's two learners take turns (one run at a time, like sequential clicks), each trains 5 runs
 on the built-in digits, alternating a small MLP and a small CNN, each learner with its own layer
 width (so the spec caches see distinct specs), and then both close their tabs (liveness False)
