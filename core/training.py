@@ -139,6 +139,7 @@ class Job:
         self._weights: list[dict] = []  # per epoch: core.inside.weight_histograms (epoch 0 = before training)
         self.evaluation = None
         self.built = None  # core.builder.BuiltModel once built
+        self.released = False  # True once release_model freed it (the run store keeps the file)
         self.data = None  # core.datasets.Dataset once loaded
         self.grid = None  # core.analysis.DecisionGrid for 2-D data
         self.created = time.time()
@@ -231,6 +232,7 @@ class Job:
     def release_model(self) -> None:
         """Free the model (history and evaluation stay): used for old jobs to keep memory flat."""
         with self._lock:
+            self.released = self.released or self.built is not None
             self.built = None
             self.grid = None
 

@@ -24,6 +24,8 @@ def panel(job, settled: bool) -> None:
                             key=f"inside_hist_{job.id}", width="stretch")
             st.caption(t("inside.histogram_hint"))
         model, data = job.model, job.data
+        if settled and job.released and data is not None and data.kind == "image":
+            st.caption(t("results.model_freed"))
         if not settled or model is None or data is None or data.kind != "image":
             return
         names = inside.conv_layers(model)

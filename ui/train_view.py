@@ -164,6 +164,8 @@ def downloads(job, view: JobView) -> None:
     if model is not None:
         right.download_button(t("results.download_model"), lambda: export.model_bytes(model), file_name=f"model-{view.id}.keras",
                               mime="application/octet-stream", icon=":material/download:", width="stretch")
+    elif view.settled and job.released:
+        right.caption(t("results.model_freed"))
     source = codegen.script(view.spec, data_name=state.data_file_name(view.spec),
                             n_classes=job.data.n_classes if job.data is not None else None)
     code.download_button(t("runs.download_script"), source, file_name=codegen.file_name(view.spec), mime="text/x-python",

@@ -244,6 +244,7 @@ def test_finished_jobs_of_closed_tabs_free_their_models(registry):
     assert registry.release_abandoned(now=t + 2) == 0
     assert registry.release_abandoned(now=t + 10) == 1
     assert gone.model is None and kept.model is not None
+    assert gone.released and not kept.released  # the Train page says where the model file is
     assert gone.snapshot().history  # the curves stay; the run store keeps the model file
 
 

@@ -116,6 +116,12 @@ def test_train_page_trains_and_shows_results():
     assert labels == ["History (CSV)", "Model (.keras)", "Script (.py)"]
     assert "model.fit(" in at.code[0].value  # show me the code
 
+    job.release_model()  # what the server does for older runs and tabs closed for the grace period
+    at.run()
+    assert not at.exception
+    assert [b.proto.label for b in at.get("download_button")] == ["History (CSV)", "Script (.py)"]
+    assert any("no longer in memory" in c.value and "Runs page" in c.value for c in at.caption)
+
 
 def test_train_page_stop_button_stops_the_running_job():
     at = open_page("pages/train.py")
