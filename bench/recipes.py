@@ -32,7 +32,8 @@ from core.training import JobRegistry, warm_imports  # noqa: E402
 
 TOLERANCE = 1.5  # percentage points
 
-#: Why a number may differ, where we know. Shown in the table; never a reason to change settings.
+#: Why a number may differ, where we know, by recipe or (recipe, epochs). Shown in the table; never a reason to
+#: change settings.
 NOTES = {
     "dummy-3-2-3": "Three samples: accuracy can only be 0, 1/3, 2/3 or 1, and after 10 SGD steps at lr 0.01 it is whatever "
                    "the random initial weights give. The tutorial's 0.3333 is chance, as is ours.",
@@ -51,10 +52,22 @@ NOTES = {
     "transfer-features": "The tutorial: VGG16 on its own 864 photos. Here: the bundled drawings, and the base the recipe "
                          "resolved (see `base` in the raw results: MobileNet 0.75 when VGG16's weights are not on the machine).",
     "transfer-finetune": "As transfer-features; fine-tuning trains the base's last block with augmentation and SGD.",
+    ("fashion-mlp", 500): "One run, seed 42: training accuracy 0.9958 as the tutorial's 0.9948, and its lesson "
+                   "holds: test accuracy barely moves from 5 to 500 epochs (0.8693 -> 0.8686 here, 0.864 -> 0.886 there) "
+                   "while training accuracy climbs to 99.5%. The last-epoch test accuracy of a net this overfit depends "
+                   "on the seed and the epoch it stops at; newer runs record the spread over the last tenth of epochs.",
     "overfit": "Criterion: training accuracy reaches ~100% (the tutorial reads it off its plot) while validation stalls.",
     "overfit-l2": "Criterion: the train-validation gap is smaller than without the cure (the tutorial's plot).",
     "overfit-dropout": "Criterion: the train-validation gap is smaller than without the cure (the tutorial's plot).",
 }
+
+
+def spread(values: list[float]) -> list[float] | None:
+    """[min, max] over the last tenth of the epochs (at least one)."""
+    if not values:
+        return None
+    tail = values[-max(1, len(values) // 10):]
+    return [round(min(tail), 4), round(max(tail), 4)]
 
 
 def train(recipe_id: str, epochs: int | None = None) -> dict:
@@ -75,6 +88,9 @@ def train(recipe_id: str, epochs: int | None = None) -> dict:
         "train_accuracy": last("accuracy"),
         "val_accuracy": last("val_accuracy"),
         "test_accuracy": ev.test_accuracy if ev else None,
+        # How much the last epochs wander (an overfit net's final figure is one draw from this range).
+        "val_accuracy_last_tenth": spread(history.get("val_accuracy", [])),
+        "val_loss": last("val_loss"),
         "seconds": time.perf_counter() - started,
         "fit_seconds": job.timings.get("fit"),
     }
@@ -155,7 +171,7 @@ def write_docs(rows: list[dict], results: dict, path: Path, note: str) -> None:
         mark = {True: "yes", False: "**no**", None: "-"}[ok]
         if result["status"] != "finished":
             ours, mark = result["status"], "**no**"
-        note_text = NOTES.get(result["recipe"], "")
+        note_text = NOTES.get((result["recipe"], result["epochs"])) or NOTES.get(result["recipe"], "")
         lines.append(f"| `{result['recipe']}` | {result['epochs']} | {figure} | {ours} | {diff} | {mark} | {result['seconds']:.0f} | {note_text} |")
     lines += ["", "Raw results (JSON lines):", "", "```"] + [json.dumps(r) for r in rows] + ["```", ""]
     path.write_text("\n".join(lines))
@@ -202,6 +218,8 @@ def main() -> int:
                   f"ok={ok}  {result['seconds']:.0f}s  {result['status']} {result['message']}", flush=True)
             write_docs(rows, results, out, skipped)  # after every recipe: a long run that breaks keeps what it measured
     rows, results = merged()
+    if ("fashion-mlp", 500) in results:
+        skipped = ""
     write_docs(rows, results, out, skipped)
     print(json.dumps({"benchmark": "fidelity", "recipes": len(rows),
                       "within_goal": sum(1 for r in rows if judge(r, results)[3]), "out": args.out}))
