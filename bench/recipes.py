@@ -70,9 +70,11 @@ def spread(values: list[float]) -> list[float] | None:
     return [round(min(tail), 4), round(max(tail), 4)]
 
 
-def train(recipe_id: str, epochs: int | None = None) -> dict:
+def train(recipe_id: str, epochs: int | None = None, seed: int | None = None) -> dict:
     recipe = recipes.get(recipe_id)
     spec = recipe.build_spec(epochs)
+    if seed is not None:
+        spec.fit.seed = seed
     started = time.perf_counter()
     job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="bench")
     job.done.wait()
@@ -82,6 +84,7 @@ def train(recipe_id: str, epochs: int | None = None) -> dict:
     return {
         "recipe": recipe_id,
         "epochs": spec.fit.epochs,
+        "seed": spec.fit.seed,
         "base": spec.transfer.base or None,
         "status": view.status,
         "message": str(view.message) if view.message else "",
@@ -171,8 +174,10 @@ def write_docs(rows: list[dict], results: dict, path: Path, note: str) -> None:
         mark = {True: "yes", False: "**no**", None: "-"}[ok]
         if result["status"] != "finished":
             ours, mark = result["status"], "**no**"
-        note_text = NOTES.get((result["recipe"], result["epochs"])) or NOTES.get(result["recipe"], "")
-        lines.append(f"| `{result['recipe']}` | {result['epochs']} | {figure} | {ours} | {diff} | {mark} | {result['seconds']:.0f} | {note_text} |")
+        seed = result.get("seed", 42)
+        note_text = (NOTES.get((result["recipe"], result["epochs"])) if seed == 42 else None) or NOTES.get(result["recipe"], "")
+        epochs = f"{result['epochs']}" + (f" (seed {seed})" if seed != 42 else "")
+        lines.append(f"| `{result['recipe']}` | {epochs} | {figure} | {ours} | {diff} | {mark} | {result['seconds']:.0f} | {note_text} |")
     lines += ["", "Raw results (JSON lines):", "", "```"] + [json.dumps(r) for r in rows] + ["```", ""]
     path.write_text("\n".join(lines))
 
@@ -183,6 +188,7 @@ def main() -> int:
     parser.add_argument("--fashion-epochs", default="1,5", help="epoch choices of fashion-mlp to run (500 takes ~80 min)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "fidelity.md"))
     parser.add_argument("--update", action="store_true", help="keep the other recipes' rows already in --out (rerun a few)")
+    parser.add_argument("--seed", type=int, default=None, help="the fit seed (default: the recipe's, 42); a row per seed")
     parser.add_argument("--rewrite", action="store_true", help="train nothing: re-render --out from its raw results")
     args = parser.parse_args()
     wanted = [r for r in args.only.split(",") if r] or list(recipes.RECIPES)
@@ -199,9 +205,10 @@ def main() -> int:
     fresh: list[dict] = []
 
     def merged() -> tuple[list[dict], dict]:
-        done = {(r["recipe"], r["epochs"]) for r in fresh}
-        rows = sorted([r for r in kept if (r["recipe"], r["epochs"]) not in done] + fresh,
-                      key=lambda r: (order.get(r["recipe"], 99), r["epochs"]))
+        row_key = lambda r: (r["recipe"], r["epochs"], r.get("seed", 42))  # noqa: E731 - older rows: the recipes' 42
+        done = {row_key(r) for r in fresh}
+        rows = sorted([r for r in kept if row_key(r) not in done] + fresh,
+                      key=lambda r: (order.get(r["recipe"], 99), r["epochs"], r.get("seed", 42)))
         return rows, {(r["recipe"], r["epochs"]): r for r in rows}
 
     for recipe_id in wanted:
@@ -210,7 +217,7 @@ def main() -> int:
             if recipe_id in SPLIT_SENSITIVE:
                 result = train_over_splits(recipe_id, SPLIT_SENSITIVE[recipe_id])
             else:
-                result = train(recipe_id, epochs)
+                result = train(recipe_id, epochs, args.seed)
             fresh.append(result)
             rows, results = merged()
             figure, ours, diff, ok = judge(result, results)
