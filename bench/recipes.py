@@ -52,7 +52,7 @@ NOTES = {
     "transfer-features": "The tutorial: VGG16 on its own 864 photos. Here: the bundled drawings, and the base the recipe "
                          "resolved (see `base` in the raw results: MobileNet 0.75 when VGG16's weights are not on the machine).",
     "transfer-finetune": "As transfer-features; fine-tuning trains the base's last block with augmentation and SGD.",
-    ("fashion-mlp", 500): "Seed 42; training accuracy 0.9958 as the tutorial's 0.9948. Seed 7 (next row) gives 0.8791 "
+    ("fashion-mlp", 500): "Seed 42; training accuracy 0.9958 as the tutorial's 0.9948. Seed 7 (the row above) gives 0.8791 "
                           "(within the goal; over its last 50 epochs test accuracy wandered 0.8749-0.8835): the last-epoch "
                           "figure of a net this overfit is one draw, and the two seeds' mean is 0.8739 (-1.2 pp). The lesson "
                           "holds: test accuracy barely moves from 5 to 500 epochs while the test loss grows (2.27 for seed "
