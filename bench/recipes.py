@@ -186,7 +186,7 @@ def write_docs(rows: list[dict], results: dict, path: Path, note: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated recipe ids (default: all)")
-    parser.add_argument("--fashion-epochs", default="1,5", help="epoch choices of fashion-mlp to run (500 takes ~80 min)")
+    parser.add_argument("--fashion-epochs", default="1,5", help="epoch choices of fashion-mlp to run (500 takes ~35 min alone)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "fidelity.md"))
     parser.add_argument("--update", action="store_true", help="keep the other recipes' rows already in --out (rerun a few)")
     parser.add_argument("--seed", type=int, default=None, help="the fit seed (default: the recipe's, 42); a row per seed")
@@ -201,8 +201,8 @@ def main() -> int:
     if args.update and out.exists():
         kept = [json.loads(line) for line in out.read_text().splitlines() if line.startswith('{"recipe"')]
     order = {rid: i for i, rid in enumerate(recipes.RECIPES)}
-    skipped = "" if "500" in args.fashion_epochs else ("fashion-mlp at 500 epochs was not run here (about 10 s per epoch on 2 "
-                                                        "cores: ~80 minutes); run with --fashion-epochs 1,5,500.")
+    skipped = "" if "500" in args.fashion_epochs else ("fashion-mlp at 500 epochs was not run here (about 4 s per epoch on 2 "
+                                                        "cores alone: ~35 minutes); run with --fashion-epochs 1,5,500.")
     fresh: list[dict] = []
 
     def merged() -> tuple[list[dict], dict]:
