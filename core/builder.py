@@ -103,25 +103,32 @@ class BuiltModel:
     def trainable_params(self) -> int:
         return int(sum(np.prod(w.shape) for w in self.model.trainable_weights))
 
-    def dot(self) -> str:
-        """A Graphviz DOT diagram (blocks drawn as clusters), for `st.graphviz_chart`."""
-        lines = ["digraph model {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];']
-        blocks: dict[str, list[LayerRow]] = {}
-        for row in self.rows:
-            blocks.setdefault(row.block, []).append(row)
-        for block, rows in blocks.items():
-            if block and len(rows) > 1:
-                lines.append(f'  subgraph "cluster_{block}" {{ label="{block}"; style=dashed; color="#8899aa";')
-            for r in rows:
-                params = f"\\n{r.params:,} params" if r.params else ""
-                lines.append(f'  "{r.name}" [label="{r.name} ({r.type})\\n{shape_text(r.output_shape)}{params}"];')
-            if block and len(rows) > 1:
-                lines.append("  }")
-        for r in self.rows:
-            for src in r.inputs:
-                lines.append(f'  "{src}" -> "{r.name}";')
-        lines.append("}")
-        return "\n".join(lines)
+    def dot(self, params_label: str = "{params} params") -> str:
+        return diagram(self.rows, params_label)
+
+
+def diagram(rows: list[LayerRow] | tuple[LayerRow, ...], params_label: str = "{params} params") -> str:
+    """A Graphviz DOT diagram (blocks drawn as clusters), for `st.graphviz_chart`.
+
+    `params_label` is the parameter count's text in the reader's language, e.g. "{params} パラメータ".
+    """
+    lines = ["digraph model {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];']
+    blocks: dict[str, list[LayerRow]] = {}
+    for row in rows:
+        blocks.setdefault(row.block, []).append(row)
+    for block, members in blocks.items():
+        if block and len(members) > 1:
+            lines.append(f'  subgraph "cluster_{block}" {{ label="{block}"; style=dashed; color="#8899aa";')
+        for r in members:
+            params = "\\n" + params_label.format(params=f"{r.params:,}") if r.params else ""
+            lines.append(f'  "{r.name}" [label="{r.name} ({r.type})\\n{shape_text(r.output_shape)}{params}"];')
+        if block and len(members) > 1:
+            lines.append("  }")
+    for r in rows:
+        for src in r.inputs:
+            lines.append(f'  "{src}" -> "{r.name}";')
+    lines.append("}")
+    return "\n".join(lines)
 
 
 def shape_text(shape: tuple) -> str:
@@ -150,8 +157,10 @@ def _add_spec_layer(g: Graph, layer: LayerSpec, x, after_flat: str | None):
     L = keras.layers
     shape = tuple(x.shape)
     if layer.type in SPATIAL_TYPES and len(shape) != 4:
-        where = Msg("build.after_flat", {"flat": after_flat}) if after_flat else Msg("build.not_images")
-        raise ModelBuildError("build.needs_image", name, type=layer.type, size=shape_text(shape), where=where)
+        if after_flat:  # the data were images until a Flatten (or pooling to a vector): the layer is in the wrong place
+            raise ModelBuildError("build.needs_image", name, type=layer.type, size=shape_text(shape),
+                                  where=Msg("build.after_flat", {"flat": after_flat}))
+        raise ModelBuildError("build.needs_image_data", name, type=layer.type, size=shape_text(shape))
     t = layer.type
     if t == "Dense":
         return g.add(L.Dense(p["units"], activation=p["activation"], kernel_regularizer=_l2(keras, p["l2"]), name=name), x)
@@ -281,8 +290,10 @@ class ModelSummary:
     rows: tuple[LayerRow, ...]
     total_params: int
     trainable_params: int
-    dot: str
     plan: LossPlan
+
+    def dot(self, params_label: str = "{params} params") -> str:
+        return diagram(self.rows, params_label)
 
     def records(self) -> list[dict]:
         return [
@@ -312,6 +323,6 @@ def _summarize_json(spec_json: str, owner: str | None) -> ModelSummary:
 
         data = transfer.feature_stub(spec.transfer, data)
     built = build_model(spec, data, load_weights=False)
-    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.dot(), built.plan)
+    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.plan)
     del built  # only the description is kept, not the Keras model
     return summary

@@ -58,7 +58,7 @@ def history_figure(
             fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers", line=dict(color=color)))
     if reference is not None:
         fig.add_hline(y=reference, line_dash="dash", line_color="#888", annotation_text=reference_name, annotation_position="bottom right")
-    _layout(fig, title or metric, x_title, metric)
+    _layout(fig, title or metric, x_title, title or metric)
     if total_epochs:
         fig.update_xaxes(range=[0.5, total_epochs + 0.5])
     if metric == "accuracy":
@@ -82,7 +82,7 @@ def compare_figure(
             values = list(history.get(key, []))
             if values:
                 fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=f"{label} ({suffix})", mode="lines", line=dict(color=color, dash=dash)))
-    return _layout(fig, title or metric, x_title, metric, height=380)
+    return _layout(fig, title or metric, x_title, title or metric, height=380)
 
 
 def decision_boundary_figure(

@@ -71,13 +71,27 @@ def _train(args) -> int:
     return 0 if view.status == FINISHED else 1
 
 
+def _epochs(text: str) -> int:
+    """An epoch count inside the spec's own range, or argparse's plain refusal (exit 2)."""
+    from core.spec import field_range
+
+    low, high = (int(v) for v in field_range("fit", "epochs"))
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core", description="Keras Playground without the browser.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("recipes", help="list the recipe ids").set_defaults(run=_list)
     one = sub.add_parser("recipe", help="train one recipe")
     one.add_argument("id", choices=sorted(recipes.RECIPES))
-    one.add_argument("--epochs", type=int, default=None, help="override the recipe's epoch count")
+    one.add_argument("--epochs", type=_epochs, default=None, help="override the recipe's epoch count (1..1000)")
     one.add_argument("--json", action="store_true", help="end with one JSON line")
     one.set_defaults(run=_train)
     args = parser.parse_args(argv)

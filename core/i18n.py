@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
 DEFAULT_LANGUAGE = "en"
@@ -51,6 +51,22 @@ def translate(lang: str, key: str, **fields) -> str:
     return text.format(**fields) if fields else text
 
 
+class Plain(str):
+    """Text that came from a learner (a file, folder, column or run name): shown as itself, never read as markup."""
+
+
+def escape_fields(fields: dict[str, Any], lang: str, escape: Callable[[str], str] | None) -> dict[str, Any]:
+    """Fields ready for a text: nested Msgs rendered, `Plain` ones passed through `escape`."""
+    out = {}
+    for key, value in fields.items():
+        if isinstance(value, Msg):
+            value = value.render(lang, escape)
+        elif escape is not None and isinstance(value, Plain):
+            value = escape(value)
+        out[key] = value
+    return out
+
+
 @dataclass(frozen=True)
 class Msg:
     """A message to show later, in whatever language the reader has: a key plus its fields.
@@ -64,9 +80,13 @@ class Msg:
     key: str
     fields: dict[str, Any] = field(default_factory=dict)
 
-    def render(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        values = {k: v.render(lang) if isinstance(v, Msg) else v for k, v in self.fields.items()}
-        return translate(lang, self.key, **values)
+    def render(self, lang: str = DEFAULT_LANGUAGE, escape: Callable[[str], str] | None = None) -> str:
+        """The text in `lang`; `escape` (e.g. for Markdown) is applied to the `Plain` fields, the learner's own names.
+
+        >>> Msg("upload.warn.empty_class", {"name": Plain("[x](y)")}).render("en", escape=lambda s: s.upper())[:40]
+        "The folder '[X](Y)' has no usable images"
+        """
+        return translate(lang, self.key, **escape_fields(self.fields, lang, escape))
 
     def __str__(self) -> str:
         return self.render(DEFAULT_LANGUAGE)
@@ -78,6 +98,18 @@ class LocalizedError(Exception):
     def __init__(self, key: str, **fields: Any):
         self.msg = Msg(key, fields)
         super().__init__(str(self.msg))
+
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def markdown_escape(text: str) -> str:
+    """Text shown as itself inside Markdown: no links, emphasis, HTML or Streamlit directives.
+
+    >>> print(markdown_escape("[docs](https://example.com)"))
+    \\[docs\\]\\(https\\://example\\.com\\)
+    """
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
 
 
 def has(lang: str, key: str) -> bool:

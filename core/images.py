@@ -102,6 +102,16 @@ def _to_8bit(img, notes: list[str]):
     return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
 
 
+MAX_ASPECT = 16  # the studio's grids cannot show a picture thinner than this
+
+
+def check_proportions(img, max_ratio: float = MAX_ASPECT) -> None:
+    """Refuse a picture so wide or so tall (10000 x 1) that a grid of it would be lines, not pictures."""
+    width, height = img.size
+    if max(width, height) > max_ratio * max(1, min(width, height)):
+        raise ImageRejected("too_thin", width=width, height=height, ratio=int(max_ratio))
+
+
 def to_array(img, size: tuple[int, int] | None = None, resample: str = "bilinear") -> np.ndarray:
     """A decoded image as uint8 (height, width, channels), resized to (height, width) if given.
 

@@ -297,7 +297,16 @@ def group_outcome(name: str, runs: list, since: float = 0.0) -> dict[str, float]
     return outcome
 
 
-def reveal(guess: str, outcome: dict[str, float]) -> tuple[str, bool]:
-    """(the recipe that ended best, whether the guess was it) — predict-then-reveal."""
-    best = max(outcome, key=outcome.get)
-    return best, guess == best or outcome.get(guess) == outcome[best]
+def reveal(guess: str, outcome: dict[str, float]) -> tuple[tuple[str, ...], str]:
+    """(the runs that ended best, "right" | "wrong" | "tie") — predict-then-reveal.
+
+    Two runs with the same figure share the first place: a guess on one of them is a tie, not a win.
+
+    >>> reveal("a", {"a": 0.802, "b": 0.796, "c": 0.802})
+    (('a', 'c'), 'tie')
+    """
+    top = max(round(v, 6) for v in outcome.values())
+    best = tuple(k for k, v in outcome.items() if round(v, 6) == top)
+    if guess not in best:
+        return best, "wrong"
+    return best, "right" if len(best) == 1 else "tie"

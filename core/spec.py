@@ -303,6 +303,11 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+def field_range(part: str, name: str) -> tuple[float, float]:
+    """The allowed range of one spec field, e.g. `field_range("fit", "epochs")` -> (1, 1000)."""
+    return _RANGES[(part, name)]
+
+
 def _read_part(cls, raw: Any, part: str):
     """Build one dataclass part from a dict, checking types, ranges and choices."""
     if raw is None:

@@ -31,7 +31,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from core import settings
-from core.i18n import LocalizedError, Msg
+from core.i18n import LocalizedError, Msg, Plain
 from core.images import ImageRejected, decode, to_array
 
 SPLIT_FOLDERS = {"train": "train", "test": "test", "validation": "test", "val": "test", "valid": "test"}
@@ -187,12 +187,12 @@ def read_image_zip(data: bytes, size: tuple[int, int] = (60, 90), color_mode: st
         subsets.append(subset)
 
     classes = tuple(sorted(set(labels)))
-    warnings = [Msg("upload.warn.empty_class", {"name": f}) for f in sorted(folders_seen - set(classes))]
+    warnings = [Msg("upload.warn.empty_class", {"name": Plain(f)}) for f in sorted(folders_seen - set(classes))]
     if len(classes) < 2:
         raise UploadRefused("upload.refused.need_two_classes", found=len(classes), skipped=len(skipped))
     counts = Counter(labels)
     if max(counts.values()) >= IMBALANCE_RATIO * min(counts.values()):
-        warnings.append(Msg("upload.warn.imbalance", {"most": max(counts, key=counts.get), "least": min(counts, key=counts.get),
+        warnings.append(Msg("upload.warn.imbalance", {"most": Plain(max(counts, key=counts.get)), "least": Plain(min(counts, key=counts.get)),
                                                       "ratio": f"{max(counts.values()) / min(counts.values()):.1f}"}))
     index = {name: i for i, name in enumerate(classes)}
     subset_array = np.array(subsets) if split else None
@@ -222,8 +222,15 @@ def read_csv_columns(data: bytes) -> list[str]:
 
 
 def _csv_encoding(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Shift_JIS/cp932 (Excel on Japanese Windows), else UTF-8 with replacements."""
+    """UTF-16 by its BOM (Excel's "Unicode text"), UTF-8 (with or without BOM), else Shift_JIS/cp932 (Excel on
+    Japanese Windows), else UTF-8 with replacements. Raises UploadRefused for UTF-16/32 without a BOM (NUL bytes)."""
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "utf-32"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
     sample = data[:200_000]
+    if b"\x00" in sample[:4096]:  # UTF-16 without its BOM, or a binary file: not text we can split into columns
+        raise UploadRefused("upload.refused.encoding")
     for encoding in ("utf-8-sig", "cp932"):
         try:
             sample.decode(encoding)
@@ -259,7 +266,11 @@ def _read_frame(data: bytes, nrows: int | None = None):
         raise UploadRefused("upload.refused.too_many_rows", limit=f"{limit:,}")
     if frame.shape[1] < 2:
         raise UploadRefused("upload.refused.csv_columns")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    names = [str(c).strip() for c in frame.columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # 'label' and 'label ': pandas keeps both, then nobody can tell which one was meant
+        raise UploadRefused("upload.refused.duplicate_columns", columns=Plain(", ".join(twice)[:200]))
+    frame.columns = names
     return frame
 
 
@@ -269,13 +280,14 @@ def read_csv_table(data: bytes, label_column: str) -> CsvTable:
 
     frame = _read_frame(data)
     if label_column not in frame.columns:
-        raise UploadRefused("upload.refused.no_label_column", column=label_column, columns=", ".join(map(str, frame.columns[:20])))
+        raise UploadRefused("upload.refused.no_label_column", column=Plain(label_column),
+                            columns=Plain(", ".join(map(str, frame.columns[:20]))))
     warnings: list[Msg] = []
     labels = frame.pop(label_column)
     numeric = frame.apply(pd.to_numeric, errors="coerce")
     dropped_columns = [c for c in frame.columns if numeric[c].isna().mean() > 0.5]
     if dropped_columns:
-        warnings.append(Msg("upload.warn.text_columns", {"columns": ", ".join(dropped_columns[:10])}))
+        warnings.append(Msg("upload.warn.text_columns", {"columns": Plain(", ".join(map(str, dropped_columns[:10])))}))
     numeric = numeric.drop(columns=dropped_columns)
     if numeric.shape[1] == 0:
         raise UploadRefused("upload.refused.no_numeric_columns")
@@ -285,9 +297,9 @@ def read_csv_table(data: bytes, label_column: str) -> CsvTable:
     numeric, labels = numeric[keep], labels[keep].astype(str).str.strip()
     classes = tuple(sorted(labels.unique()))
     if len(classes) < 2:
-        raise UploadRefused("upload.refused.need_two_classes", found=len(classes), skipped=int((~keep).sum()))
+        raise UploadRefused("upload.refused.need_two_classes_rows", found=len(classes), skipped=int((~keep).sum()))
     if len(classes) > 50:
-        raise UploadRefused("upload.refused.too_many_classes", count=len(classes), column=label_column)
+        raise UploadRefused("upload.refused.too_many_classes", count=len(classes), column=Plain(label_column))
     index = {c: i for i, c in enumerate(classes)}
     return CsvTable(numeric.to_numpy("float32"), labels.map(index).to_numpy("int64"), classes, tuple(numeric.columns), warnings)
 

@@ -66,7 +66,7 @@ with right:
         with st.spinner(t("data.loading")):
             data = datasets.load(d, state.owner())
     except LocalizedError as exc:
-        st.warning(exc.msg.render(state.lang()), icon=":material/cloud_off:")
+        st.warning(state.say(exc.msg), icon=":material/cloud_off:")
         st.stop()
     names = state.class_names(d.name, data.class_names)
     a, b, c = st.columns(3)

@@ -32,7 +32,7 @@ def output_text() -> str:
         plan = plan_loss("binary" if info.n_classes == 2 else "multiclass", info.n_classes, c.loss)
         return t("model.output_line", units=plan.units, activation=plan.activation, loss=plan.loss)
     except ModelBuildError as exc:
-        return t("model.output_line_invalid", error=exc.msg.render(state.lang()))
+        return t("model.output_line_invalid", error=state.say(exc.msg))
 
 
 stack, settings = st.columns([3, 2], gap="large")
@@ -63,10 +63,10 @@ try:
     with st.spinner(t("model.building")):
         summary = summarize(spec, state.owner())
 except ModelBuildError as exc:
-    st.error(exc.msg.render(state.lang()), icon=":material/error:")
+    st.error(state.say(exc.msg), icon=":material/error:")
     st.stop()
 except LocalizedError as exc:  # the data is missing or an upload cannot be read
-    st.warning(exc.msg.render(state.lang()), icon=":material/cloud_off:")
+    st.warning(state.say(exc.msg), icon=":material/cloud_off:")
     st.stop()
 
 a, b, c2 = st.columns(3)
@@ -79,5 +79,5 @@ table.dataframe(
       t("model.col_params"): r["params"]} for r in summary.records()],
     hide_index=True, width="stretch",
 )
-diagram.graphviz_chart(summary.dot, width="content")
+diagram.graphviz_chart(summary.dot(t("model.diagram_params")), width="content")
 st.page_link("pages/train.py", label=t("model.go_train"), icon=":material/play_arrow:")

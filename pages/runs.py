@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core import runs
+from core.i18n import Plain
 from ui import recipes_view, runs_view, state
 from ui.state import t
 
@@ -38,7 +39,7 @@ st.button(t("recipebook.trio_button"), icon=":material/stacked_line_chart:", on_
 all_runs = runs.store().list(state.owner())
 recipes_view.reveal_panel("overfitting", all_runs)
 if not all_runs:
-    st.info(t("runs.empty"), icon=":material/info:")
+    st.info(t("runs.empty_active" if jobs_active else "runs.empty"), icon=":material/info:")
     st.stop()
 
 st.subheader(t("runs.table_title"))
@@ -52,5 +53,5 @@ st.subheader(t("runs.compare_title"))
 runs_view.compare([(f"{i + 1}. {run.name}", run.history) for i, run in enumerate(chosen)])
 runs_view.settings_diff(chosen)
 if len(chosen) == 1:
-    st.subheader(t("runs.run_title", name=chosen[0].name))
+    st.subheader(t("runs.run_title", name=Plain(chosen[0].name)))
     runs_view.actions(chosen[0])

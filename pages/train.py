@@ -75,12 +75,12 @@ def live_panel(job_id: str) -> None:
 
 job = state.current_job()
 if job is None:
-    st.info(t("train.no_job"), icon=":material/info:")
+    st.info(t("train.no_job_blocked" if problem is not None else "train.no_job"), icon=":material/info:")
 else:
     view = job.snapshot()
     st.session_state["polling_job"] = None if view.settled else job.id
     st.fragment(live_panel, run_every=None if view.settled else POLL_SECONDS)(job.id)
     if view.settled:
-        names = state.class_names(view.spec.data.name, datasets.DATASETS[view.spec.data.name].class_names)
-        train_view.results(job, view, names)
+        known = job.data.class_names if job.data is not None else datasets.DATASETS[view.spec.data.name].class_names
+        train_view.results(job, view, state.class_names(view.spec.data.name, known))
         inside_view.panel(job, settled=True)

@@ -26,6 +26,24 @@ def _checkbox(a: AugmentSpec, name: str) -> None:
     bound(st.checkbox, t(f"augment.param.{name}"), a, name, help=t(f"help.augment.{name}"))
 
 
+def _brightness(a: AugmentSpec) -> None:
+    """`brightness_range` as one range slider (darkest .. brightest factor), written back to both fields."""
+    classroom = state.classroom()
+    if classroom.is_hidden("brightness_min"):
+        return
+    key = f"{state.WIDGET_PREFIX}AugmentSpec.brightness_range"
+    if key not in st.session_state:
+        st.session_state[key] = (min(a.brightness_min, a.brightness_max), max(a.brightness_min, a.brightness_max))
+
+    def write_back() -> None:
+        if key in st.session_state:  # not cleared by a spec replaced in this rerun
+            a.brightness_min, a.brightness_max = (float(v) for v in st.session_state[key])
+            state.commit()
+
+    st.slider(t("augment.param.brightness_range"), min_value=0.1, max_value=3.0, step=0.05, key=key, on_change=write_back,
+              help=t("help.augment.brightness_range"), disabled=classroom.is_locked("brightness_min"))
+
+
 def controls(a: AugmentSpec) -> None:
     """Every ImageDataGenerator transform, grouped as the Keras docs describe them."""
     with st.expander(t("augment.geometry"), icon=":material/open_with:", expanded=True):
@@ -38,8 +56,7 @@ def controls(a: AugmentSpec) -> None:
         _checkbox(a, "vertical_flip")
     with st.expander(t("augment.colour"), icon=":material/palette:"):
         _slider(a, "channel_shift_range", 0.0, 255.0, 5.0)
-        _slider(a, "brightness_min", 0.1, 1.0, 0.05)
-        _slider(a, "brightness_max", 1.0, 3.0, 0.05)
+        _brightness(a)
     with st.expander(t("augment.fill"), icon=":material/format_color_fill:"):
         bound(st.selectbox, t("augment.param.fill_mode"), a, "fill_mode", options=list(FILL_MODES), help=t("help.augment.fill_mode"))
         if a.fill_mode == "constant":
@@ -66,7 +83,7 @@ def source_image(spec: ExperimentSpec) -> np.ndarray | None:
         try:
             data = datasets.load(spec.data, state.owner())
         except LocalizedError as exc:
-            st.warning(exc.msg.render(state.lang()), icon=":material/cloud_off:")
+            st.warning(state.say(exc.msg), icon=":material/cloud_off:")
             return None
         if data.kind != "image":
             st.info(t("augment.not_images"), icon=":material/info:")
@@ -78,8 +95,9 @@ def source_image(spec: ExperimentSpec) -> np.ndarray | None:
         return None
     try:
         picture = images.decode(file.getvalue(), "rgb", settings.max_image_pixels()).image
+        images.check_proportions(picture)
     except LocalizedError as exc:
-        st.error(exc.msg.render(state.lang()), icon=":material/error:")
+        st.error(state.say(exc.msg), icon=":material/error:")
         return None
     scale = STUDIO_MAX_SIDE / max(picture.size)
     size = (max(1, round(picture.height * scale)), max(1, round(picture.width * scale))) if scale < 1 else None

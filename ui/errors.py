@@ -28,7 +28,7 @@ def friendly_errors():
     try:
         yield
     except LocalizedError as exc:
-        st.error(exc.msg.render(state.lang()), icon=":material/error:")
+        st.error(state.say(exc.msg), icon=":material/error:")
     except Exception:
         if os.environ.get("PLAYGROUND_RAISE_ERRORS", "").strip() == "1":
             raise

@@ -12,6 +12,8 @@ from ui import state
 from ui.state import t
 from ui.widgets import param_widget
 
+PER_ROW = 3  # layer parameters per row
+
 
 def _edit(action, *args) -> None:
     action(*args)
@@ -32,9 +34,10 @@ def _layer_row(spec: ExperimentSpec, index: int) -> None:
                        disabled=locked or index == len(spec.layers) - 1, on_click=_edit, args=(spec.move_layer, layer.name, 1))
         buttons.button(":material/delete:", key=f"del.{layer.name}", help=t("model.remove"), type="tertiary", disabled=locked,
                        on_click=_edit, args=(spec.remove_layer, layer.name))
-        if schema:
-            cols = st.columns(len(schema))
-            for col, param in zip(cols, schema):
+        # At most three controls side by side: a Conv2D's six would cut their labels and values.
+        for start in range(0, len(schema), PER_ROW):
+            cols = st.columns(PER_ROW)
+            for col, param in zip(cols, schema[start : start + PER_ROW]):
                 with col:
                     param_widget(param, layer.params, f"{state.WIDGET_PREFIX}layer.{layer.name}.{param.name}",
                                  t(f"param.{param.name}"), t(f"help.param.{param.name}"))
@@ -62,7 +65,7 @@ def layer_editor(spec: ExperimentSpec, kind: str, input_text: str, output_text: 
     if state.classroom().is_locked("layers"):
         st.caption(t("share.locked_by_instructor"))
         return
-    pick, add, reset = st.columns([4, 2, 2], vertical_alignment="bottom")
+    pick, add, reset = st.columns([3, 2, 2], vertical_alignment="bottom")
     pick.selectbox(t("model.layer_type"), list(LAYER_TYPES), key="add_layer_type",
                    format_func=lambda k: f"{k} — {t(f'layer.{k}')}")
     add.button(t("model.add_layer"), icon=":material/add:", on_click=_add_layer, args=(spec,), width="stretch")

@@ -45,16 +45,17 @@ def reveal_panel(name: str, all_runs: list) -> None:
     if outcome is None:
         st.info(t("recipebook.guess_waiting", guess=t(f"recipes.{guess}.title")), icon=":material/hourglass_top:")
         return
-    best, right = recipes.reveal(guess, outcome)
+    best, verdict = recipes.reveal(guess, outcome)
     key = f"guess_scored_{name}_{since}"
     if key not in st.session_state:  # score each round once
-        st.session_state[key] = right
+        st.session_state[key] = verdict
         hits, rounds = st.session_state.get("guess_score", (0, 0))
-        st.session_state["guess_score"] = (hits + int(right), rounds + 1)
+        st.session_state["guess_score"] = (hits + int(verdict == "right"), rounds + 1)
     hits, rounds = st.session_state["guess_score"]
     values = ", ".join(f"{t(f'recipes.{rid}.title')} {acc:.3f}" for rid, acc in outcome.items())
-    text = t("recipebook.guess_right" if right else "recipebook.guess_wrong", guess=t(f"recipes.{guess}.title"),
-             best=t(f"recipes.{best}.title"), values=values, hits=hits, rounds=rounds)
+    text = t(f"recipebook.guess_{verdict}", guess=t(f"recipes.{guess}.title"),
+             best=" / ".join(t(f"recipes.{rid}.title") for rid in best), values=values, hits=hits, rounds=rounds)
+    right = verdict == "right"
     (st.success if right else st.warning)(text, icon=":material/emoji_events:" if right else ":material/lightbulb:")
 
 

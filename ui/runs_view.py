@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, codegen, export, recipes, runs
+from core.i18n import Plain
 from core.spec import settings_table
 from ui import state
 from ui.state import t
@@ -41,7 +42,11 @@ def table(all_runs: list[runs.Run]) -> list[runs.Run]:
         }
         for run in all_runs
     ]
-    event = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table", width="stretch")
+    # The start time and the name are the columns a learner reads whole: never cut them.
+    config = {t("runs.col_when"): st.column_config.TextColumn(width="medium"),
+              t("runs.col_name"): st.column_config.TextColumn(width="medium")}
+    event = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table", width="stretch",
+                         column_config=config)
     return [all_runs[i] for i in event.selection.rows if i < len(all_runs)]
 
 
@@ -72,7 +77,8 @@ def settings_diff(chosen: list[runs.Run]) -> None:
     differs = frame.nunique(axis=1) > 1
     styled = frame.style.apply(lambda row: ["background-color: #fff3b0" if differs[row.name] else "" for _ in row], axis=1)
     st.dataframe(styled, width="stretch")
-    st.caption(t("runs.diff_caption", count=int(differs.sum())))
+    count = int(differs.sum())
+    st.caption(t("runs.diff_caption_one") if count == 1 else t("runs.diff_caption", count=count))
 
 
 def _rename(run: runs.Run) -> None:
@@ -86,7 +92,7 @@ def _delete(run_ids: list[str]) -> None:
 
 def _load(run: runs.Run) -> None:
     state.replace_spec(run.spec.copy())
-    st.toast(t("runs.loaded", name=run.name))
+    st.toast(t("runs.loaded", name=Plain(run.name)))
 
 
 def delete_button(chosen: list[runs.Run]) -> None:
@@ -100,7 +106,7 @@ def actions(run: runs.Run) -> None:
     rename.button(t("runs.rename"), key=f"do_rename.{run.id}", on_click=_rename, args=(run,), width="stretch")
     load.button(t("runs.load"), key=f"load_run.{run.id}", icon=":material/edit:", on_click=_load, args=(run,), width="stretch")
     if run.message is not None:
-        st.caption(run.message.render(state.lang()))
+        st.caption(state.say(run.message))
     folder = runs.run_dir(run.id)
     cols = st.columns(5)
     model_file = folder / "model.keras"

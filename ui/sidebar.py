@@ -25,14 +25,28 @@ def _language_switch() -> None:
         st.rerun()
 
 
-def _job_status() -> None:
+def _shown_job():
+    """The job the learner most wants news of: the one training now, else the next in line, else the newest."""
     job = state.current_job()
+    if job is None:
+        return None
+    mine = state.registry().jobs_for(job.owner)
+    for status in ("running", "queued"):
+        for candidate in mine:
+            view = candidate.snapshot()
+            if view.status == status and (status == "running" or view.queue_position):
+                return candidate
+    return job
+
+
+def _job_status() -> None:
+    job = _shown_job()
     if job is None:
         return
     view = job.snapshot()
     label = t(f"status.{view.status}")
     if view.status == "queued":
-        st.caption(t("sidebar.queued", position=view.queue_position or 1))
+        st.caption(t("sidebar.queued", position=view.queue_position) if view.queue_position else t("sidebar.waiting_previous"))
     elif view.status == "running":
         st.caption(t("train.progress", epoch=view.progress.epoch, epochs=view.progress.epochs))
         st.progress(min(view.epochs_done / max(view.progress.epochs, 1), 1.0))

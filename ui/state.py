@@ -65,8 +65,14 @@ def set_lang(code: str) -> None:
 
 
 def t(key: str, **fields) -> str:
-    """The text for `key` in the learner's language."""
-    return i18n.translate(lang(), key, **fields)
+    """The text for `key` in the learner's language; `i18n.Plain` fields (the learner's own names) stay plain text."""
+    code = lang()
+    return i18n.translate(code, key, **i18n.escape_fields(fields, code, i18n.markdown_escape))
+
+
+def say(msg: i18n.Msg) -> str:
+    """A message in the learner's language, ready for Markdown: names from uploads (files, columns) stay plain text."""
+    return msg.render(lang(), escape=i18n.markdown_escape)
 
 
 def class_names(dataset: str, names) -> list[str]:
@@ -154,7 +160,7 @@ def show_start_error() -> None:
     """A training that could not start says why, on whatever page the learner lands."""
     msg = st.session_state.pop("start_error", None)
     if msg is not None:
-        st.error(msg.render(lang()), icon=":material/block:")
+        st.error(say(msg), icon=":material/block:")
 
 
 def stop_job(job, wait: float = 2.0) -> None:

@@ -21,7 +21,8 @@ def status_line(view: JobView) -> str:
     parts = [f"**{t(f'status.{view.status}')}**"]
     p = view.progress
     if view.status == QUEUED:
-        parts.append(t("train.queue_position", position=view.queue_position or 1))
+        parts.append(t("train.queue_position", position=view.queue_position) if view.queue_position
+                     else t("sidebar.waiting_previous"))
     elif view.status == RUNNING:
         if view.phase != "training":
             parts.append(t(f"phase.{view.phase.replace(' ', '_')}"))
@@ -61,7 +62,7 @@ def augmentation_panel(spec) -> None:
             try:
                 batch = first_training_batch(spec, state.owner())
             except LocalizedError as exc:
-                st.warning(exc.msg.render(state.lang()))
+                st.warning(state.say(exc.msg))
                 return
             if batch is None:
                 st.caption(t("train.augment_identity"))
@@ -115,7 +116,7 @@ def live_charts(view: JobView, job) -> None:
 def message(view: JobView) -> None:
     if view.message is None:
         return
-    text = view.message.render(state.lang())
+    text = state.say(view.message)
     if view.status in (DIVERGED, FAILED):
         st.error(text, icon=":material/error:")
     else:
@@ -135,7 +136,8 @@ def results(job, view: JobView, class_names: list[str]) -> None:
     reported = tutorial_figure(view)
     ours = recipes.ours(reported.metric, view.history, ev.test_accuracy) if reported else None
     if ours is not None:
-        d.metric(t("results.vs_tutorial", value=f"{reported.value:g}"), f"{ours:.4f}",
+        metric = t(f"metric.{reported.metric}")
+        d.metric(t("results.vs_tutorial", metric=metric[:1].upper() + metric[1:], value=f"{reported.value:g}"), f"{ours:.4f}",
                  delta=t("results.points", delta=f"{(ours - reported.value) * 100:+.2f}"), delta_color="off")
     matrix, mistakes = st.columns([1, 1])
     matrix.plotly_chart(
@@ -182,7 +184,7 @@ def preflight(spec) -> str | None:
         with st.spinner(t("train.estimating")):
             p = pre.estimate(spec, state.owner())
     except LocalizedError as exc:
-        problem = exc.msg.render(state.lang())
+        problem = state.say(exc.msg)
         st.error(problem, icon=":material/error:")
         st.page_link("pages/model.py", label=t("train.fix_model"), icon=":material/account_tree:")
         return problem
@@ -190,7 +192,8 @@ def preflight(spec) -> str | None:
                  optimizer=t(f"optimizer.{spec.compile.optimizer}"), lr=f"{spec.compile.learning_rate:g}",
                  batch=spec.fit.batch_size, epochs=spec.fit.epochs))
     eta = p.eta_seconds(spec.fit.epochs)
-    st.caption(t("train.preflight", mb=f"{p.memory_mb:,.0f}" if p.memory_mb >= 1 else "<1", samples=f"{p.samples:,}",
+    memory = t("train.memory_mb", mb=f"{p.memory_mb:,.0f}") if p.memory_mb >= 1 else t("train.memory_small")
+    st.caption(t("train.preflight", memory=memory, samples=f"{p.samples:,}",
                  ms=f"{p.batch_seconds * 1000:.0f}" if p.batch_seconds is not None else "-",
                  eta=_clock(eta) if eta is not None else "-", epochs=spec.fit.epochs))
     with st.expander(t("explain.title"), icon=":material/school:"):
@@ -199,7 +202,7 @@ def preflight(spec) -> str | None:
                       epochs=spec.fit.epochs, updates=f"{p.steps_per_epoch * spec.fit.epochs:,}", validation=val,
                       optimizer=t(f"optimizer.{spec.compile.optimizer}"), lr=f"{spec.compile.learning_rate:g}"))
     if p.problems:
-        text = "\n\n".join(m.render(state.lang()) for m in p.problems)
+        text = "\n\n".join(state.say(m) for m in p.problems)
         st.error(text, icon=":material/block:")
         return text
     return None
@@ -221,10 +224,10 @@ def diagnosis_panel(view: JobView) -> None:
         return
     show = {"error": st.error, "warning": st.warning, "info": st.info}
     for finding in findings:
-        show[finding.severity](f"**{t(f'diagnosis.kind.{finding.kind}')}** · {finding.message.render(state.lang())}",
+        show[finding.severity](f"**{t(f'diagnosis.kind.{finding.kind}')}** · {state.say(finding.message)}",
                                icon=":material/stethoscope:")
         if finding.fixes:
-            cols = st.columns(len(finding.fixes[:4]))
-            for col, fix in zip(cols, finding.fixes[:4]):
-                col.button(fix.label.render(state.lang()), key=f"diag-{view.id}-{finding.kind}-{fix.id}", on_click=_apply_fix,
-                           args=(fix, view.spec), width="stretch", help=t("diagnosis.try").rstrip(":："))
+            row = st.container(horizontal=True, gap="small")  # buttons as wide as their labels, wrapping when needed
+            for fix in finding.fixes[:4]:
+                row.button(state.say(fix.label), key=f"diag-{view.id}-{finding.kind}-{fix.id}", on_click=_apply_fix,
+                           args=(fix, view.spec), width="content", help=t("diagnosis.try").rstrip(":："))

@@ -72,7 +72,7 @@ def summary(spec: ExperimentSpec) -> None:
         with st.spinner(t("transfer.building")):
             s = builder.summarize(spec, state.owner())
     except LocalizedError as exc:
-        st.error(exc.msg.render(state.lang()), icon=":material/error:")
+        st.error(state.say(exc.msg), icon=":material/error:")
         return
     a, b = st.columns(2)
     a.metric(t("transfer.params_total"), f"{s.total_params:,}")

@@ -77,7 +77,7 @@ def csv_controls(spec: ExperimentSpec) -> None:
     try:
         columns = uploads.read_csv_columns(upload.data)
     except LocalizedError as exc:
-        st.error(exc.msg.render(state.lang()), icon=":material/error:")
+        st.error(state.say(exc.msg), icon=":material/error:")
         return
     if spec.data.label_column not in columns:
         spec.data.label_column = columns[-1]
@@ -90,7 +90,7 @@ def report(data) -> None:
     if found is None:
         return
     for warning in found.warnings:
-        st.warning(warning.render(state.lang()), icon=":material/warning:")
+        st.warning(state.say(warning), icon=":material/warning:")
     if isinstance(found, uploads.FolderImages):
         st.caption(t("data.folder_summary", images=len(found.y), classes=len(found.class_names),
                      converted=found.converted, rotated=found.rotated, resized=found.resized))

@@ -639,11 +639,23 @@ def test_every_message_and_label_exists_in_both_catalogues_and_renders():
 
 def test_japanese_uses_the_tutorials_words():
     ja = i18n.catalogue("ja")
-    assert "過学習" in ja["diagnosis.overfitting"] and "検証データ" in ja["diagnosis.overfitting"]
+    assert ja["diagnosis.kind.overfitting"] == "過学習" and "検証データ" in ja["diagnosis.overfitting"]
     assert "発散" in ja["diagnosis.diverging_rising"] and "学習率" in ja["diagnosis.fix.lower_lr"]
     assert "早期終了" in ja["diagnosis.fix.early_stopping"] and "データ拡張" in ja["diagnosis.fix.augment"]
     assert "バッチサイズ" in ja["diagnosis.fix.larger_batch"] and "L2正則化" in ja["diagnosis.fix.l2"]
     assert "ドロップアウト" in ja["diagnosis.fix.add_dropout"] and "最適化アルゴリズム" in ja["diagnosis.fix.adam"]
+
+
+def test_messages_do_not_repeat_their_headline():
+    """The panel shows the kind in bold before the message: the message must not say it again."""
+    for lang in i18n.LANGUAGES:
+        catalogue = i18n.catalogue(lang)
+        for kind in diagnosis.KINDS:
+            headline = catalogue[f"diagnosis.kind.{kind}"]
+            for key, text in catalogue.items():
+                if key.startswith(f"diagnosis.{kind}"):
+                    assert not text.startswith(headline), (lang, key)
+        assert not catalogue["diagnosis.noisy"].startswith(("Noisy", "学習が不安定"))
 
 
 def test_the_module_is_a_leaf():

@@ -178,7 +178,7 @@ def test_a_csv_gives_numeric_features_and_sorted_classes_with_warnings():
         (b"", "x", "upload.refused.empty_csv"),
         (b"value\n1\n2\n", "value", "upload.refused.csv_columns"),
         (CSV, "kind", "upload.refused.no_label_column"),
-        (b"a,b\n1,x\n2,x\n", "b", "upload.refused.need_two_classes"),
+        (b"a,b\n1,x\n2,x\n", "b", "upload.refused.need_two_classes_rows"),
         (b"a,b\nx,1\ny,2\n", "b", "upload.refused.no_numeric_columns"),
     ],
 )

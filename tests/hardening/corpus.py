@@ -421,6 +421,30 @@ def csv_shift_jis() -> bytes:
     return ("身長,体重,ラベル\n" + rows).encode("cp932")
 
 
+def png_10000x1() -> bytes:
+    """A 10000 x 1 line: decodes fine, but the studio's grid would draw 150 x 0 pictures."""
+    return _save(Image.new("RGB", (10000, 1), (200, 30, 30)), "PNG")
+
+
+def png_1x3000() -> bytes:
+    return _save(Image.new("RGB", (1, 3000), (30, 30, 200)), "PNG")
+
+
+def csv_duplicate_trimmed_header() -> bytes:
+    """`label,label `: two columns pandas keeps apart, one name once trimmed."""
+    return b"label,label ,x\n" + b"".join(f"{'ab'[i % 2]},{'cd'[i % 2]},{i}\n".encode() for i in range(12))
+
+
+def csv_utf16_no_bom() -> bytes:
+    return "a,b,label\n1,2,x\n3,4,y\n".encode("utf-16-le")
+
+
+def csv_markdown_header() -> bytes:
+    """A text column whose name is a Markdown link: the warning that it is left out must show it as text."""
+    rows = "".join(f"{i},{i % 3},note {i},{'xy'[i % 2]}\n" for i in range(20))
+    return ("a,b,[docs](https://example.com),label\n" + rows).encode()
+
+
 def csv_utf16() -> bytes:
     """What Excel's "Unicode text" saves: UTF-16 with a BOM, tab-separated."""
     return "a\tb\tlabel\n1\t2\tx\n3\t4\ty\n5\t6\tx\n".encode("utf-16")
@@ -636,6 +660,10 @@ CASES: list[Case] = [
     _image("one_bit_bmp", one_bit_bmp, "mono.bmp", "ok"),
     _image("sliver_png", sliver_png, "sliver.png", "ok"),
     _image("jpeg_corrupt_exif", jpeg_corrupt_exif, "exif.jpg", "ok"),
+    Case("png_10000x1", ("augment", "classify"), png_10000x1, "line.png", {"augment": _R, "classify": "ok"},
+         "upload.reason.too_thin", why="a picture too thin for the studio's grid; Classify resizes it"),
+    Case("png_1x3000", ("augment", "classify"), png_1x3000, "column.png", {"augment": _R, "classify": "ok"},
+         "upload.reason.too_thin"),
     # folder zips (Data page)
     Case("zip_traversal", ("zip",), zip_traversal, "traversal.zip", "ok", why="`../` entries skipped, the rest loads"),
     Case("zip_absolute", ("zip",), zip_absolute, "absolute.zip", "ok", why="absolute, drive and UNC entries skipped"),
@@ -665,12 +693,17 @@ CASES: list[Case] = [
     Case("csv_ragged", ("csv",), csv_ragged, "ragged.csv", _R, "upload.refused.not_csv"),
     Case("csv_unterminated_quote", ("csv",), csv_unterminated_quote, "quote.csv", _R, "upload.refused.not_csv"),
     Case("csv_binary", ("csv",), csv_binary, "picture.csv", _R),
-    Case("csv_header_only", ("csv",), csv_header_only, "header.csv", _R, "upload.refused.need_two_classes"),
+    Case("csv_header_only", ("csv",), csv_header_only, "header.csv", _R, "upload.refused.need_two_classes_rows"),
     Case("csv_one_column", ("csv",), csv_one_column, "one.csv", _R, "upload.refused.csv_columns"),
     Case("csv_too_many_rows", ("csv",), csv_too_many_rows, "long.csv", _R, "upload.refused.too_many_rows"),
     Case("csv_too_many_classes", ("csv",), csv_too_many_classes, "classes.csv", _R, "upload.refused.too_many_classes"),
     Case("csv_shift_jis", ("csv",), csv_shift_jis, "japanese.csv", "ok", label="ラベル", why="Japanese Excel's CSV"),
-    Case("csv_utf16", ("csv",), csv_utf16, "unicode.txt", "clean"),
+    Case("csv_utf16", ("csv",), csv_utf16, "unicode.txt", "ok", why="Excel's Unicode text: UTF-16 with a BOM"),
+    Case("csv_utf16_no_bom", ("csv",), csv_utf16_no_bom, "nobom.csv", _R, "upload.refused.encoding"),
+    Case("csv_duplicate_trimmed_header", ("csv",), csv_duplicate_trimmed_header, "twice.csv", _R,
+         "upload.refused.duplicate_columns"),
+    Case("csv_markdown_header", ("csv",), csv_markdown_header, "[docs](https://example.com).csv", "ok",
+         why="a column and a file named like a Markdown link"),
     Case("csv_non_finite", ("csv",), csv_non_finite, "inf.csv", "clean",
          why="inf / 1e999 in numeric columns: those rows dropped (or the file refused), never infinite features"),
     # model files (Classify page, "your own model")

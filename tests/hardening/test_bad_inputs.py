@@ -120,6 +120,7 @@ def drive(case: corpus.Case, point: str):
         return table
     if point == "augment":  # ui.augment_view.source_image, "upload"
         picture = images.decode(data, "rgb", settings.max_image_pixels()).image
+        images.check_proportions(picture)
         scale = STUDIO_MAX_SIDE / max(picture.size)
         size = (max(1, round(picture.height * scale)), max(1, round(picture.width * scale))) if scale < 1 else None
         return images.to_array(picture, size)
@@ -554,7 +555,8 @@ def test_data_page_bad_zip_then_the_demo_folder(name, data_page):
 
 
 DATA_CSV_CASES = ["zero_byte", "csv_binary", "csv_ragged", "csv_all_text", "csv_header_only", "csv_too_many_rows",
-                  "csv_missing_label_column", "csv_text_in_numeric", "csv_four_rows"]
+                  "csv_missing_label_column", "csv_text_in_numeric", "csv_four_rows", "csv_utf16", "csv_utf16_no_bom",
+                  "csv_duplicate_trimmed_header", "csv_markdown_header"]
 GOOD_CSV = b"height,weight,label\n" + b"".join(f"{1 + i % 7},{2 + i % 5},{'xy'[i % 2]}\n".encode() for i in range(40))
 
 
@@ -573,7 +575,10 @@ def test_data_page_bad_csv_then_a_good_one(name, data_page):
         assert_page_ok(at, name, expect_message=False)
         assert at.selectbox(key="w.DataSpec.label_column").options == ["height", "weight", "species"] and at.dataframe
     else:
-        assert_page_ok(at, name, expect_message=case.expected("csv") == "refused")
+        messages = assert_page_ok(at, name, expect_message=case.expected("csv") == "refused")
+        if name == "csv_markdown_header":  # the left-out column is named as text: escaped, never a live link
+            assert any("\\[docs\\]\\(https" in m for m in messages), messages
+            assert not any("[docs](https" in m for m in messages), messages
     good = uploads.store().put(owner, "csv", "good.csv", GOOD_CSV)  # the next normal action: a good CSV
     point_data_page_at(at, "csv", good.id, "label")
     at.run()
@@ -581,7 +586,8 @@ def test_data_page_bad_csv_then_a_good_one(name, data_page):
     assert at.dataframe and list(at.dataframe[0].value.columns)[1:] == ["height", "weight"]
 
 
-AUGMENT_CASES = ["zero_byte", "truncated_jpeg", "text_renamed_png", "png_30000x30000", "cmyk_jpeg", "exif_rotated_jpeg"]
+AUGMENT_CASES = ["zero_byte", "truncated_jpeg", "text_renamed_png", "png_30000x30000", "cmyk_jpeg", "exif_rotated_jpeg",
+                 "png_10000x1", "png_1x3000"]
 
 
 def grid_size(at) -> int:

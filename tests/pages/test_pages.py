@@ -87,7 +87,7 @@ def test_model_page_names_the_layer_that_cannot_be_built():
     at.selectbox(key="add_layer_type").set_value("Conv2D").run()
     button(at, label="Add layer").click().run()
     assert not at.exception
-    assert any("conv2d_1" in e.value and "not images" in e.value for e in at.error)
+    assert any("conv2d_1" in e.value and "this dataset gives each sample as a flat vector" in e.value for e in at.error)
 
 
 def test_model_page_optimizer_switch_takes_its_default_learning_rate():
@@ -221,7 +221,7 @@ def test_runs_page_compares_runs_and_offers_their_exports():
     assert not at.exception
     diff = at.dataframe[1].value
     assert list(diff.loc["learning rate"]) == ["0.05", "0.01"]
-    assert "Highlighted: the 1 settings that differ" in texts(at)
+    assert "Highlighted: the one setting that differs" in texts(at)
 
 
 def test_runs_page_for_one_run_has_downloads_code_and_rename():
