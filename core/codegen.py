@@ -2,30 +2,131 @@
 
 The script tells the same story as the app, in keras-io style: load the data,
 build the model (functional API, the same explicit layer names), compile, fit,
-evaluate, plot the curves. It needs only keras (+ scikit-learn for the built-in
-datasets, matplotlib for the plot if installed).
+evaluate, plot the curves. Its header names exactly the pip packages it needs
+(`requirements`): numpy, keras and tensorflow always; scikit-learn, pillow, pandas,
+tensorboard, scipy when the run uses what needs them; matplotlib optionally.
+
+Augmented runs get a small `keras.utils.PyDataset` in the script with the engine's
+per-sample seeds (core.augment), so they train on the very same images as the app.
+`reproduction_note` says when a script cannot give the run's numbers exactly.
 
 Example:
     >>> source = script(ExperimentSpec.default_for("iris"))
     >>> "model.fit(" in source and "load_iris" in source
     True
+    >>> requirements(ExperimentSpec.default_for("iris"))
+    ['numpy', 'keras', 'tensorflow', 'scikit-learn']
 """
 
 from __future__ import annotations
 
 import inspect
+import textwrap
 from datetime import date
+from importlib import metadata
 
 from core import augment, datasets
-from core.builder import plan_loss
+from core.builder import LossPlan, plan_loss
 from core.datasets import DATASETS
 from core.spec import CompileSpec, ExperimentSpec, LayerSpec
+
+#: ImageDataGenerator settings that move pixels: apply_transform hands those to scipy.ndimage.
+_GEOMETRIC = ("rotation_range", "width_shift_range", "height_shift_range", "shear_range", "zoom_range")
 
 
 def _args(*positional, **keywords) -> str:
     parts = [repr(p) for p in positional]
     parts += [f"{k}={v!r}" for k, v in keywords.items()]
     return ", ".join(parts)
+
+
+def augmented(spec: ExperimentSpec) -> bool:
+    """True when the run trains on augmented batches, as `core.training.training_input` decides.
+
+    In transfer learning's features mode the base's outputs are trained on, not images: no augmentation.
+    """
+    features = bool(spec.transfer.base) and spec.transfer.mode == "features"
+    return (spec.augment.enabled and DATASETS[spec.data.name].kind == "image" and not features
+            and not augment.is_identity(spec.augment))
+
+
+def requirements(spec: ExperimentSpec) -> list[str]:
+    """The pip packages the script needs to run: what it imports, and what Keras needs for what it uses."""
+    info = DATASETS[spec.data.name]
+    needs = ["numpy", "keras", "tensorflow"]  # tensorflow: Keras's backend, as in the app
+    if info.kind == "points" or info.group in ("sklearn", "upload"):
+        needs.append("scikit-learn")
+    if spec.data.name == "folder":
+        needs.append("pillow")
+    if spec.data.name == "csv":
+        needs.append("pandas")
+    if spec.fit.tensorboard:
+        needs.append("tensorboard")  # keras.callbacks.TensorBoard writes through it
+    if augmented(spec):
+        kwargs = augment.generator_kwargs(spec.augment, for_training=True)
+        if any(name in kwargs for name in _GEOMETRIC):
+            needs.append("scipy")  # ImageDataGenerator's rotations, shifts, shear and zoom
+        if "brightness_range" in kwargs and "pillow" not in needs:
+            needs.append("pillow")  # ImageDataGenerator's brightness shifts
+    return needs
+
+
+def optional_requirements(spec: ExperimentSpec) -> list[str]:
+    """Packages the script uses when they are there: matplotlib for the plot of the curves."""
+    return ["matplotlib"]
+
+
+def reproduction_note(spec: ExperimentSpec) -> str:
+    """Why the script may not give the run's numbers exactly, or "" when it does (for a note by the download)."""
+    if spec.data.name in ("folder", "csv"):
+        return ("The script reads your files with its own short loader: it gives the run's numbers when it reads "
+                "the same samples as the app did (the Data page's report lists what the app skipped or converted).")
+    return ""
+
+
+def _installed(package: str) -> str | None:
+    for dist in (package, "tensorflow-cpu") if package == "tensorflow" else (package,):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _header_lines(spec: ExperimentSpec, title: str) -> list[str]:
+    info = DATASETS[spec.data.name]
+    about = title or (f"recipe {spec.recipe}" if spec.recipe else f"{info.title} experiment")
+    about = " ".join(about.replace("\\", "/").replace('"', "'").split())  # a run's own name: the docstring stays whole
+    needs = requirements(spec)
+    pins = [f"{p}=={v}" for p in needs if (v := _installed(p))]
+    lines = [
+        f'"""Keras Playground: {about}, reproduced with plain Keras.',
+        "",
+        f"Generated on {date.today().isoformat()}. Run it with `python {file_name(spec)}`.",
+        "",
+        f"Needs: pip install {' '.join(needs)}",
+        f"Optional: pip install {' '.join(optional_requirements(spec))} (to plot the curves)",
+    ]
+    if len(pins) == len(needs):
+        lines += ["The run used these versions (the same versions give the same numbers):", f"    pip install {' '.join(pins)}"]
+    note = reproduction_note(spec)
+    if note:
+        lines += ["", *textwrap.wrap(note, 96)]
+    return [*lines, '"""', ""]
+
+
+def _setup_lines(spec: ExperimentSpec) -> list[str]:
+    return [
+        "import os",
+        "",
+        'os.environ["KERAS_BACKEND"] = "tensorflow"  # the app trains with TensorFlow: same backend, same numbers',
+        "",
+        "import numpy as np",
+        "import keras",
+        "",
+        f"keras.utils.set_random_seed({spec.fit.seed})  # same initial weights and shuffling on every run",
+        "",
+    ]
 
 
 _FOLDER_LOADER = '''
@@ -47,96 +148,132 @@ def load_folder(folder, size=({h}, {w}), color_mode={mode!r}):
 '''
 
 
-def _upload_lines(spec: ExperimentSpec, data_name: str, split: list[str]) -> list[str]:
+def _split_lines(spec: ExperimentSpec) -> list[str]:
+    return [
+        "x_train, x_test, y_train, y_test = train_test_split(",
+        f"    features, labels, test_size={spec.data.test_fraction!r}, random_state={spec.data.seed}, stratify=labels",
+        ")",
+    ]
+
+
+def _folder_lines(spec: ExperimentSpec, data_name: str) -> list[str]:
     d = spec.data
-    if d.name == "folder":
-        folder = (data_name or "kinoko_takenoko.zip").rsplit(".", 1)[0]
-        return [
-            "from pathlib import Path",
-            "from PIL import Image, ImageOps",
-            "from sklearn.model_selection import train_test_split",
-            *_FOLDER_LOADER.format(h=d.image_height, w=d.image_width, mode=d.color_mode).splitlines(),
-            f"# Unzip {folder}.zip next to this script (the Data page offers the demo as a zip).",
-            f"DATA_DIR = Path({folder!r})",
-            "if not (DATA_DIR / \"train\").is_dir() and len(list(DATA_DIR.iterdir())) == 1:",
-            "    DATA_DIR = next(DATA_DIR.iterdir())  # one wrapping folder",
-            "if (DATA_DIR / \"train\").is_dir():  # train/ and test/ folders, as tutorial 003",
-            "    x_train, y_train, class_names = load_folder(DATA_DIR / \"train\")",
-            "    x_test, y_test, _ = load_folder(DATA_DIR / \"test\")",
-            "else:",
-            "    features, labels, class_names = load_folder(DATA_DIR)",
-            *("    " + line for line in split),
-        ]
+    folder = (data_name or "kinoko_takenoko.zip").rsplit(".", 1)[0]
+    return [
+        "from pathlib import Path",
+        "from PIL import Image, ImageOps",
+        "from sklearn.model_selection import train_test_split",
+        *_FOLDER_LOADER.format(h=d.image_height, w=d.image_width, mode=d.color_mode).splitlines(),
+        f"# Unzip {folder}.zip next to this script (the Data page offers the demo as a zip).",
+        f"DATA_DIR = Path({folder!r})",
+        "if not (DATA_DIR / \"train\").is_dir() and len(list(DATA_DIR.iterdir())) == 1:",
+        "    DATA_DIR = next(DATA_DIR.iterdir())  # one wrapping folder",
+        "if (DATA_DIR / \"train\").is_dir():  # train/ and test/ (or validation/) folders, as tutorial 003",
+        "    x_train, y_train, class_names = load_folder(DATA_DIR / \"train\")",
+        "    test_dir = next(DATA_DIR / n for n in (\"test\", \"validation\", \"val\", \"valid\") if (DATA_DIR / n).is_dir())",
+        "    x_test, y_test, _ = load_folder(test_dir)",
+        "else:",
+        "    features, labels, class_names = load_folder(DATA_DIR)",
+        *("    " + line for line in _split_lines(spec)),
+    ]
+
+
+def _csv_lines(spec: ExperimentSpec, data_name: str) -> list[str]:
     return [
         "import pandas as pd",
         "from sklearn.model_selection import train_test_split",
         "",
-        f"frame = pd.read_csv({(data_name or 'your_table.csv')!r}, sep=None, engine=\"python\")",
-        f"labels_text = frame.pop({d.label_column!r}).astype(str).str.strip()",
+        f"frame = pd.read_csv({(data_name or 'your_table.csv')!r}, sep=None, engine=\"python\", encoding=\"utf-8-sig\")",
+        "frame.columns = [str(c).strip() for c in frame.columns]",
+        f"labels_text = frame.pop({spec.data.label_column!r})",
         "numeric = frame.apply(pd.to_numeric, errors=\"coerce\")",
         "numeric = numeric.loc[:, numeric.isna().mean() <= 0.5]  # text columns are not features",
-        "keep = numeric.notna().all(axis=1)",
-        "class_names = sorted(labels_text[keep].unique())",
+        "keep = np.isfinite(numeric.to_numpy(\"float64\")).all(axis=1) & labels_text.notna().to_numpy()  # rows with gaps go",
+        "labels_text = labels_text[keep].astype(str).str.strip()",
+        "class_names = sorted(labels_text.unique())",
         'features = numeric[keep].to_numpy("float32")',
-        "labels = labels_text[keep].map({c: i for i, c in enumerate(class_names)}).to_numpy()",
-        *split,
+        "labels = labels_text.map({c: i for i, c in enumerate(class_names)}).to_numpy()",
+        *_split_lines(spec),
     ]
+
+
+def _points_lines(spec: ExperimentSpec) -> list[str]:
+    d = spec.data
+    lines = ["from sklearn.model_selection import train_test_split"]
+    if d.name in ("xor", "spiral"):
+        fn = datasets.make_xor if d.name == "xor" else datasets.make_spiral
+        lines += ["", *inspect.getsource(fn).rstrip().splitlines(), ""]
+        lines.append(f"features, labels = {fn.__name__}({d.n_samples}, noise={d.noise!r}, seed={d.seed})")
+    else:
+        call = {
+            "moons": f"make_moons({d.n_samples}, noise={d.noise!r}, random_state={d.seed})",
+            "circles": f"make_circles({d.n_samples}, noise={d.noise!r}, factor=0.5, random_state={d.seed})",
+            "blobs": f"make_blobs({d.n_samples}, centers=3, cluster_std={0.5 + d.noise * 2!r}, random_state={d.seed})",
+        }[d.name]
+        lines.append(f"from sklearn.datasets import {call.split('(')[0]}")
+        lines.append(f"features, labels = {call}")
+    return [*lines, 'features = features.astype("float32")', *_split_lines(spec)]
+
+
+def _sklearn_lines(spec: ExperimentSpec) -> list[str]:
+    name = spec.data.name
+    loader = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer", "digits": "load_digits"}[name]
+    lines = [f"from sklearn.datasets import {loader}", "from sklearn.model_selection import train_test_split", "", f"bunch = {loader}()"]
+    if name == "digits":
+        lines.append('features = np.round(bunch.images * (255 / 16)).astype("uint8")[..., None]  # 0..16 grey levels -> 0..255')
+    else:
+        lines.append('features = bunch.data.astype("float32")')
+    return [*lines, "labels = bunch.target", *_split_lines(spec)]
+
+
+def _keras_dataset_lines(spec: ExperimentSpec) -> list[str]:
+    name, info = spec.data.name, DATASETS[spec.data.name]
+    lines = [
+        f"# Keras downloads {info.title} on first use into ~/.keras/datasets.",
+        f"(x_train, y_train), (x_test, y_test) = keras.datasets.{name}.load_data()",
+    ]
+    if name == "cifar10":
+        lines.append("y_train, y_test = y_train.reshape(-1), y_test.reshape(-1)")
+    else:
+        lines.append("x_train, x_test = x_train[..., None], x_test[..., None]  # add the channel axis")
+    return lines
+
+
+_DUMMY = [
+    "# Tutorial 002's dummy data: three samples, three classes.",
+    'x_train = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]], "float32")',
+    "y_train = np.array([2, 1, 0])",
+    'x_test, y_test = np.array([[0.1, 0.3, 0.5]], "float32"), np.array([2])',
+]
 
 
 def _data_lines(spec: ExperimentSpec, data_name: str = "") -> list[str]:
+    """Section 1: the arrays x_train, y_train, x_test, y_test, as the app loads them."""
     d, info = spec.data, DATASETS[spec.data.name]
-    lines: list[str] = []
-    split = [
-        "x_train, x_test, y_train, y_test = train_test_split(",
-        f"    features, labels, test_size={d.test_fraction!r}, random_state={d.seed}, stratify=labels",
-        ")",
-    ]
     if info.kind == "points":
-        lines.append("from sklearn.model_selection import train_test_split")
-        if d.name in ("xor", "spiral"):
-            fn = datasets.make_xor if d.name == "xor" else datasets.make_spiral
-            lines += ["", *inspect.getsource(fn).rstrip().splitlines(), ""]
-            lines.append(f"features, labels = {fn.__name__}({d.n_samples}, noise={d.noise!r}, seed={d.seed})")
-        else:
-            call = {
-                "moons": f"make_moons({d.n_samples}, noise={d.noise!r}, random_state={d.seed})",
-                "circles": f"make_circles({d.n_samples}, noise={d.noise!r}, factor=0.5, random_state={d.seed})",
-                "blobs": f"make_blobs({d.n_samples}, centers=3, cluster_std={0.5 + d.noise * 2!r}, random_state={d.seed})",
-            }[d.name]
-            lines.append(f"from sklearn.datasets import {call.split('(')[0]}")
-            lines.append(f"features, labels = {call}")
-        lines += ['features = features.astype("float32")', *split]
-    elif info.group == "upload":
-        lines += _upload_lines(spec, data_name, split)
+        lines = _points_lines(spec)
+    elif d.name == "folder":
+        lines = _folder_lines(spec, data_name)
+    elif d.name == "csv":
+        lines = _csv_lines(spec, data_name)
     elif d.name == "dummy":
-        lines += [
-            "# Tutorial 002's dummy data: three samples, three classes.",
-            'x_train = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]], "float32")',
-            "y_train = np.array([2, 1, 0])",
-            'x_test, y_test = np.array([[0.1, 0.3, 0.5]], "float32"), np.array([2])',
-        ]
+        lines = list(_DUMMY)
     elif info.group == "sklearn":
-        loader = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer", "digits": "load_digits"}[d.name]
-        lines += [f"from sklearn.datasets import {loader}", "from sklearn.model_selection import train_test_split", "", f"bunch = {loader}()"]
-        if d.name == "digits":
-            lines.append('features = np.round(bunch.images * (255 / 16)).astype("uint8")[..., None]  # 0..16 grey levels -> 0..255')
-        else:
-            lines.append('features = bunch.data.astype("float32")')
-        lines += ["labels = bunch.target", *split]
+        lines = _sklearn_lines(spec)
     else:
-        module = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "cifar10": "cifar10"}[d.name]
-        lines.append(f"# Keras downloads {info.title} on first use into ~/.keras/datasets.")
-        lines.append(f"(x_train, y_train), (x_test, y_test) = keras.datasets.{module}.load_data()")
-        if info.class_names and d.name != "cifar10":
-            lines.append("x_train, x_test = x_train[..., None], x_test[..., None]  # add the channel axis")
-        if d.name == "cifar10":
-            lines.append("y_train, y_test = y_train.reshape(-1), y_test.reshape(-1)")
+        lines = _keras_dataset_lines(spec)
     if d.train_size:
         lines.append(f"x_train, y_train = x_train[:{d.train_size}], y_train[:{d.train_size}]  # a subset, as the tutorial")
     if d.test_size:
         lines.append(f"x_test, y_test = x_test[:{d.test_size}], y_test[:{d.test_size}]")
-    lines.append('print("train", x_train.shape, "test", x_test.shape)')
-    return lines
+    return ["# 1. The data", *lines, 'print("train", x_train.shape, "test", x_test.shape)']
+
+
+def _target_lines(plan: LossPlan, n_classes: int) -> list[str]:
+    if not plan.one_hot:
+        return []
+    return [f"y_train = keras.utils.to_categorical(y_train, {n_classes})  # one-hot targets for {plan.loss}",
+            f"y_test = keras.utils.to_categorical(y_test, {n_classes})"]
 
 
 def _layer_lines(layer: LayerSpec) -> list[str]:
@@ -241,6 +378,7 @@ def _transfer_lines(spec: ExperimentSpec) -> list[str]:
             "x_train = extractor.predict(x_train.astype(\"float32\"), batch_size=32, verbose=0)",
             "x_test = extractor.predict(x_test.astype(\"float32\"), batch_size=32, verbose=0)",
             "print(\"features:\", x_train.shape)",
+            f"keras.utils.set_random_seed({spec.fit.seed})  # the head starts from the run's weights: the base used random numbers",
             'inputs = keras.Input(shape=x_train.shape[1:], name="input")',
             "x = inputs",
         ]
@@ -253,40 +391,13 @@ def _transfer_lines(spec: ExperimentSpec) -> list[str]:
     return lines
 
 
-def file_name(spec: ExperimentSpec) -> str:
-    """'two-layer-net.py', or the dataset's name for a spec that is not a recipe."""
-    return f"{spec.recipe or spec.data.name}.py"
-
-
-def script(spec: ExperimentSpec, title: str = "", data_name: str = "", n_classes: int | None = None) -> str:
-    """The whole script as text. Uploaded data needs its file name and class count (`data_name`, `n_classes`)."""
-    info = DATASETS[spec.data.name]
-    n_classes = n_classes or info.n_classes or 2
-    plan = plan_loss("binary" if n_classes == 2 else "multiclass", n_classes, spec.compile.loss)
-    f = spec.fit
-    about = title or (f"recipe {spec.recipe}" if spec.recipe else f"{info.title} experiment")
-    lines = [
-        f'"""Keras Playground: {about}, reproduced with plain Keras.',
-        "",
-        f"Generated on {date.today().isoformat()}. Run it with `python {file_name(spec)}`.",
-        '"""',
-        "",
-        "import numpy as np",
-        "import keras",
-        "",
-        f"keras.utils.set_random_seed({f.seed})  # same initial weights and shuffling on every run",
-        "",
-        "# 1. The data",
-        *_data_lines(spec, data_name),
-    ]
-    if plan.one_hot:
-        lines += [f"y_train = keras.utils.to_categorical(y_train, {n_classes})  # one-hot targets for {plan.loss}",
-                  f"y_test = keras.utils.to_categorical(y_test, {n_classes})"]
-    lines += ["", "# 2. The model: the input shape and the output layer come from the data.",
-              'inputs = keras.Input(shape=x_train.shape[1:], name="input")']
+def _model_lines(spec: ExperimentSpec, plan: LossPlan) -> list[str]:
+    """Section 2: input, the model's own preprocessing, the layer stack, the output layer."""
+    lines = ["", "# 2. The model: the input shape and the output layer come from the data.",
+             'inputs = keras.Input(shape=x_train.shape[1:], name="input")']
     if spec.transfer.base:
         lines += _transfer_lines(spec)
-    elif info.kind == "image":
+    elif DATASETS[spec.data.name].kind == "image":
         lines.append('x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)  # pixels 0..255 -> 0..1')
     elif spec.data.standardize:
         lines += ['normalize = keras.layers.Normalization(name="normalize")',
@@ -295,65 +406,157 @@ def script(spec: ExperimentSpec, title: str = "", data_name: str = "", n_classes
         lines.append("x = inputs")
     for layer in spec.layers:
         lines += _layer_lines(layer)
-    lines += [
+    return [
+        *lines,
         f"outputs = keras.layers.Dense({plan.units}, activation={plan.activation!r}, name=\"output\")(x)",
         "model = keras.Model(inputs, outputs)",
         "model.summary()",
-        "",
-        "# 3. How it learns",
-        f"model.compile(optimizer={_optimizer(spec.compile)}, loss={plan.loss!r}, metrics=[\"accuracy\"])",
-        "",
-        "# 4. Training",
     ]
-    callbacks = []
+
+
+def _compile_lines(spec: ExperimentSpec, plan: LossPlan) -> list[str]:
+    """Section 3: optimizer, loss, metric."""
+    return ["", "# 3. How it learns",
+            f"model.compile(optimizer={_optimizer(spec.compile)}, loss={plan.loss!r}, metrics=[\"accuracy\"])"]
+
+
+_AUGMENTED_BATCHES = '''
+class AugmentedBatches(keras.utils.PyDataset):
+    """Augmented training batches, the very ones the app trained on.
+
+    Why not `datagen.flow(x_train, y_train)`: flow draws the transforms from NumPy's one global
+    random stream, so which image gets which rotation depends on how batches are prepared, and
+    the numbers drift from the app's. Here image i of epoch e has its own seed (seed, e, i), and
+    each epoch's order its own (seed, e): the same images in the same order as in the app's run.
+    """
+
+    def __init__(self, datagen, x, y, batch_size, seed, shuffle=True):
+        super().__init__()  # one worker, batches in order (the app's two worker threads make the same ones)
+        self.datagen, self.x, self.y = datagen, x, y
+        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+        self.epoch = 0
+        self.order = self.epoch_order()
+
+    def epoch_order(self):
+        n = len(self.x)
+        return np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
+
+    def __len__(self):
+        return (len(self.x) + self.batch_size - 1) // self.batch_size
+
+    def __getitem__(self, idx):
+        indices = self.order[idx * self.batch_size : (idx + 1) * self.batch_size]
+        images = []
+        for i in indices:
+            seed = int(np.random.SeedSequence([self.seed, self.epoch, int(i)]).generate_state(1)[0])
+            params = self.datagen.get_random_transform(self.x.shape[1:], seed=seed)
+            image = self.datagen.apply_transform(self.x[i].astype("float32"), params)
+            images.append(self.datagen.standardize(image))  # the normalisation settings, if any
+        return np.stack(images).astype("float32"), self.y[indices]
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self.order = self.epoch_order()
+'''
+
+
+def _augment_lines(spec: ExperimentSpec) -> list[str]:
+    """Augmented batches, as core.training.training_input builds them (split first, then the generator's fit)."""
+    a, f = spec.augment, spec.fit
+    kwargs = "".join(f"\n    {k}={v!r}," for k, v in augment.generator_kwargs(a, for_training=True).items())
+    lines = ["# Data augmentation: new variants of the training images every epoch (Keras 3: tf.keras.preprocessing).",
+             "import tensorflow as tf", ""]
+    if spec.data.validation == "split":
+        lines += [f"# The last {spec.data.validation_split:.0%} of the training images validate, unaugmented, "
+                  "as validation_split would take them.",
+                  f"cut = int(len(x_train) * (1 - {spec.data.validation_split!r}))",
+                  "x_train, y_train, x_val, y_val = x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:]"]
+    lines += f"datagen = tf.keras.preprocessing.image.ImageDataGenerator({kwargs}\n)".splitlines()
+    if augment.needs_fit(a):
+        lines.append("datagen.fit(x_train)  # featurewise statistics: the mean and std of the training images")
+    return [
+        *lines,
+        "",
+        *_AUGMENTED_BATCHES.splitlines(),
+        "",
+        f"train_batches = AugmentedBatches(datagen, x_train, y_train, batch_size={f.batch_size}, seed={a.seed}, shuffle={f.shuffle})",
+    ]
+
+
+def _callback_lines(spec: ExperimentSpec) -> list[str]:
+    f = spec.fit
+    items = []
     if f.early_stopping:
-        callbacks.append(f"keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience={f.patience}, restore_best_weights={f.restore_best_weights})")
+        items.append(f"    keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience={f.patience}, "
+                     f"restore_best_weights={f.restore_best_weights}),")
     if f.tensorboard:
-        callbacks.append('keras.callbacks.TensorBoard(log_dir="logs", histogram_freq=1)  # tensorboard --logdir logs')
-    validation = (
-        "validation_data=(x_test, y_test)" if spec.data.validation == "test" else f"validation_split={spec.data.validation_split!r}"
-    )
+        items += ["    # Logs with weight histograms every epoch, as tutorial 000; look at them with `tensorboard --logdir logs`.",
+                  '    keras.callbacks.TensorBoard(log_dir="logs", histogram_freq=1),']
+    return ["callbacks = [", *items, "]"] if items else []
+
+
+def _training_lines(spec: ExperimentSpec) -> list[str]:
+    """Section 4: `fit`, on the arrays or on the augmented batches."""
+    f, d = spec.fit, spec.data
+    lines = ["", "# 4. Training"]
+    validation = "validation_data=(x_test, y_test)" if d.validation == "test" else f"validation_split={d.validation_split!r}"
     inputs = f"x_train, y_train, batch_size={f.batch_size}, epochs={f.epochs}, shuffle={f.shuffle},"
-    if spec.augment.enabled and info.kind == "image" and not augment.is_identity(spec.augment):
-        kwargs = ", ".join(f"{k}={v!r}" for k, v in augment.generator_kwargs(spec.augment, for_training=True).items())
-        lines += [
-            "# Data augmentation: new variants of the training images every epoch (Keras 3: tf.keras.preprocessing).",
-            "import tensorflow as tf",
-            "",
-            f"datagen = tf.keras.preprocessing.image.ImageDataGenerator({kwargs})",
-        ]
-        if augment.needs_fit(spec.augment):
-            lines.append("datagen.fit(x_train)")
-        if spec.data.validation == "split":
-            lines += [f"cut = int(len(x_train) * (1 - {spec.data.validation_split!r}))  # what validation_split would do",
-                      "x_train, y_train, x_val, y_val = x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:]"]
+    if augmented(spec):
+        lines += _augment_lines(spec)
+        inputs = f"train_batches, epochs={f.epochs},"
+        if d.validation == "split":
             validation = "validation_data=(x_val, y_val)"
-        inputs = f"datagen.flow(x_train, y_train, batch_size={f.batch_size}, seed={spec.augment.seed}), epochs={f.epochs},"
-    lines += [
+    callbacks = _callback_lines(spec)
+    return [
+        *lines,
+        *callbacks,
         "history = model.fit(",
         f"    {inputs}",
         f"    {validation},",
-        *([f"    callbacks=[{', '.join(callbacks)}],"] if callbacks else []),
+        *(["    callbacks=callbacks,"] if callbacks else []),
         ")",
-        "",
-        "# 5. Evaluation on the test set",
-        "loss, accuracy = model.evaluate(x_test, y_test, verbose=0)",
-        'print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")',
-        "",
-        "# 6. The curves, as in the tutorials",
-        "try:",
-        "    import matplotlib.pyplot as plt",
-        "except ImportError:",
-        '    print("pip install matplotlib to plot the curves")',
-        "else:",
-        "    for metric in (\"loss\", \"accuracy\"):",
-        "        plt.figure()",
-        "        epochs = range(1, len(history.history[metric]) + 1)",
-        '        plt.plot(epochs, history.history[metric], marker=".", label="train")',
-        '        plt.plot(epochs, history.history["val_" + metric], marker=".", label="validation")',
-        '        plt.xlabel("epoch"), plt.ylabel(metric), plt.legend(), plt.grid()',
-        '        plt.savefig(f"{metric}.png")',
-        '    print("saved loss.png and accuracy.png")',
-        "",
     ]
-    return "\n".join(lines)
+
+
+_EVALUATION_AND_PLOT = '''
+# 5. Evaluation on the test set
+loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
+
+# 6. The curves, as in the tutorials
+try:
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("pip install matplotlib to plot the curves")
+else:
+    for metric in ("loss", "accuracy"):
+        plt.figure()
+        epochs = range(1, len(history.history[metric]) + 1)
+        plt.plot(epochs, history.history[metric], marker=".", label="train")
+        plt.plot(epochs, history.history["val_" + metric], marker=".", label="validation")
+        plt.xlabel("epoch"), plt.ylabel(metric), plt.legend(), plt.grid()
+        plt.savefig(f"{metric}.png")
+    print("saved loss.png and accuracy.png")
+'''
+
+
+def file_name(spec: ExperimentSpec) -> str:
+    """'two-layer-net.py', or the dataset's name for a spec that is not a recipe."""
+    return f"{spec.recipe or spec.data.name}.py"
+
+
+def script(spec: ExperimentSpec, title: str = "", data_name: str = "", n_classes: int | None = None) -> str:
+    """The whole script as text. Uploaded data needs its file name and class count (`data_name`, `n_classes`)."""
+    n_classes = n_classes or DATASETS[spec.data.name].n_classes or 2
+    plan = plan_loss("binary" if n_classes == 2 else "multiclass", n_classes, spec.compile.loss)
+    lines = [
+        *_header_lines(spec, title),
+        *_setup_lines(spec),
+        *_data_lines(spec, data_name),
+        *_target_lines(plan, n_classes),
+        *_model_lines(spec, plan),
+        *_compile_lines(spec, plan),
+        *_training_lines(spec),
+        *_EVALUATION_AND_PLOT.splitlines(),
+    ]
+    return "\n".join(lines) + "\n"

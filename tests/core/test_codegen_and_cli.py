@@ -33,6 +33,85 @@ def test_the_exported_script_trains_and_reproduces_the_run(dataset, tmp_path):
     assert f"Total params: {job.built.total_params:,}" in stdout
 
 
+def unzip_demo_folder(where) -> None:
+    """The bundled kinoko/takenoko zip, unzipped next to the script as its header says."""
+    import io
+    import zipfile
+
+    from core import demo_folders
+
+    zipfile.ZipFile(io.BytesIO(demo_folders.kinoko_takenoko_zip())).extractall(where)
+
+
+def engine_run(spec):
+    job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="t")
+    assert job.done.wait(300)
+    view = job.snapshot()
+    assert view.status == "finished", view.message
+    return view
+
+
+def script_numbers(source: str, tmp_path) -> dict:
+    """Run the script with a last line that prints its history and test figures at full precision."""
+    tail = '\nimport json\nprint("NUMBERS " + json.dumps({"history": history.history, "test": [loss, accuracy]}))\n'
+    stdout = run_script(source + tail, tmp_path)
+    line = [l for l in stdout.splitlines() if l.startswith("NUMBERS ")][-1]
+    return {**json.loads(line.removeprefix("NUMBERS ")), "stdout": stdout}
+
+
+def augmented_spec(case: str) -> ExperimentSpec:
+    from core.spec import AugmentSpec, tutorial_augmentation
+
+    if case == "digits":  # tutorial 003's settings, the test set validates
+        spec = ExperimentSpec.default_for("digits")
+        spec.augment, spec.fit.batch_size = tutorial_augmentation(), 64
+    else:  # the demo folder, small: validation split, featurewise normalisation, brightness (PIL), shuffle off
+        spec = ExperimentSpec.default_for("folder")
+        spec.data.image_height, spec.data.image_width, spec.data.validation = 24, 36, "split"
+        spec.augment = AugmentSpec(enabled=True, rotation_range=20.0, width_shift_range=0.2, horizontal_flip=True,
+                                   brightness_min=0.7, brightness_max=1.3, featurewise_center=True,
+                                   featurewise_std_normalization=True)
+        spec.fit.batch_size, spec.fit.shuffle = 32, False
+    spec.fit.epochs = 2
+    return spec
+
+
+@pytest.mark.parametrize("case", ["digits", "folder"])
+def test_an_augmented_run_s_script_reproduces_its_numbers(case, tmp_path):
+    """The engine's AugmentedBatches (two worker threads) and the script's one-worker copy: the same batches."""
+    spec = augmented_spec(case)
+    ours = engine_run(spec)
+    if case == "folder":
+        unzip_demo_folder(tmp_path)
+    source = codegen.script(spec, data_name="kinoko_takenoko.zip" if case == "folder" else "")
+    assert "AugmentedBatches(datagen" in source and "datagen.flow(x_train, y_train," not in source
+    theirs = script_numbers(source, tmp_path)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert theirs["history"][key] == pytest.approx(ours.history[key], abs=1e-4), key
+    assert theirs["test"] == pytest.approx([ours.evaluation.test_loss, ours.evaluation.test_accuracy], abs=1e-4)
+
+
+def test_a_csv_run_s_script_reads_the_table_as_the_app_and_reproduces_its_numbers(tmp_path):
+    """A byte-order mark, padded header names, a text column, rows with a gap or no label: read as the app reads them."""
+    from sklearn.datasets import load_iris
+
+    from core import uploads
+
+    bunch = load_iris()
+    rows = [" sepal length,sepal width , petal length,petal width,note,species"]
+    rows += [",".join(f"{v:g}" for v in x) + f",n{k},{bunch.target_names[k]}" for x, k in zip(bunch.data, bunch.target)]
+    rows[3:3] = ["5.0,,1.4,0.2,gap,setosa", "5.0,3.1,1.4,0.2,no label,"]
+    table = ("\ufeff" + "\n".join(rows) + "\n").encode()
+    spec = ExperimentSpec.default_for("csv")
+    spec.data.source, spec.data.label_column = uploads.store().put("t", "csv", "flowers.csv", table).id, "species"
+    spec.fit.epochs = 3
+    ours = engine_run(spec)
+    (tmp_path / "flowers.csv").write_bytes(table)
+    theirs = script_numbers(codegen.script(spec, data_name="flowers.csv", n_classes=3), tmp_path)
+    assert theirs["history"]["loss"] == pytest.approx(ours.history["loss"], abs=1e-4)
+    assert theirs["test"] == pytest.approx([ours.evaluation.test_loss, ours.evaluation.test_accuracy], abs=1e-4)
+
+
 def test_scripts_for_every_recipe_are_valid_python_with_the_tutorial_settings():
     for recipe in recipes.RECIPES.values():
         source = codegen.script(recipe.build_spec())
@@ -89,7 +168,10 @@ def test_cli_reports_a_missing_dataset_plainly():
 
 @pytest.mark.parametrize("mode", ["features", "finetune"])
 def test_transfer_scripts_run_with_the_base_from_the_keras_cache(mode, tmp_path):
-    """The script asks Keras for weights="imagenet": a cached file (here untrained, fabricated) is used offline."""
+    """The script asks Keras for weights="imagenet": a cached file (here untrained, fabricated) is used offline.
+
+    Same weights file, same numbers as the app's run (features mode: the head is seeded after the base).
+    """
     import os
     from pathlib import Path
 
@@ -105,7 +187,10 @@ def test_transfer_scripts_run_with_the_base_from_the_keras_cache(mode, tmp_path)
     spec.fit.epochs = 1
     source = codegen.script(spec)
     assert 'mobilenet.MobileNet(alpha=0.25, include_top=False, weights="imagenet", input_tensor=x)' in source
-    stdout = run_script(source, tmp_path)
-    assert "test accuracy" in stdout
+    ours = engine_run(spec)
+    theirs = script_numbers(source, tmp_path)
+    assert theirs["history"]["loss"] == pytest.approx(ours.history["loss"], abs=1e-4)
+    assert theirs["test"] == pytest.approx([ours.evaluation.test_loss, ours.evaluation.test_accuracy], abs=1e-4)
+    stdout = theirs["stdout"]
     if mode == "finetune":
         assert f"Trainable params: {builder.summarize(spec).trainable_params:,}" in stdout
