@@ -1,5 +1,9 @@
 """What a trained model did: test metrics, confusion matrix, mistakes, 2-D decision maps.
 
+Both travel through the run store as blobs (`to_blob` / `from_blob`), so a page can show
+them without the model, the dataset or TensorFlow: the mistakes carry their own pictures
+(or feature rows), the decision map its own points.
+
 Example:
     >>> grid = DecisionGrid.around(data.x_train)  # doctest: +SKIP
     >>> grid.evaluate(model, plan).shape  # doctest: +SKIP
@@ -8,12 +12,16 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from core import db
 from core.builder import LossPlan, predict_classes, targets
 from core.datasets import Dataset
+
+MISTAKES_KEPT = 32  # mistakes shown on the results page (with their pictures)
+POINTS_KEPT = 1000  # training points drawn over a decision map
 
 
 @dataclass
@@ -48,19 +56,69 @@ class DecisionGrid:
 
 
 @dataclass
+class DecisionMap:
+    """One epoch's map with the training points to draw over it: all a page needs for the chart."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    z: np.ndarray
+    x: np.ndarray  # training points (at most POINTS_KEPT)
+    y: np.ndarray
+    n_classes: int
+    epoch: int = 0
+
+    def to_blob(self) -> bytes:
+        return db.pack({"n_classes": self.n_classes, "epoch": self.epoch}, xs=self.xs, ys=self.ys,
+                       z=self.z.astype("float32"), x=self.x.astype("float32"), y=self.y)
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> "DecisionMap":
+        meta, a = db.unpack(blob)
+        return cls(a["xs"], a["ys"], a["z"], a["x"], a["y"], int(meta["n_classes"]), int(meta.get("epoch", 0)))
+
+
+@dataclass
 class Evaluation:
-    """Test-set results of a finished (or stopped) model."""
+    """Test-set results of a finished (or stopped) model, with the mistakes' own samples."""
 
     test_loss: float
     test_accuracy: float
     confusion: np.ndarray  # rows: true class, columns: predicted class
-    misclassified: np.ndarray  # test indices the model got wrong (at most `limit`)
-    predicted: np.ndarray  # predicted class per test sample
     n_test: int
+    class_names: tuple[str, ...] = ()
+    mistakes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), "int64"))  # (test index, true, predicted)
+    samples: np.ndarray | None = None  # the mistakes' pictures (uint8) or feature rows, in the same order
+    feature_names: tuple[str, ...] = ()
+
+    @property
+    def n_wrong(self) -> int:
+        return int(self.confusion.sum() - np.trace(self.confusion))
+
+    @property
+    def images(self) -> bool:
+        return self.samples is not None and self.samples.ndim == 4
+
+    def to_blob(self) -> bytes:
+        meta = {"test_loss": self.test_loss, "test_accuracy": self.test_accuracy, "n_test": self.n_test,
+                "class_names": list(self.class_names), "feature_names": list(self.feature_names)}
+        arrays = {"confusion": self.confusion, "mistakes": self.mistakes}
+        if self.samples is not None:
+            arrays["samples"] = self.samples
+        return db.pack(meta, **arrays)
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> "Evaluation":
+        meta, a = db.unpack(blob)
+        return cls(float(meta["test_loss"]), float(meta["test_accuracy"]), a["confusion"], int(meta["n_test"]),
+                   tuple(meta.get("class_names") or ()), a["mistakes"], a.get("samples"), tuple(meta.get("feature_names") or ()))
 
 
-def evaluate(model, data: Dataset, plan: LossPlan, limit: int = 32) -> Evaluation:
-    """Evaluate on the test set and find the mistakes."""
+def evaluate(model, data: Dataset, plan: LossPlan, shown: Dataset | None = None, limit: int = MISTAKES_KEPT) -> Evaluation:
+    """Evaluate on the test set and keep the first `limit` mistakes with their samples.
+
+    `shown` is the dataset whose samples the mistakes are shown with, when `data` is not what a
+    learner would recognise (transfer learning's features: the pictures they came from).
+    """
     from sklearn.metrics import confusion_matrix
 
     y_test = targets(data.y_test, plan, data.n_classes)
@@ -68,4 +126,13 @@ def evaluate(model, data: Dataset, plan: LossPlan, limit: int = 32) -> Evaluatio
     predicted, _ = predict_classes(model, data.x_test, plan)
     confusion = confusion_matrix(data.y_test, predicted, labels=list(range(data.n_classes)))
     wrong = np.flatnonzero(predicted != data.y_test)[:limit]
-    return Evaluation(float(loss), float(accuracy), confusion, wrong, predicted, len(data.y_test))
+    source = shown if shown is not None else data
+    samples = np.asarray(source.x_test[wrong]) if source.kind in ("image", "tabular", "points") else None
+    mistakes = np.stack([wrong, data.y_test[wrong], predicted[wrong]], axis=1).astype("int64") if len(wrong) else np.zeros((0, 3), "int64")
+    return Evaluation(float(loss), float(accuracy), confusion, len(data.y_test), tuple(data.class_names), mistakes, samples,
+                      tuple(source.feature_names))
+
+
+def decision_map(grid: DecisionGrid, model, plan: LossPlan, data: Dataset, epoch: int) -> DecisionMap:
+    keep = slice(0, POINTS_KEPT)
+    return DecisionMap(grid.xs, grid.ys, grid.evaluate(model, plan), data.x_train[keep], data.y_train[keep], data.n_classes, epoch)

@@ -18,7 +18,6 @@ A stack that cannot be built raises `ModelBuildError` naming the layer:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -278,51 +277,3 @@ def predict_classes(model, x: np.ndarray, plan: LossPlan, batch_size: int = 512)
     if plan.units == 1:
         return (probs[:, 0] >= 0.5).astype("int64"), probs
     return probs.argmax(axis=1).astype("int64"), probs
-
-
-# --------------------------------------------------------------------------- summaries (cached)
-
-
-@dataclass(frozen=True)
-class ModelSummary:
-    """What the Model page shows before training: rows, parameter counts and a diagram."""
-
-    rows: tuple[LayerRow, ...]
-    total_params: int
-    trainable_params: int
-    plan: LossPlan
-
-    def dot(self, params_label: str = "{params} params") -> str:
-        return diagram(self.rows, params_label)
-
-    def records(self) -> list[dict]:
-        return [
-            {"layer": r.name, "type": r.type, "output shape": shape_text(r.output_shape), "params": r.params}
-            for r in self.rows
-        ]
-
-
-def summarize(spec: ExperimentSpec, owner: str | None = None) -> ModelSummary:
-    """Build the spec's model once to describe it; cached per spec (and owner, for uploads).
-
-    Raises ModelBuildError (naming the layer), DatasetUnavailable or UploadRefused.
-    """
-    # Only what shapes the model is in the cache key: changing epochs or augmentation rebuilds nothing.
-    model_part = ExperimentSpec(data=spec.data, layers=spec.layers, compile=spec.compile, transfer=spec.transfer)
-    return _summarize_json(model_part.to_json(), owner if spec.data.name in ("folder", "csv") else None)
-
-
-@lru_cache(maxsize=64)
-def _summarize_json(spec_json: str, owner: str | None) -> ModelSummary:
-    from core import datasets
-
-    spec = ExperimentSpec.from_json(spec_json)
-    data = datasets.load(spec.data, owner)
-    if spec.transfer.base and spec.transfer.mode == "features":
-        from core import transfer
-
-        data = transfer.feature_stub(spec.transfer, data)
-    built = build_model(spec, data, load_weights=False)
-    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.plan)
-    del built  # only the description is kept, not the Keras model
-    return summary

@@ -61,8 +61,8 @@ class ListSink:
 class LiveCallback(keras.callbacks.Callback):
     """Report epochs and throttled batch progress to `sink`; obey `stop_event` every batch.
 
-    `on_epoch` (optional) is called with the model after each epoch (the 2-D
-    decision boundary uses this). A loss above `diverge_above`, or NaN/inf, raises
+    `on_epoch` (optional) is called with the model and the 1-based epoch after each epoch
+    (weight histograms and the 2-D decision map use this). A loss above `diverge_above`, or NaN/inf, raises
     `TrainingDiverged`: with Keras 3 computing cross-entropy from the logits, a
     too-high learning rate shows as a loss in the thousands long before any NaN.
     """
@@ -72,7 +72,7 @@ class LiveCallback(keras.callbacks.Callback):
         sink: ProgressSink,
         stop_event: threading.Event,
         progress_interval: float = 0.5,
-        on_epoch: Callable[[Any], None] | None = None,
+        on_epoch: Callable[[Any, int], None] | None = None,
         diverge_above: float = math.inf,
     ):
         super().__init__()
@@ -117,5 +117,5 @@ class LiveCallback(keras.callbacks.Callback):
         except (AttributeError, TypeError, ValueError):
             pass
         if self.on_epoch is not None:
-            self.on_epoch(self.model)
+            self.on_epoch(self.model, epoch + 1)
         self.sink.record_epoch(record)

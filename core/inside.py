@@ -14,11 +14,15 @@ Example:
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass
 
 import numpy as np
 
 BINS = 30
+VIEW_IMAGES = 8  # test pictures whose feature maps a finished run keeps
+VIEW_LAYERS = 12  # at most this many layers' maps (evenly spread over a deep network)
 MAX_VALUES = 200_000  # larger tensors are sampled (evenly): the shape of the histogram is what matters
 
 
@@ -61,6 +65,72 @@ def weight_histograms(model) -> dict[str, dict[str, Histogram]]:
     return out
 
 
+def histograms_to_blob(histograms: dict[str, dict[str, Histogram]]) -> bytes:
+    """One epoch's histograms as compact JSON (the run store keeps a row per epoch)."""
+    plain = {layer: {part: [h.counts.tolist(), h.edges.tolist()] for part, h in parts.items()} for layer, parts in histograms.items()}
+    return json.dumps(plain).encode("utf-8")
+
+
+def histograms_from_blob(blob: bytes) -> dict[str, dict[str, Histogram]]:
+    plain = json.loads(bytes(blob).decode("utf-8"))
+    return {layer: {part: Histogram(np.asarray(c, "int64"), np.asarray(e, "float64")) for part, (c, e) in parts.items()}
+            for layer, parts in plain.items()}
+
+
+@dataclass
+class InsideViews:
+    """What a finished image model saw: feature maps of a few test pictures, and its first filters."""
+
+    images: np.ndarray  # (k, H, W, C) uint8, the test pictures
+    maps: list[tuple[str, np.ndarray]]  # (layer, (k, h, w, c) uint8) per layer
+    filters: tuple[str, np.ndarray] | None
+
+    def to_blob(self) -> bytes:
+        arrays = {"images": self.images, **{f"map_{i}": m for i, (_, m) in enumerate(self.maps)}}
+        if self.filters is not None:
+            arrays["filters"] = self.filters[1]
+        meta = {"layers": [name for name, _ in self.maps], "filters": self.filters[0] if self.filters else None}
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, __meta__=np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8), **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> "InsideViews":
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            meta = json.loads(bytes(npz["__meta__"]).decode("utf-8"))
+            maps = [(name, npz[f"map_{i}"]) for i, name in enumerate(meta["layers"])]
+            filters = (meta["filters"], npz["filters"]) if meta.get("filters") else None
+            return cls(npz["images"], maps, filters)
+
+
+def inside_views(model, pictures: np.ndarray) -> InsideViews | None:
+    """Feature maps of `pictures` (uint8, as the dataset holds them) at up to VIEW_LAYERS layers; None for an MLP."""
+    names = conv_layers(model)
+    if not names:
+        return None
+    if len(names) > VIEW_LAYERS:
+        names = [names[round(i * (len(names) - 1) / (VIEW_LAYERS - 1))] for i in range(VIEW_LAYERS)]
+    maps = _maps_of_batch(model, np.asarray(pictures), names)
+    return InsideViews(np.asarray(pictures, "uint8"), maps, first_filters(model))
+
+
+def _maps_of_batch(model, batch: np.ndarray, names: list[str], max_maps: int = 16) -> list[tuple[str, np.ndarray]]:
+    """[(layer, maps (k, h, w, c) scaled to 0..255 per picture and channel)] in one forward pass."""
+    import keras
+
+    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
+    outputs = probe.predict_on_batch(np.asarray(batch, "float32"))
+    if len(names) == 1:
+        outputs = [outputs]
+    result = []
+    for name, out in zip(names, outputs):
+        maps = np.asarray(out)[..., :max_maps]
+        lo, hi = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
+        scaled = np.where(hi > lo, (maps - lo) / np.where(hi > lo, hi - lo, 1), 0.0)
+        result.append((name, (scaled * 255).round().astype("uint8")))
+    return result
+
+
 def conv_layers(model) -> list[str]:
     """Names of the layers whose output is a stack of feature maps (Conv2D, pooling, blocks)."""
     names = []
@@ -73,22 +143,10 @@ def conv_layers(model) -> list[str]:
 
 def feature_maps(model, image: np.ndarray, layers: list[str] | None = None, max_maps: int = 16) -> list[tuple[str, np.ndarray]]:
     """[(layer name, maps (h, w, k) scaled to 0..255 uint8)] for one (H, W, C) picture, first `max_maps` channels."""
-    import keras
-
     names = layers or conv_layers(model)
     if not names:
         return []
-    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
-    outputs = probe.predict_on_batch(np.asarray(image, "float32")[None, ...])
-    if len(names) == 1:
-        outputs = [outputs]
-    result = []
-    for name, out in zip(names, outputs):
-        maps = np.asarray(out)[0][..., :max_maps]
-        lo, hi = maps.min(axis=(0, 1), keepdims=True), maps.max(axis=(0, 1), keepdims=True)
-        scaled = np.where(hi > lo, (maps - lo) / np.where(hi > lo, hi - lo, 1), 0.0)
-        result.append((name, (scaled * 255).round().astype("uint8")))
-    return result
+    return [(name, maps[0]) for name, maps in _maps_of_batch(model, np.asarray(image)[None, ...], names, max_maps)]
 
 
 def first_filters(model) -> tuple[str, np.ndarray] | None:

@@ -1,13 +1,13 @@
-"""The run store: every finished, stopped or diverged run, kept in SQLite across restarts.
+"""The run store: every training job, from queued to settled, and the learner's runs among them.
 
-One row per run (spec, per-epoch history, final metrics, timings) in
-`<PLAYGROUND_HOME>/runs.sqlite3`; the model file and TensorBoard logs of a run
-live in `<PLAYGROUND_HOME>/runs/<id>/`. Every query is scoped to an owner (the
-browser's token), so a session only ever sees its own runs.
+A run is one row of the database (core/db.py): its spec, status and phase, per-epoch history,
+final metrics and timings; its larger parts (evaluation, decision map, look-inside views,
+weight histograms) are blobs beside it, and its model file and TensorBoard logs live in
+`<PLAYGROUND_RUN_FILES>/<id>/`. Every query is scoped to an owner (the browser's token), so a
+learner only ever sees their own runs.
 
 Example:
-    >>> store = RunStore(tmp_path / "runs.sqlite3")  # doctest: +SKIP
-    >>> store.save(run); [r.id for r in store.list(run.owner)]  # doctest: +SKIP
+    >>> store().save(run); [r.id for r in store().list(run.owner)]  # doctest: +SKIP
     ['3f2a9c']
 """
 
@@ -15,34 +15,29 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
-import threading
-from contextlib import closing
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import settings
+import sqlalchemy as sa
+
+from core import db, settings
 from core.i18n import Msg
 from core.spec import ExperimentSpec
+from core.status import ACTIVE, KEPT, Phase, Status
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    name TEXT NOT NULL,
-    recipe TEXT NOT NULL DEFAULT '',
-    dataset TEXT NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT,
-    spec TEXT NOT NULL,
-    history TEXT NOT NULL,
-    metrics TEXT NOT NULL,
-    timings TEXT NOT NULL,
-    created REAL NOT NULL,
-    finished REAL
-);
-CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created);
-"""
+
+@dataclass
+class Progress:
+    """Where a running job is inside its epochs (written a few times a second by its worker)."""
+
+    epoch: int = 0  # 1-based epoch in progress
+    epochs: int = 0
+    step: int = 0  # batches done in this epoch (or images, while computing transfer features)
+    steps: int = 0
+    loss: float | None = None
+    epoch_started: float = 0.0  # wall clock (time.time()): the worker and the page are different processes
+    updated: float = 0.0
 
 
 @dataclass
@@ -53,11 +48,25 @@ class Run:
     spec: ExperimentSpec
     status: str
     history: dict[str, list[float]] = field(default_factory=dict)
-    metrics: dict[str, float | None] = field(default_factory=dict)  # train/val/test accuracy, test loss
+    metrics: dict[str, object] = field(default_factory=dict)  # train/val/test figures, n_classes, class_names
     timings: dict[str, float] = field(default_factory=dict)
     created: float = 0.0
     finished: float | None = None
     message: Msg | None = None
+    phase: str = Phase.DONE
+    progress: Progress = field(default_factory=Progress)
+    started: float | None = None
+    heartbeat: float | None = None
+    n_params: int | None = None
+    estimate: float | None = None  # preflight's estimate of the whole run, seconds
+    worker: str = ""
+    device: str = ""
+    after_id: str | None = None
+    group_id: str = ""
+    seq: int = 0
+    watched: bool = False
+    stop_requested: float | None = None
+    room: str = ""
 
     @property
     def epochs(self) -> int:
@@ -67,105 +76,143 @@ class Run:
     def seconds(self) -> float:
         return float(sum(self.timings.values()))
 
+    @property
+    def active(self) -> bool:
+        """Queued or training."""
+        return self.status in ACTIVE
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will change: training and the evaluation after it are over."""
+        return self.status not in ACTIVE and self.phase == Phase.DONE
+
+    @property
+    def class_names(self) -> list[str]:
+        return [str(n) for n in self.metrics.get("class_names") or []]
+
 
 def run_dir(run_id: str) -> Path:
-    """Files of one run (model, TensorBoard logs), inside the app's own home."""
+    """Files of one run (model, TensorBoard logs)."""
     if not run_id.isalnum():
         raise ValueError(f"not a run id: {run_id!r}")
-    return settings.home_dir() / "runs" / run_id
+    return settings.run_files_dir() / run_id
 
 
-def _message_json(msg: Msg | None) -> str | None:
-    return json.dumps({"key": msg.key, "fields": msg.fields}, default=str) if msg else None
+def model_file(run_id: str) -> Path:
+    return run_dir(run_id) / "model.keras"
 
 
-def _message(text: str | None) -> Msg | None:
+def message_json(msg: Msg | None) -> str | None:
+    return db.dumps({"key": msg.key, "fields": msg.fields}) if msg else None
+
+
+def message(text: str | None) -> Msg | None:
     if not text:
         return None
     raw = json.loads(text)
-    return Msg(raw["key"], raw.get("fields") or {})
+    fields = {k: message(json.dumps(v)) if isinstance(v, dict) and "key" in v else v for k, v in (raw.get("fields") or {}).items()}
+    return Msg(raw["key"], fields)
+
+
+def from_row(row) -> Run:
+    m = row._mapping
+    return Run(
+        id=m["id"], owner=m["owner"], name=m["name"], spec=ExperimentSpec.from_json(m["spec"]), status=Status(m["status"]),
+        history=json.loads(m["history"]), metrics=json.loads(m["metrics"]), timings=json.loads(m["timings"]),
+        created=m["created"], finished=m["finished"], message=message(m["message"]), phase=Phase(m["phase"]),
+        progress=Progress(**json.loads(m["progress"] or "{}")), started=m["started"], heartbeat=m["heartbeat"],
+        n_params=m["n_params"], estimate=m["estimate"], worker=m["worker"], device=m["device"], after_id=m["after_id"],
+        group_id=m["group_id"], seq=m["seq"], watched=bool(m["watched"]), stop_requested=m["stop_requested"], room=m["room"],
+    )
+
+
+def to_values(run: Run) -> dict:
+    """The row of a run (for a whole-row write: tests, imports, the first insert)."""
+    return dict(
+        id=run.id, owner=run.owner, name=run.name, recipe=run.spec.recipe, dataset=run.spec.data.name, spec=run.spec.to_json(),
+        status=str(run.status), phase=str(run.phase), message=message_json(run.message), seq=run.seq, after_id=run.after_id,
+        group_id=run.group_id, watched=run.watched, stop_requested=run.stop_requested, worker=run.worker, device=run.device,
+        created=run.created, started=run.started, finished=run.finished, heartbeat=run.heartbeat,
+        progress=db.dumps(vars(run.progress)), history=db.dumps(run.history), metrics=db.dumps(run.metrics),
+        timings=db.dumps(run.timings), n_params=run.n_params, estimate=run.estimate, room=run.room,
+    )
+
+
+def get_blob(run_id: str, kind: str) -> bytes | None:
+    with db.read() as conn:
+        return conn.execute(sa.select(db.run_blobs.c.data).where(db.run_blobs.c.run_id == run_id,
+                                                                db.run_blobs.c.kind == kind)).scalar()
+
+
+def weight_history(run_id: str) -> list[dict]:
+    """Weight and bias histograms per layer, one entry per epoch (the first: before training)."""
+    from core.inside import histograms_from_blob
+
+    with db.read() as conn:
+        rows = conn.execute(sa.select(db.run_weights.c.data).where(db.run_weights.c.run_id == run_id)
+                            .order_by(db.run_weights.c.epoch)).scalars().all()
+    return [histograms_from_blob(blob) for blob in rows]
 
 
 class RunStore:
-    """Thread-safe access to the runs table; one short connection per call."""
+    """The learner's runs: settled jobs that trained (or diverged), newest first; each query scoped to an owner."""
 
-    def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path else settings.home_dir() / "runs.sqlite3"
-        self._lock = threading.Lock()
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
-
-    def _connect(self):
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        return closing(db)
-
-    def save(self, run: Run) -> None:
-        with self._lock, self._connect() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    run.id, run.owner, run.name, run.spec.recipe, run.spec.data.name, run.status,
-                    _message_json(run.message), run.spec.to_json(), json.dumps(run.history),
-                    json.dumps(run.metrics), json.dumps(run.timings), run.created, run.finished,
-                ),
-            )
-            db.commit()
-
-    @staticmethod
-    def _row(row: sqlite3.Row) -> Run:
-        return Run(
-            id=row["id"], owner=row["owner"], name=row["name"], spec=ExperimentSpec.from_json(row["spec"]),
-            status=row["status"], history=json.loads(row["history"]), metrics=json.loads(row["metrics"]),
-            timings=json.loads(row["timings"]), created=row["created"], finished=row["finished"],
-            message=_message(row["message"]),
-        )
+    def get(self, owner: str | None, run_id: str) -> Run | None:
+        with db.read() as conn:
+            row = conn.execute(sa.select(db.runs).where(db.runs.c.id == run_id, db.runs.c.owner == owner)).first()
+        return from_row(row) if row else None
 
     def list(self, owner: str) -> list[Run]:
-        """The owner's runs, newest first."""
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM runs WHERE owner = ? ORDER BY created DESC", (owner,)).fetchall()
-        return [self._row(r) for r in rows]
+        """The owner's kept runs, newest first: finished, stopped with epochs, or diverged."""
+        r = db.runs.c
+        query = (sa.select(db.runs).where(r.owner == owner, r.status.in_([str(s) for s in KEPT]), r.phase == str(Phase.DONE))
+                 .order_by(r.created.desc()))
+        with db.read() as conn:
+            found = [from_row(row) for row in conn.execute(query)]
+        return [run for run in found if run.epochs or run.status == Status.DIVERGED]
 
-    def get(self, owner: str, run_id: str) -> Run | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM runs WHERE owner = ? AND id = ?", (owner, run_id)).fetchone()
-        return self._row(row) if row else None
+    def save(self, run: Run) -> None:
+        """Write a whole run (insert or replace)."""
+        values = to_values(run)
+        with db.transaction() as conn:
+            conn.execute(db.runs.delete().where(db.runs.c.id == run.id))
+            conn.execute(db.runs.insert().values(**values))
 
     def rename(self, owner: str, run_id: str, name: str) -> bool:
         name = " ".join(name.split())[:80]
         if not name:
             return False
-        with self._lock, self._connect() as db:
-            changed = db.execute("UPDATE runs SET name = ? WHERE owner = ? AND id = ?", (name, owner, run_id)).rowcount
-            db.commit()
+        with db.transaction() as conn:
+            changed = conn.execute(db.runs.update().where(db.runs.c.owner == owner, db.runs.c.id == run_id)
+                                   .values(name=name)).rowcount
         return bool(changed)
 
     def delete(self, owner: str, run_id: str) -> bool:
-        with self._lock, self._connect() as db:
-            gone = db.execute("DELETE FROM runs WHERE owner = ? AND id = ?", (owner, run_id)).rowcount
-            db.commit()
+        """Delete a settled run with its blobs and files (an active job is stopped, not deleted)."""
+        with db.transaction() as conn:
+            gone = conn.execute(db.runs.delete().where(db.runs.c.owner == owner, db.runs.c.id == run_id,
+                                                       db.runs.c.status.notin_([str(s) for s in ACTIVE]))).rowcount
+            if gone:
+                conn.execute(db.run_blobs.delete().where(db.run_blobs.c.run_id == run_id))
+                conn.execute(db.run_weights.delete().where(db.run_weights.c.run_id == run_id))
         if gone:
             shutil.rmtree(run_dir(run_id), ignore_errors=True)
         return bool(gone)
 
     def prune(self, owner: str, keep: int) -> list[str]:
-        """Delete the owner's oldest runs beyond `keep`; returns their ids."""
-        old = [run.id for run in self.list(owner)[keep:]]
-        for run_id in old:
+        """Delete the owner's oldest settled jobs beyond `keep` (runs, failed and cancelled ones alike); returns their ids."""
+        r = db.runs.c
+        with db.read() as conn:
+            ids = conn.execute(sa.select(r.id).where(r.owner == owner, r.status.notin_([str(s) for s in ACTIVE]))
+                               .order_by(r.created.desc()).offset(keep)).scalars().all()
+        for run_id in ids:
             self.delete(owner, run_id)
-        return old
-
-
-_STORE: RunStore | None = None
-_STORE_LOCK = threading.Lock()
+        return list(ids)
 
 
 def store() -> RunStore:
-    """The process-wide store in the app's home (re-created if PLAYGROUND_HOME changes, as in tests)."""
-    global _STORE
-    with _STORE_LOCK:
-        wanted = settings.home_dir() / "runs.sqlite3"
-        if _STORE is None or _STORE.path != wanted:
-            _STORE = RunStore(wanted)
-        return _STORE
+    return RunStore()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]

@@ -16,12 +16,19 @@ workshop server, Streamlit Community Cloud and the tests can each set their own:
 | `PLAYGROUND_MAX_TOTAL_PIXELS` | `300000000` | most pixels of all images of one upload, decoded |
 | `PLAYGROUND_MAX_IMAGE_PIXELS` | `40000000` | most pixels of one image (Pillow's decompression-bomb guard) |
 | `PLAYGROUND_MAX_CSV_ROWS` | `100000` | most rows of an uploaded CSV |
-| `PLAYGROUND_MAX_QUEUE` | `20` | trainings waiting for a slot; more are refused until the queue moves |
+| `PLAYGROUND_MAX_QUEUE` | `100` | trainings waiting for a worker; more are refused until the queue moves (a room of 30 pressing Train together fits, groups included) |
 | `PLAYGROUND_MAX_PARAMS` | `30000000` | parameters of one model (VGG16 without its top has 14.7 M) |
 | `PLAYGROUND_MAX_SAMPLE_EPOCHS` | `50000000` | epochs x training samples of one run (Fashion-MNIST x 500 epochs = 24 M) |
 | `PLAYGROUND_MAX_MODEL_MB` | `3000` | estimated training memory of one model (weights, gradients, optimizer, activations) |
 | `PLAYGROUND_ORPHAN_GRACE` | `30` | seconds a training may run with its browser tab closed before it is stopped (finished: its model is freed) |
-| `PLAYGROUND_JOBS_KEPT` | `3` | finished trainings (with their models) kept in memory per session |
+| `PLAYGROUND_DATABASE_URL` | unset | the run store: unset = SQLite in `PLAYGROUND_HOME`; `postgresql://user:pw@host/db` for several machines |
+| `PLAYGROUND_RUN_FILES` | `PLAYGROUND_HOME/runs` | models and TensorBoard logs of runs (a folder every worker and web server can reach) |
+| `PLAYGROUND_WORKER_MAX_MB` | `4000` | a training worker using more memory is ended; its job fails saying so |
+| `PLAYGROUND_JOB_TIMEOUT` | `7200` | seconds one training may take before its worker is ended |
+| `PLAYGROUND_HANG_SECONDS` | `600` | seconds without any progress before a training counts as hung and its worker is ended |
+| `PLAYGROUND_WORKER_JOBS` | `25` | trainings a worker runs before it is replaced by a fresh process (memory goes back to the system) |
+| `PLAYGROUND_WORKER_RECYCLE_MB` | `2500` | a worker larger than this after a training is replaced by a fresh one |
+| `PLAYGROUND_RAY_ADDRESS` | unset | `auto` or `ray://host:10001`: trainings run as Ray tasks on that cluster instead of local workers |
 
 Each can also be set in `.streamlit/secrets.toml` (Streamlit Community Cloud's "Secrets"),
 e.g. `PLAYGROUND_MAX_TRAININGS = 1`; the environment wins where both are set.
@@ -130,7 +137,45 @@ def jobs_kept_per_owner() -> int:
 
 
 def max_queue() -> int:
-    return _env_int("PLAYGROUND_MAX_QUEUE", 20, minimum=0)
+    return _env_int("PLAYGROUND_MAX_QUEUE", 100, minimum=0)
+
+
+def database_url() -> str:
+    """`PLAYGROUND_DATABASE_URL`, or "" for SQLite in `home_dir()`."""
+    return os.environ.get("PLAYGROUND_DATABASE_URL", "").strip()
+
+
+def run_files_dir() -> Path:
+    """Where runs keep their model file and TensorBoard logs (one folder per run)."""
+    raw = os.environ.get("PLAYGROUND_RUN_FILES", "").strip()
+    path = Path(raw).expanduser() if raw else home_dir() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def worker_max_mb() -> int:
+    return _env_int("PLAYGROUND_WORKER_MAX_MB", 4000, minimum=200)
+
+
+def job_timeout_seconds() -> int:
+    return _env_int("PLAYGROUND_JOB_TIMEOUT", 7200, minimum=10)
+
+
+def hang_seconds() -> int:
+    return _env_int("PLAYGROUND_HANG_SECONDS", 600, minimum=5)
+
+
+def worker_jobs() -> int:
+    """Trainings one worker process runs before a fresh process takes its place."""
+    return _env_int("PLAYGROUND_WORKER_JOBS", 25, minimum=1)
+
+
+def worker_recycle_mb() -> int:
+    return _env_int("PLAYGROUND_WORKER_RECYCLE_MB", 2500, minimum=100)
+
+
+def ray_address() -> str:
+    return os.environ.get("PLAYGROUND_RAY_ADDRESS", "").strip()
 
 
 def max_params() -> int:

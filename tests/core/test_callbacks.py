@@ -90,5 +90,6 @@ def test_an_exploding_loss_counts_as_diverged():
 def test_on_epoch_hook_sees_the_model():
     seen = []
     x, y = tiny_data()
-    tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=[LiveCallback(ListSink(), threading.Event(), on_epoch=seen.append)])
-    assert len(seen) == 2 and isinstance(seen[0], keras.Model)
+    hook = lambda model, epoch: seen.append((model, epoch))  # noqa: E731
+    tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=[LiveCallback(ListSink(), threading.Event(), on_epoch=hook)])
+    assert [epoch for _, epoch in seen] == [1, 2] and isinstance(seen[0][0], keras.Model)

@@ -1,0 +1,163 @@
+"""Trainings as the pages see them: submit, stop, and read — all through the run store.
+
+A page never holds a job: it submits a spec (checked against the server's limits first),
+gets an id, and from then on reads what the worker wrote (`view`). Any web server can serve
+any learner, and a web server restart loses nothing.
+
+Example:
+    >>> job_id = submit(ExperimentSpec.default_for("moons"), owner="ann")  # doctest: +SKIP
+    >>> view(job_id).status  # doctest: +SKIP
+    'queued'
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from core import queue, runs, settings
+from core.i18n import Msg
+from core.queue import QueueFull  # noqa: F401 - pages catch it from here
+from core.spec import ExperimentSpec
+from core.status import Phase, Status
+
+
+def dispatch() -> None:
+    """Make sure something will train the queue: the local pool, or (configured) a Ray task."""
+    if settings.ray_address():
+        from core import ray_pool
+
+        ray_pool.dispatch()
+    else:
+        from core import workers
+
+        workers.ensure_pool(every=0.0)
+
+
+def submit(spec: ExperimentSpec, owner: str, *, watched: bool = True, after: str | None = None, group: str = "",
+           room: str = "") -> str:
+    """Queue a training for `owner`; returns its id. Raises LimitExceeded or QueueFull with a plain message."""
+    from core import preflight
+
+    estimate = preflight.check(spec, owner)  # over a limit: refused with the limit named
+    job_id = queue.submit(spec, owner, watched=watched, after=after, group=group, room=room,
+                          estimate=estimate.eta_seconds(spec.fit.epochs))
+    if watched:
+        from core import presence
+
+        presence.touch([owner])
+    dispatch()
+    return job_id
+
+
+def stop(job_id: str, owner: str, reason: Msg | None = None, wait: float = 2.0) -> None:
+    """Ask the owner's job to stop and give it a moment to acknowledge, so the page redraws as Stopped at once."""
+    run = queue.get(job_id)
+    if run is None or run.owner != owner:
+        return
+    queue.request_stop(job_id, reason)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        now = queue.get(job_id)
+        if now is None or not now.active:
+            return
+        time.sleep(0.05)
+
+
+@dataclass
+class JobView:
+    """A job as the store has it now, with what a page derives from it (queue place, ETA, blobs on demand)."""
+
+    run: runs.Run
+    queue_position: int | None = None
+    blobs: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):  # id, spec, status, phase, message, history, progress, ... of the run
+        return getattr(self.__dict__["run"], name)
+
+    @property
+    def waits_for_previous(self) -> bool:
+        return self.run.status == Status.QUEUED and self.queue_position is None and self.run.after_id is not None
+
+    @property
+    def epochs_done(self) -> int:
+        return self.run.epochs
+
+    @cached_property
+    def evaluation(self):
+        from core.analysis import Evaluation
+
+        blob = runs.get_blob(self.run.id, "evaluation") if self.run.phase in (Phase.DONE, Phase.EVALUATING) else None
+        return Evaluation.from_blob(blob) if blob else None
+
+    @cached_property
+    def decision_map(self):
+        from core.analysis import DecisionMap
+
+        if self.run.spec.data.name not in _points_datasets():
+            return None
+        blob = runs.get_blob(self.run.id, "map")
+        return DecisionMap.from_blob(blob) if blob else None
+
+    @cached_property
+    def inside(self):
+        from core.inside import InsideViews
+
+        blob = runs.get_blob(self.run.id, "inside")
+        return InsideViews.from_blob(blob) if blob else None
+
+    def weight_history(self) -> list[dict]:
+        return runs.weight_history(self.run.id)
+
+    @property
+    def has_model(self) -> bool:
+        return runs.model_file(self.run.id).exists()
+
+    def eta_seconds(self, now: float | None = None) -> float | None:
+        """Seconds left: from the job's own pace once it has one, else the preflight estimate."""
+        from core import eta
+
+        if self.run.status != Status.RUNNING:
+            return None
+        return eta.remaining(self.run, time.time() if now is None else now)
+
+
+def _points_datasets() -> set[str]:
+    from core.datasets import DATASETS
+
+    return {k for k, info in DATASETS.items() if info.kind == "points"}
+
+
+def view(job_id: str) -> JobView | None:
+    """The job now, or None when it does not exist. A running job whose worker went silent is failed here."""
+    run = queue.get(job_id)
+    if run is None:
+        return None
+    if run.status == Status.RUNNING and run.heartbeat and time.time() - run.heartbeat > queue.HEARTBEAT_TIMEOUT:
+        queue.fail_stale()
+        run = queue.get(job_id) or run
+    return JobView(run, queue.position(run))
+
+
+def latest(owner: str) -> JobView | None:
+    run = queue.latest_for(owner)
+    return view(run.id) if run else None
+
+
+def unsettled(owner: str) -> list[JobView]:
+    """The owner's jobs still queued, training or evaluating, oldest first."""
+    return [JobView(run, queue.position(run)) for run in queue.unsettled_for(owner)]
+
+
+def shown_for(owner: str, preferred: str | None = None) -> JobView | None:
+    """The job a learner most wants news of: `preferred` if it is theirs, else the one training now, else the next
+    in line, else the newest."""
+    if preferred:
+        found = view(preferred)
+        if found is not None and found.owner == owner:
+            return found
+    for job in unsettled(owner):
+        if job.status == Status.RUNNING:
+            return job
+    return latest(owner)

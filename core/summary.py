@@ -1,0 +1,116 @@
+"""What the Model page shows before training: layer rows, parameter counts, FLOPs and a diagram.
+
+For the spec's own layers the summary is plain arithmetic (core/shapes.py): instant, and the
+web server never imports TensorFlow for it. A pretrained base (transfer learning) is built
+by Keras once, without its weights, and described from the real model. Summaries are cached
+per model-shaping part of the spec, so changing the epochs or the augmentation recomputes nothing.
+
+Example:
+    >>> s = summarize(ExperimentSpec.default_for("digits"))
+    >>> s.total_params, s.flops > 0
+    (9610, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from core import shapes
+from core.builder import LossPlan, diagram, shape_text
+from core.graph import LayerRow
+from core.spec import ExperimentSpec
+
+UPLOADED = ("folder", "csv")
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    rows: tuple[LayerRow, ...]
+    total_params: int
+    trainable_params: int
+    plan: LossPlan
+    flops: int = 0  # forward FLOPs per sample
+    conv_flops: int = 0  # of which in convolutions (they run at another rate than dense layers)
+
+    def dot(self, params_label: str = "{params} params") -> str:
+        return diagram(self.rows, params_label)
+
+    def records(self) -> list[dict]:
+        return [
+            {"layer": r.name, "type": r.type, "output shape": shape_text(r.output_shape), "params": r.params}
+            for r in self.rows
+        ]
+
+
+def model_part(spec: ExperimentSpec) -> ExperimentSpec:
+    """Only what shapes the model: the key of every cache of summaries and timings."""
+    return ExperimentSpec(data=spec.data, layers=spec.layers, compile=spec.compile, transfer=spec.transfer)
+
+
+def summarize(spec: ExperimentSpec, owner: str | None = None) -> ModelSummary:
+    """The spec's model described; raises ModelBuildError (naming the layer), DatasetUnavailable or UploadRefused."""
+    return _summarize_json(model_part(spec).to_json(), owner if spec.data.name in UPLOADED else None)
+
+
+@lru_cache(maxsize=256)
+def _summarize_json(spec_json: str, owner: str | None) -> ModelSummary:
+    from core import datasets
+
+    spec = ExperimentSpec.from_json(spec_json)
+    data = datasets.load(spec.data, owner)
+    if not spec.transfer.base:
+        d = shapes.describe(spec, data.input_shape, data.n_classes, data.kind)
+        return ModelSummary(d.rows, d.total_params, d.trainable_params, d.plan, d.flops, d.conv_flops)
+    return _with_keras(spec, data)
+
+
+def _with_keras(spec: ExperimentSpec, data) -> ModelSummary:
+    """Transfer learning: build the model (base without its weights) and read it."""
+    from core.builder import build_model
+
+    # Features mode: the base runs once, not in every step; the head is what trains.
+    if spec.transfer.mode == "features":
+        from core import transfer
+
+        data = transfer.feature_stub(spec.transfer, data)
+    built = build_model(spec, data, load_weights=False)
+    flops, conv = keras_flops(built.model)
+    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.plan, flops, conv)
+    del built  # only the description is kept, not the Keras model
+    return summary
+
+
+def keras_flops(model) -> tuple[int, int]:
+    """(forward FLOPs per sample, of which in convolutions) of a built Keras model, from its layers' shapes."""
+    total = conv = 0
+    for layer in _layers(model):
+        kind = type(layer).__name__
+        try:
+            inp, out = tuple(layer.input.shape), tuple(layer.output.shape)
+        except (AttributeError, ValueError):
+            continue
+        size = math.prod(d for d in out[1:] if d)
+        if kind == "Conv2D":
+            kh, kw = layer.kernel_size
+            flops = 2 * kh * kw * inp[-1] * out[-1] * out[1] * out[2] // max(1, layer.groups)
+            total, conv = total + flops, conv + flops
+        elif kind == "DepthwiseConv2D":
+            kh, kw = layer.kernel_size
+            total, conv = total + 2 * kh * kw * size, conv + 2 * kh * kw * size
+        elif kind == "Dense":
+            total += 2 * inp[-1] * size
+        elif kind in ("BatchNormalization", "Normalization"):
+            total += 4 * size
+        elif kind != "InputLayer":
+            total += size
+    return int(total), int(conv)
+
+
+def _layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:  # a nested model
+            yield from _layers(layer)
+        else:
+            yield layer

@@ -1,0 +1,391 @@
+"""Training workers: processes that take jobs from the run store's queue, train them, and record them.
+
+The web servers never train. On one machine, a supervisor process (`python -m core.workers`,
+started by the first web server that needs it, one per `PLAYGROUND_HOME` thanks to a lock
+file) keeps `PLAYGROUND_MAX_TRAININGS` worker processes warm: started with multiprocessing's
+`spawn` method (never `fork` with TensorFlow loaded), TensorFlow imported before any job
+arrives. The supervisor
+
+* replaces a worker that dies, and fails its job with a plain message (finished epochs kept);
+* ends a worker past `PLAYGROUND_WORKER_MAX_MB`, past `PLAYGROUND_JOB_TIMEOUT`, or without any
+  progress for `PLAYGROUND_HANG_SECONDS`, saying which;
+* lets a worker retire after `PLAYGROUND_WORKER_JOBS` trainings or when it has grown past
+  `PLAYGROUND_WORKER_RECYCLE_MB`, so memory goes back to the operating system;
+* exits once no web server (or test process) has been alive for `POOL_GRACE` seconds.
+
+`run_claimed` is the task function: the local workers and Ray tasks (core/ray_pool.py) both
+call it.
+
+    >>> ensure_pool()  # from a web server: start the supervisor if none runs  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from core import queue, settings
+from core.i18n import Msg
+from core.status import Status
+
+log = logging.getLogger("keras_playground.workers")
+ROOT = Path(__file__).resolve().parents[1]
+POOL_GRACE = float(os.environ.get("PLAYGROUND_POOL_GRACE", "60"))  # seconds the pool outlives the last web server
+IDLE_POLL = 0.2  # seconds between looks at the queue when idle
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --------------------------------------------------------------------------- one job (the task function)
+
+
+def run_claimed(run, worker: str) -> Status:
+    """Train a job this process has claimed, recording everything in the run store; returns its final status."""
+    from core import pipeline, runs
+    from core.recorder import StoreRecorder
+
+    log_dir = str(runs.run_dir(run.id) / "tensorboard") if run.spec.fit.tensorboard else None
+    with StoreRecorder(run) as recorder:
+        if run.watched and _tab_gone(run):
+            recorder.finish(Status.STOPPED, Msg("job.tab_closed"), {}, {})
+            return Status.STOPPED
+        try:
+            outcome = pipeline.run(run.spec, run.owner, recorder, log_dir)
+            if outcome.model is not None and outcome.status != Status.DIVERGED:
+                folder = runs.run_dir(run.id)
+                folder.mkdir(parents=True, exist_ok=True)
+                outcome.model.save(folder / "model.keras")
+            recorder.finish(outcome.status, outcome.message, pipeline.metrics_of(outcome), outcome.timings)
+            status = outcome.status
+        except Exception as exc:  # noqa: BLE001 - a bug ends this job with its reason, never the worker
+            log.exception("job %s failed", run.id)
+            recorder.finish(Status.FAILED, Msg("job.failed", {"error": f"{type(exc).__name__}: {exc}"[:300]}), {}, {})
+            status = Status.FAILED
+    runs.store().prune(run.owner, settings.runs_kept_per_owner())
+    return status
+
+
+def _tab_gone(run) -> bool:
+    from core import presence
+
+    seen = presence.last_seen(run.owner)
+    return seen is not None and time.time() - seen > settings.orphan_grace_seconds()
+
+
+def _configure_tensorflow() -> str:
+    """Thread pools sized for this machine's share, before any TensorFlow op runs; returns the device name."""
+    import tensorflow as tf
+
+    tf.config.threading.set_inter_op_parallelism_threads(2)
+    gpus = tf.config.list_physical_devices("GPU")
+    return "GPU:0" if gpus else "CPU"
+
+
+def _warm_up() -> None:
+    """Import and trace once, so the first learner's job does not pay for it."""
+    import keras
+    import numpy as np
+
+    from core import pipeline
+
+    pipeline.warm_imports()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(np.zeros((8, 4), "float32"), np.zeros(8, "int64"), epochs=1, verbose=0)
+    del model
+    keras.backend.clear_session()
+
+
+def _measure_machine() -> None:
+    """Measure this machine's speed for the preflight's estimate, unless a worker here did so lately."""
+    import sqlalchemy as sa
+
+    from core import db, eta
+
+    # One worker measures while the others wait: two measuring at once would measure each other.
+    with open(settings.home_dir() / "calibrate.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with db.read() as conn:
+            updated = conn.execute(sa.select(db.machines.c.updated).where(db.machines.c.host == eta.host())).scalar()
+        if updated and time.time() - updated < eta.PROFILE_MAX_AGE:
+            return
+        profile = eta.calibrate()
+        with db.transaction() as conn:
+            conn.execute(db.machines.delete().where(db.machines.c.host == eta.host()))
+            conn.execute(db.machines.insert().values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
+    log.info("measured this machine: %s", profile.to_json())
+
+
+def work_loop(worker: str, device: str, should_stop, max_jobs: int) -> str:
+    """Claim and train jobs until told to stop or retired; returns why the loop ended."""
+    import keras
+
+    done = 0
+    while not should_stop():
+        run = queue.claim(worker, device)
+        if run is None:
+            time.sleep(IDLE_POLL)
+            continue
+        run_claimed(run, worker)
+        done += 1
+        keras.backend.clear_session()  # safe here: this process trains one job at a time
+        gc.collect()
+        if done >= max_jobs:
+            return "jobs"
+        if rss_mb(os.getpid()) > settings.worker_recycle_mb():
+            return "memory"
+    return "stopped"
+
+
+def worker_main(supervisor_pid: int) -> None:
+    """Entry of a spawned worker process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    device = _configure_tensorflow()
+    _warm_up()
+    _measure_machine()
+    me = worker_id()
+    log.info("worker %s ready (%s)", me, device)
+    why = work_loop(me, device, lambda: os.getppid() != supervisor_pid, settings.worker_jobs())
+    log.info("worker %s retires (%s)", me, why)
+
+
+# --------------------------------------------------------------------------- the supervisor
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _paths() -> dict[str, Path]:
+    home = settings.home_dir()
+    (home / "clients").mkdir(exist_ok=True)
+    (home / "logs").mkdir(exist_ok=True)
+    return {"lock": home / "pool.lock", "info": home / "pool.json", "clients": home / "clients", "log": home / "logs" / "pool.log"}
+
+
+class Supervisor:
+    """Keeps the worker processes alive, sized and honest (see the module's docstring)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.ctx = multiprocessing.get_context("spawn")
+        self.procs: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.ended: dict[int, Msg] = {}  # pid -> why we ended it
+        self.quitting = threading.Event()
+        self.last_client = time.time()
+
+    def start(self, slot: int) -> None:
+        from core import workers  # by its import name, not __main__: what a spawned child can import
+
+        proc = self.ctx.Process(target=workers.worker_main, args=(os.getpid(),), name=f"playground-worker-{slot}", daemon=False)
+        proc.start()
+        self.procs[slot] = proc
+
+    def check(self) -> None:
+        """One round: replace the dead, end the oversized, the overdue and the hung."""
+        jobs = _running_jobs()
+        for slot, proc in list(self.procs.items()):
+            wid = f"{socket.gethostname()}:{proc.pid}"
+            if not proc.is_alive():
+                self._replace(slot, proc, wid)
+                continue
+            reason = self._reason_to_end(proc.pid, jobs.get(wid))
+            if reason is not None:
+                self.ended[proc.pid] = reason
+                os.kill(proc.pid, signal.SIGKILL)
+
+    def _reason_to_end(self, pid: int, job) -> Msg | None:
+        mb = rss_mb(pid)
+        if mb > settings.worker_max_mb():
+            return Msg("job.worker_memory", {"mb": f"{mb:,.0f}", "limit": f"{settings.worker_max_mb():,}"})
+        if job is None:
+            return None
+        now = time.time()
+        if job.started and now - job.started > settings.job_timeout_seconds():
+            return Msg("job.worker_timeout", {"seconds": settings.job_timeout_seconds()})
+        last = max(job.progress.updated or 0.0, job.started or 0.0)
+        if last and now - last > settings.hang_seconds():
+            return Msg("job.worker_hung", {"seconds": settings.hang_seconds()})
+        return None
+
+    def _replace(self, slot: int, proc, wid: str) -> None:
+        proc.join(timeout=1)
+        code = proc.exitcode
+        reason = self.ended.pop(proc.pid, None)
+        if reason is None and code not in (0, None):
+            reason = Msg("job.worker_died", {"code": _describe_exit(code)})
+        failed = queue.fail_worker(wid, reason or Msg("job.worker_died", {"code": _describe_exit(code)}))
+        if failed:
+            log.warning("worker %s ended (%s): failed %s", wid, code, failed)
+        if not self.quitting.is_set():
+            self.start(slot)
+
+    def clients_alive(self, folder: Path) -> bool:
+        alive = False
+        for entry in folder.iterdir():
+            try:
+                pid = int(entry.name)
+                os.kill(pid, 0)
+                alive = True
+            except (ValueError, ProcessLookupError):
+                entry.unlink(missing_ok=True)
+            except PermissionError:
+                alive = True
+        if alive:
+            self.last_client = time.time()
+        return alive or time.time() - self.last_client < POOL_GRACE
+
+    def stop_all(self) -> None:
+        self.quitting.set()
+        for proc in self.procs.values():
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self.procs.values():
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
+            queue.fail_worker(f"{socket.gethostname()}:{proc.pid}", Msg("job.pool_stopped"))
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "?"
+    if code < 0:
+        try:
+            return f"{signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit {code}"
+
+
+def _running_jobs() -> dict:
+    """worker id -> its running job (from the store)."""
+    import sqlalchemy as sa
+
+    from core import db, runs
+
+    with db.read() as conn:
+        rows = conn.execute(sa.select(db.runs).where(db.runs.c.status == str(Status.RUNNING))).all()
+    return {r._mapping["worker"]: runs.from_row(r) for r in rows}
+
+
+def supervise() -> int:
+    """`python -m core.workers`: hold the pool's lock, keep the workers, exit when the web servers are gone."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(message)s")
+    paths = _paths()
+    lock = open(paths["lock"], "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return 0  # another supervisor owns this home
+    paths["info"].write_text(json.dumps({"pid": os.getpid(), "started": time.time(), "size": settings.max_concurrent_trainings()}))
+    supervisor = Supervisor(settings.max_concurrent_trainings())
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.quitting.set())
+    for slot in range(supervisor.size):
+        supervisor.start(slot)
+    rounds = 0
+    try:
+        while not supervisor.quitting.wait(0.5):
+            supervisor.check()
+            rounds += 1
+            if rounds % 10 == 0:
+                queue.fail_stale()  # jobs of workers that vanished without their supervisor noticing
+            if not supervisor.clients_alive(paths["clients"]):
+                log.info("no web server for %.0f s: stopping the pool", POOL_GRACE)
+                break
+    finally:
+        supervisor.stop_all()
+        paths["info"].unlink(missing_ok=True)
+    return 0
+
+
+# --------------------------------------------------------------------------- from the web servers
+
+_REGISTERED: set[tuple[int, str]] = set()
+_LAST_CHECK: dict[str, float] = {}
+
+
+def register_client() -> None:
+    """This process (a web server, a test) wants the pool to stay up while it lives."""
+    key = (os.getpid(), str(settings.home_dir()))
+    if key not in _REGISTERED:
+        (_paths()["clients"] / str(os.getpid())).write_text(str(time.time()))
+        _REGISTERED.add(key)
+
+
+def pool_running() -> bool:
+    """True when a supervisor holds this home's pool lock."""
+    with open(_paths()["lock"], "a+") as probe:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(probe, fcntl.LOCK_UN)
+        return False
+
+
+def ensure_pool(every: float = 5.0) -> None:
+    """Start the local supervisor if none runs for this home (cheap: checked at most every `every` seconds)."""
+    if settings.ray_address():
+        return  # trainings run on the Ray cluster (core/ray_pool.py)
+    home = str(settings.home_dir())
+    now = time.monotonic()
+    if now - _LAST_CHECK.get(home, -every) < every:
+        return
+    _LAST_CHECK[home] = now
+    register_client()
+    if pool_running():
+        return
+    paths = _paths()
+    with open(paths["log"], "ab") as out:
+        subprocess.Popen([sys.executable, "-m", "core.workers"], cwd=ROOT, env=dict(os.environ), stdout=out, stderr=out,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def shutdown_pool(timeout: float = 30.0) -> None:
+    """Stop this home's supervisor and its workers (tests, benchmarks)."""
+    info = _paths()["info"]
+    try:
+        pid = json.loads(info.read_text())["pid"]
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError, KeyError):
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pool_running():
+        time.sleep(0.1)
+
+
+def worker_pids() -> list[int]:
+    """The pool's worker processes (children of the supervisor), for tests and benchmarks."""
+    try:
+        pid = json.loads(_paths()["info"].read_text())["pid"]
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, ValueError, KeyError):
+        return []
+    return [int(c) for c in children]
+
+
+if __name__ == "__main__":
+    sys.exit(supervise())
