@@ -9,7 +9,9 @@ resolved in this order:
    read directly, so a re-packed `mnist.npz` with the right arrays works even
    though its hash differs from Keras's;
 2. the Keras cache (`~/.keras/datasets` or `$KERAS_HOME/datasets`), read the same way;
-3. the Keras download (`keras.datasets.<name>.load_data()`), unless offline.
+3. the Keras download (`keras.datasets.<name>.load_data()`), unless offline:
+   `PLAYGROUND_OFFLINE=1`, or found out by `core.network` (a quick probe first; a download
+   that cannot connect marks the app offline for a while).
 
 When none works, `DatasetUnavailable` says which file to place where.
 
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import settings
+from core import network, settings
 from core.i18n import LocalizedError, Msg
 from core.spec import DataSpec
 
@@ -314,7 +316,10 @@ def _unavailable(name: str, reason: str = "") -> DatasetUnavailable:
 
 
 def _download_keras(name: str):
-    """The real Keras loader: uses its own cache and downloads when online."""
+    """The real Keras loader: uses its own cache and downloads, once a quick probe says it can connect."""
+    answer = network.status()
+    if not answer.online:  # Keras's own download has no timeout: never start it offline
+        raise _unavailable(name)
     import keras
 
     loader = {
@@ -326,6 +331,10 @@ def _download_keras(name: str):
     return x_train, y_train, x_test, y_test
 
 
+#: Where Keras downloads each set from (for saying which host could not be reached).
+_ORIGINS = {"cifar10": "https://www.cs.toronto.edu/"}
+
+
 def _keras_arrays(name: str):
     try:
         arrays = _local_keras_files(name)
@@ -333,16 +342,22 @@ def _keras_arrays(name: str):
         raise DatasetUnavailable("errors.dataset_unreadable", title=Msg(f"datasets.{name}.title"), reason=str(exc)[:200]) from exc
     if arrays is not None:
         return arrays
-    if settings.offline():
+    if network.known_offline():
         raise _unavailable(name)
     try:
         return _download_keras(name)
+    except DatasetUnavailable:
+        raise
     except Exception as exc:  # noqa: BLE001 - any network/IO failure becomes one plain message
-        raise _unavailable(name, (str(exc).splitlines() or [type(exc).__name__])[0][:200]) from exc
+        why = network.failed_download(exc, _ORIGINS.get(name, "https://storage.googleapis.com/"))
+        raise _unavailable(name, why or (str(exc).splitlines() or [type(exc).__name__])[0][:200]) from exc
 
 
 def availability(name: str) -> str:
-    """'builtin', 'upload' (the learner's own), 'local' (files present), or 'download' (needs the internet)."""
+    """'builtin', 'upload' (the learner's own), 'local' (files present), or 'download' (not here: needs the internet).
+
+    Whether the internet is there now: `availability_now`.
+    """
     info = DATASETS[name]
     if info.group == "upload":
         return "upload"
@@ -356,6 +371,12 @@ def availability(name: str) -> str:
         )
         return "local" if found else "download"
     return "local" if find_file(info.files[0]) else "download"
+
+
+def availability_now(name: str) -> str:
+    """As `availability`, but 'missing' when the files are not here and downloads cannot work now (`core.network`)."""
+    found = availability(name)
+    return "missing" if found == "download" and not network.can_download() else found
 
 
 # --------------------------------------------------------------------------- loading

@@ -2,8 +2,9 @@
 
 Weights resolve like datasets do: `PLAYGROUND_DATA_DIR/models/<Keras's own file name>`
 (read-only, e.g. `mobilenet_7_5_224_tf.h5`), then the Keras cache (`~/.keras/models/`),
-then a download into the Keras cache with progress. Offline and missing: a plain
-message naming the file and the folder to put it in.
+then a download into the Keras cache with progress, when `core.network` says downloads
+can work. Offline (the switch, or found out) and missing: a plain message naming the
+file and the folder to put it in; a download that cannot connect marks the app offline.
 
 Class names come from the ImageNet class index shipped in `assets/`, handed to Keras's
 own `decode_predictions` (which would otherwise download it).
@@ -29,9 +30,9 @@ from typing import Callable
 
 import numpy as np
 
-from core import images, settings
+from core import images, network, settings
 from core.datasets import find_file
-from core.i18n import LocalizedError
+from core.i18n import LocalizedError, Msg
 
 CLASS_INDEX = Path(__file__).resolve().parents[1] / "assets" / "imagenet_class_index.json"
 _KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -96,11 +97,21 @@ PREPROCESS_MODE = {"mobilenet": "tf", "mobilenet_v2": "tf", "inception_v3": "tf"
                    "resnet": "caffe", "vgg16": "caffe", "vgg19": "caffe", "densenet": "torch", "efficientnet": "none"}
 
 
+def weights_folder() -> Path:
+    """Where a learner should put weights files: `PLAYGROUND_DATA_DIR/models` if set, else the Keras cache's."""
+    return settings.data_dir() / "models" if settings.data_dir() else settings.keras_cache_dir() / "models"
+
+
 class WeightsUnavailable(LocalizedError):
-    def __init__(self, m: ZooModel, file: str, reason: str = ""):
-        folder = settings.data_dir() / "models" if settings.data_dir() else settings.keras_cache_dir() / "models"
-        key = "classify.weights_download_failed" if reason else "classify.weights_missing"
-        super().__init__(key, model=m.label, file=file, folder=str(folder), reason=reason)
+    """The weights are not here: they could not be downloaded (`reason`), or cannot be now (`why`)."""
+
+    def __init__(self, m: ZooModel, file: str, reason: str | Msg = "", why: Msg | None = None):
+        fields = dict(model=m.label, file=file, folder=str(weights_folder()))
+        if reason:
+            super().__init__("classify.weights_download_failed", reason=reason, **fields)
+        else:
+            super().__init__("classify.weights_not_here", why=why or Msg("network.switch"), **fields)
+        self.file, self.failed = file, bool(reason)
 
 
 def get(key: str) -> ZooModel:
@@ -120,41 +131,64 @@ def find_weights(m: ZooModel, include_top: bool = True) -> Path | None:
 
 
 def availability(m: ZooModel, include_top: bool = True) -> str:
-    """'local' (on disk now), 'download' (will download on first use) or 'missing' (offline, not on disk)."""
+    """'local' (on disk now), 'download' (not here, downloads can work now) or 'missing' (not here, offline).
+
+    Offline is `PLAYGROUND_OFFLINE=1` or found out by `core.network` (a quick probe, remembered).
+    """
     if find_weights(m, include_top) is not None:
         return "local"
-    return "missing" if settings.offline() else "download"
+    return "download" if network.can_download() else "missing"
 
 
 def download(m: ZooModel, include_top: bool = True, progress: Callable[[int, int], None] | None = None) -> Path:
-    """Fetch the weights into the Keras cache (where `keras.applications` would put them), reporting bytes."""
+    """Fetch the weights into the Keras cache (where `keras.applications` would put them), reporting bytes.
+
+    A failure raises WeightsUnavailable with the reason in plain words; one that could not
+    connect also marks downloads unavailable for a while (`core.network`).
+    """
     name = weights_file(m, include_top)
     target = settings.keras_cache_dir() / "models" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.part")
+    url = m.url + name
     try:
-        with urllib.request.urlopen(m.url + name, timeout=30) as response, open(partial, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
+        done, total = _fetch(url, partial, progress)
+        if total and done != total:
+            partial.unlink(missing_ok=True)
+            raise WeightsUnavailable(m, name, Msg("classify.download_incomplete", {"done": f"{done:,}", "total": f"{total:,}"}))
         partial.replace(target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise WeightsUnavailable(m, name, str(exc)[:200]) from exc
+        why = network.failed_download(exc, url)
+        raise WeightsUnavailable(m, name, why or (str(exc).splitlines() or [type(exc).__name__])[0][:200]) from exc
+    except BaseException:  # a stopped page run, say: no half file left behind
+        partial.unlink(missing_ok=True)
+        raise
+    network.mark_online()
     return target
 
 
+def _fetch(url: str, path: Path, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
+    """Stream `url` into `path`: (bytes received, bytes announced or 0)."""
+    with urllib.request.urlopen(url, timeout=30) as response, open(path, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := response.read(1 << 20):
+            out.write(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    return done, total
+
+
 def resolve_weights(m: ZooModel, include_top: bool = True, progress: Callable[[int, int], None] | None = None) -> Path:
-    """Local weights, or downloaded ones; offline and missing raises WeightsUnavailable naming the file."""
+    """Local weights, or downloaded ones; missing and offline raises WeightsUnavailable naming the file and folder."""
     path = find_weights(m, include_top)
     if path is not None:
         return path
-    if settings.offline():
-        raise WeightsUnavailable(m, weights_file(m, include_top))
+    answer = network.status()
+    if not answer.online:
+        raise WeightsUnavailable(m, weights_file(m, include_top), why=answer.why)
     return download(m, include_top, progress)
 
 

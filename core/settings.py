@@ -8,6 +8,7 @@ workshop server, Streamlit Community Cloud and the tests can each set their own:
 | `PLAYGROUND_DATA_DIR` | unset | read-only folder laid out like the Keras cache (`datasets/`, `models/`) |
 | `PLAYGROUND_HOME` | `~/.keras-playground` | the app's own writable folder (run store, temp files) |
 | `PLAYGROUND_OFFLINE` | `0` | `1` never tries a download: missing files get a message at once |
+| `PLAYGROUND_PROBE_HOST` | `storage.googleapis.com:443` | `host:port` the offline check connects to (core.network) |
 | `PLAYGROUND_MAX_TRAININGS` | `2` | trainings running at the same time; more wait in a FIFO queue |
 | `PLAYGROUND_RUNS_KEPT` | `50` | runs kept per browser session in the run store |
 | `PLAYGROUND_MAX_UPLOAD_MB` | `50` | largest upload (zip, CSV, image, model) |
@@ -75,6 +76,17 @@ def keras_cache_dir() -> Path:
 def offline() -> bool:
     """True when the app must not try to download anything."""
     return os.environ.get("PLAYGROUND_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def probe_host() -> tuple[str, int] | None:
+    """`PLAYGROUND_PROBE_HOST` as (host, port) — `host:port`, `[v6 address]:port` or `host` (port 443) — or None."""
+    raw = os.environ.get("PLAYGROUND_PROBE_HOST", "").strip()
+    if not raw:
+        return None
+    host, sep, port = raw.rpartition(":")
+    if not sep or not port.isdigit() or host.count(":") and not host.startswith("["):
+        host, port = raw, "443"  # no port given (or a bare IPv6 address)
+    return host.strip("[]"), int(port)
 
 
 def home_dir() -> Path:

@@ -20,16 +20,16 @@ with left:
 with right:
     top = st.slider(t("classify.top_k"), 1, 10, 5, key="classify_top")
     explain = st.toggle(t("classify.gradcam"), value=True, key="classify_gradcam", help=t("help.classify.gradcam"))
-    invert = divide = False
+    invert, preprocess = False, None
     if source != "zoo":
         invert = st.checkbox(t("classify.invert"), key="classify_invert", help=t("help.classify.invert"))
     if source == "upload":
-        divide = st.checkbox(t("classify.divide"), key="classify_divide", help=t("help.classify.divide"))
+        preprocess = classify_view.preprocess_choice()
 
 pictures = classify_view.pictures()
 if classifier is not None:
     for name, picture in pictures:
-        classify_view.result(classifier, name, picture, top, explain, invert, divide)
+        classify_view.result(classifier, name, picture, top, explain, invert, preprocess)
 
 if source == "zoo" and classifier is not None:
     with st.expander(t("classify.code")):

@@ -3,35 +3,65 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import streamlit as st
 
-from core import charts, images, pretrained, settings
-from core.i18n import LocalizedError
+from core import charts, images, network, pretrained, settings
+from core.i18n import LocalizedError, Msg
 from ui import state
 from ui.state import t
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample.png"
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+DEFAULT_MODEL = "mobilenet_0.75"  # the transfer recipes' offline base: the one to put in place first
+# Markdown that a name could trigger: links, images, code, emphasis, HTML, maths, emoji and autolinks (`:`, `@`,
+# `www.`), tables; `_` only at a word's edge (inside a word it is literal); list and heading marks at the start.
+_MARKUP = re.compile(r"([\\`*\[\]()<>~$|{}!&:@]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|(?i:(?<=\bwww)\.))")
+_LEADING = re.compile(r"^([-+#=>]|\d+(?=[.)]))")
+
+
+def plain(text: str) -> str:
+    """`text` shown as itself in Markdown: a file name like `[docs](https://example.com)` stays text, never a link."""
+    escaped = _MARKUP.sub(r"\\\1", " ".join(str(text).split()))
+    return _LEADING.sub(lambda m: "\\" + m.group(1) if not m.group(1).isdigit() else m.group(1) + "\\", escaped)
+
+
+def _plain_fields(msg: Msg) -> Msg:
+    return Msg(msg.key, {k: plain(v) if isinstance(v, str) else _plain_fields(v) if isinstance(v, Msg) else v
+                         for k, v in msg.fields.items()})
+
+
+def _render(msg: Msg) -> str:
+    """A message in the reader's language, its texts from outside (names, paths, errors) as plain text."""
+    return _plain_fields(msg).render(state.lang())
 
 
 def _error(exc: LocalizedError) -> None:
-    st.error(exc.msg.render(state.lang()), icon=":material/error:")
+    st.error(_render(exc.msg), icon=":material/error:")
 
 
 # --------------------------------------------------------------------------- the zoo
+
+
+def availability_text(m: pretrained.ZooModel) -> str:
+    """'weights here', 'downloads on first use' (only when downloads can work now) or where to put which file."""
+    found = pretrained.availability(m)
+    if found == "missing":
+        return t("classify.availability_where", file=m.file, folder=str(pretrained.weights_folder()))
+    return t(f"classify.availability.{found}")
 
 
 def zoo_rows() -> list[dict]:
     """The model zoo as table rows, with whether each one's weights are here right now."""
     return [{
         t("classify.col_model"): m.label,
+        t("classify.col_on_disk"): availability_text(m),
         t("classify.col_size"): f"{m.size}x{m.size}",
         t("classify.col_params"): f"{m.params_m:g} M",
         t("classify.col_weights"): f"{m.weights_mb:g} MB",
         t("classify.col_top1"): f"{m.top1:.1%}",
-        t("classify.col_available"): t(f"classify.availability.{pretrained.availability(m)}"),
     } for m in pretrained.ZOO.values()]
 
 
@@ -41,26 +71,64 @@ def _zoo_model(key: str) -> pretrained.LoadedZooModel:
     return pretrained.load(key)
 
 
+def _pick_model() -> pretrained.ZooModel:
+    """The model selectbox; the first visit opens on a model whose weights are here.
+
+    Its labels never change (availability does, e.g. when a download fails): a selectbox whose
+    option labels change between runs loses the learner's choice. Availability is in the table.
+    """
+    keys = list(pretrained.ZOO)
+    if "classify_model" not in st.session_state:
+        local = [k for k in keys if pretrained.availability(pretrained.ZOO[k]) == "local"]
+        st.session_state["classify_model"] = local[0] if local else DEFAULT_MODEL
+    key = st.selectbox(t("classify.model"), keys, key="classify_model", help=t("help.classify.model"),
+                       format_func=lambda k: pretrained.ZOO[k].label)
+    with st.expander(t("classify.zoo_table")):
+        st.dataframe(zoo_rows(), hide_index=True, width="stretch",
+                     column_config={t("classify.col_on_disk"): st.column_config.TextColumn(width="large")})
+        st.caption(t("classify.weights_folder", folder=plain(str(pretrained.weights_folder()))))
+    return pretrained.ZOO[key]
+
+
+def _not_here(m: pretrained.ZooModel) -> None:
+    """A plain note: the weights are not here and cannot be downloaded now; which file goes where."""
+    why = network.status().why or Msg("network.switch")
+    st.info(_render(Msg("classify.not_here_info", {"model": m.label, "file": m.file, "why": why,
+                                                   "folder": str(pretrained.weights_folder())})),
+            icon=":material/download_for_offline:")
+
+
+def _download(m: pretrained.ZooModel) -> bool:
+    """Download the weights with a progress bar that always ends; a failure says why. True when they are here."""
+    bar = st.progress(0.0, text=t("classify.downloading", file=m.file))
+
+    def progress(done: int, total: int) -> None:
+        text = t("classify.downloading_bytes", file=m.file, done=f"{done / 1e6:.1f}", total=f"{total / 1e6:.1f}" if total else "?")
+        bar.progress(min(1.0, done / total) if total else 0.0, text=text)
+
+    try:
+        pretrained.resolve_weights(m, progress=progress)
+    except pretrained.WeightsUnavailable as exc:
+        bar.empty()
+        st.warning(_render(exc.msg), icon=":material/cloud_off:")
+        return False
+    finally:
+        bar.empty()
+    return True
+
+
 def zoo_classifier():
     """The zoo picker; returns a loaded model or None (with the reason shown)."""
-    keys = list(pretrained.ZOO)
-    local = [k for k in keys if pretrained.availability(pretrained.ZOO[k]) == "local"]
-    if "classify_model" not in st.session_state:
-        st.session_state["classify_model"] = local[0] if local else "mobilenet_0.75"
-    key = st.selectbox(t("classify.model"), keys, key="classify_model",
-                       format_func=lambda k: f"{pretrained.ZOO[k].label} · {t('classify.availability.' + pretrained.availability(pretrained.ZOO[k]))}",
-                       help=t("help.classify.model"))
-    with st.expander(t("classify.zoo_table")):
-        st.dataframe(zoo_rows(), hide_index=True, width="stretch")
-    m = pretrained.ZOO[key]
+    m = _pick_model()
+    found = pretrained.availability(m)
+    if found == "missing":
+        _not_here(m)
+        return None
+    if found == "download" and not _download(m):
+        return None
     try:
-        if pretrained.availability(m) == "download":
-            bar = st.progress(0.0, text=t("classify.downloading", file=m.file))
-            pretrained.resolve_weights(m, progress=lambda done, total: bar.progress(min(1.0, done / total) if total else 0.0,
-                                                                                     text=t("classify.downloading", file=m.file)))
-            bar.empty()
         with st.spinner(t("classify.loading", model=m.label)):
-            loaded = _zoo_model(key)
+            loaded = _zoo_model(m.key)
     except LocalizedError as exc:
         _error(exc)
         return None
@@ -111,15 +179,24 @@ def upload_classifier():
     cached = st.session_state.get("classify_own_upload")
     if cached is None or cached[0] != digest:
         try:
-            with st.spinner(t("classify.loading", model=upload.name)):
+            with st.spinner(t("classify.loading", model=plain(upload.name))):
                 cached = (digest, own_models.from_upload(data, upload.name))
         except LocalizedError as exc:
             _error(exc)
             return None
         st.session_state["classify_own_upload"] = cached
+        st.session_state["classify_preprocess"] = cached[1].default_preprocess  # a new model: its likely pixels
     own = cached[1]
     st.caption(t("classify.own_shape", height=own.height, width=own.width, channels=own.channels, classes=len(own.class_names)))
     return own
+
+
+def preprocess_choice() -> str:
+    """How the pixels reach an uploaded model: 0..1, -1..1, caffe, torch, or raw."""
+    from core import own_models
+
+    return st.radio(t("classify.preprocess"), own_models.PREPROCESSING, key="classify_preprocess",
+                    format_func=lambda mode: t(f"classify.preprocess_{mode}"), help=t("help.classify.preprocess"))
 
 
 # --------------------------------------------------------------------------- pictures
@@ -142,28 +219,28 @@ def pictures() -> list[tuple[str, object]]:
         try:
             out.append((name, images.decode(data, "rgb", max_pixels=settings.max_image_pixels()).image))
         except LocalizedError as exc:
-            st.warning(f"**{name}**: {exc.msg.render(state.lang())}", icon=":material/warning:")
+            st.warning(f"**{plain(name)}**: {_render(exc.msg)}", icon=":material/warning:")
     return out
 
 
 # --------------------------------------------------------------------------- one result
 
 
-def result(classifier, name: str, picture, top: int, explain: bool, invert: bool = False, divide: bool = False) -> None:
+def result(classifier, name: str, picture, top: int, explain: bool, invert: bool = False, preprocess: str | None = None) -> None:
     """The picture, its top-k chart, and (optionally) the Grad-CAM heatmap of the best class."""
     if isinstance(classifier, pretrained.LoadedZooModel):
         prediction, seen = classifier.classify_picture(picture, top)
     else:
-        prediction, seen = classifier.classify(picture, invert=invert, divide_by_255=divide, top=top)
+        prediction, seen = classifier.classify(picture, invert=invert, preprocess=preprocess, top=top)
     labels = [label.replace("_", " ") for label, _, _ in prediction.top]
     cols = st.columns([1, 2, 1] if explain else [1, 2])
-    cols[0].image(images.for_display(seen), caption=name, width="stretch")
+    cols[0].image(images.for_display(seen), caption=plain(name), width="stretch")
     cols[1].plotly_chart(charts.top_k_figure(labels, [p for _, p, _ in prediction.top], title=t("classify.chart_title", k=top),
                                              x_title=t("classify.probability")), key=f"topk-{name}-{id(picture)}")
     cols[1].caption(t("classify.timing", ms=f"{prediction.seconds * 1000:.0f}"))
     if explain:
         try:
             heat = classifier.heatmap(prediction.input, prediction.top[0][2])
-            cols[2].image(images.heat_overlay(seen, heat), caption=t("classify.gradcam_caption", label=labels[0]), width="stretch")
+            cols[2].image(images.heat_overlay(seen, heat), caption=t("classify.gradcam_caption", label=plain(labels[0])), width="stretch")
         except ValueError:
             cols[2].info(t("classify.gradcam_needs_conv"), icon=":material/info:")

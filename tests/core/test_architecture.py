@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {
-    "leaf": {"settings", "housekeeping", "spec", "i18n", "images", "charts", "callbacks", "augment", "demo_folders", "graph", "gradcam", "share", "inside", "diagnosis"},
+    "leaf": {"settings", "network", "housekeeping", "spec", "i18n", "images", "charts", "callbacks", "augment", "demo_folders", "graph", "gradcam", "share", "inside", "diagnosis"},
     "domain": {"datasets", "builder", "analysis", "workspaces", "recipes", "runs", "uploads", "pretrained", "transfer", "own_models", "preflight"},
     "engine": {"training", "export", "codegen", "__main__", "cli"},
 }

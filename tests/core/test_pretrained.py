@@ -149,7 +149,7 @@ def saved(model, tmp_path, name="model.keras") -> bytes:
 def test_an_uploaded_model_classifies_and_explains(tmp_path):
     own = own_models.from_upload(saved(tiny_cnn(), tmp_path), "my model.keras")
     assert (own.height, own.width, own.channels, own.flat) == (16, 16, 3, False)
-    prediction, seen = own.classify(picture(), divide_by_255=False, top=2)
+    prediction, seen = own.classify(picture(), preprocess="none", top=2)
     assert seen.shape == (16, 16, 3) and len(prediction.top) == 2
     assert own.heatmap(prediction.input, prediction.top[0][2]).shape == (14, 14)
 
@@ -200,7 +200,7 @@ def test_a_flattened_mnist_mlp_is_fed_a_flattened_grayscale_picture(tmp_path):
     model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(inputs))
     own = own_models.from_upload(saved(model, tmp_path), "mlp.keras")
     assert (own.height, own.width, own.channels, own.flat) == (28, 28, 1, True)
-    batch, seen = own.prepare(picture(), invert=True, divide_by_255=True)
+    batch, seen = own.prepare(picture(), invert=True, preprocess="unit")
     assert batch.shape == (1, 784) and float(batch.max()) <= 1.0 and seen.shape == (28, 28, 1)
 
 
