@@ -6,6 +6,7 @@ the landing page paints at once; pages import Keras only when they need it.
 
 import streamlit as st
 
+from core import jobs
 from ui import errors, runtime, sidebar, state
 from ui.state import t
 
@@ -26,7 +27,8 @@ PAGES = {
 }
 
 page = st.navigation(list(PAGES.values()))
-target = state.apply_link()  # a shared or instructor link: its setup, maybe its page
+jobs.dispatch_soon()  # the training workers are started (warm) before anybody presses Train
+target = state.apply_link() or st.session_state.pop("go_to", None)  # a link's page, or where a button sends the learner
 if target and target in PAGES and PAGES[target].url_path != page.url_path:
     st.switch_page(PAGES[target])
 sidebar.render(show_job_status=page.url_path != "train", page=page.url_path or "home")

@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PLAYGROUND_OFFLINE", "1")  # the real data is local: never wait for a download
 
 from core import recipes  # noqa: E402
-from core.training import JobRegistry, warm_imports  # noqa: E402
+from core.pipeline import train as train_here, warm_imports  # noqa: E402
 
 TOLERANCE = 1.5  # percentage points
 
@@ -77,9 +77,7 @@ def train(recipe_id: str, epochs: int | None = None, seed: int | None = None) ->
     if seed is not None:
         spec.fit.seed = seed
     started = time.perf_counter()
-    job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="bench")
-    job.done.wait()
-    view = job.snapshot()
+    view = train_here(spec, owner="bench")  # the engine's pipeline, in this process
     history, ev = view.history, view.evaluation
     last = lambda key: history[key][-1] if history.get(key) else None  # noqa: E731
     return {
@@ -87,7 +85,7 @@ def train(recipe_id: str, epochs: int | None = None, seed: int | None = None) ->
         "epochs": spec.fit.epochs,
         "seed": spec.fit.seed,
         "base": spec.transfer.base or None,
-        "status": view.status,
+        "status": str(view.status),
         "message": str(view.message) if view.message else "",
         "train_accuracy": last("accuracy"),
         "val_accuracy": last("val_accuracy"),
@@ -96,7 +94,7 @@ def train(recipe_id: str, epochs: int | None = None, seed: int | None = None) ->
         "val_accuracy_last_tenth": spread(history.get("val_accuracy", [])),
         "val_loss": last("val_loss"),
         "seconds": time.perf_counter() - started,
-        "fit_seconds": job.timings.get("fit"),
+        "fit_seconds": view.timings.get("fit"),
     }
 
 
@@ -111,9 +109,7 @@ def train_over_splits(recipe_id: str, seeds: range) -> dict:
         spec = recipes.get(recipe_id).build_spec()
         spec.data.seed = seed
         started = time.perf_counter()
-        job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="bench")
-        job.done.wait()
-        view = job.snapshot()
+        view = train_here(spec, owner="bench")
         runs.append((view.evaluation.test_accuracy, view.history["accuracy"][-1], time.perf_counter() - started))
     tests = [r[0] for r in runs]
     NOTES[recipe_id] = NOTES.get(recipe_id, "") + (

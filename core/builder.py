@@ -17,7 +17,7 @@ A stack that cannot be built raises `ModelBuildError` naming the layer:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np

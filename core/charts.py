@@ -93,6 +93,7 @@ def decision_boundary_figure(
     y: np.ndarray,
     n_classes: int,
     title: str = "decision boundary",
+    class_names: Sequence[str] | None = None,
 ) -> go.Figure:
     """The model's output over the plane with the data points on top (TensorFlow Playground style).
 
@@ -114,7 +115,7 @@ def decision_boundary_figure(
         mask = y == k
         fig.add_trace(
             go.Scatter(
-                x=x[mask, 0], y=x[mask, 1], mode="markers", name=str(k),
+                x=x[mask, 0], y=x[mask, 1], mode="markers", name=str(class_names[k]) if class_names else str(k),
                 marker=dict(color=CLASS_COLORS[k % len(CLASS_COLORS)], size=6, line=dict(color="white", width=1)),
             )
         )

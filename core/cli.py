@@ -18,6 +18,7 @@ import time
 
 from core import recipes
 from core.i18n import translate
+from core.status import Status
 
 
 def _list(args) -> int:
@@ -28,47 +29,46 @@ def _list(args) -> int:
     return 0
 
 
+def _print_epoch(epochs: int):
+    def show(record: dict) -> None:
+        cells = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds", "learning_rate"))
+        print(f"epoch {record['epoch']}/{epochs}  {cells}  ({record['seconds']:.1f} s)", flush=True)
+
+    return show
+
+
 def _train(args) -> int:
-    from core.training import FINISHED, JobRegistry, warm_imports
+    from core import pipeline
 
     recipe = recipes.get(args.id)
     spec = recipe.build_spec(args.epochs)
-    warm_imports()
     started = time.perf_counter()
-    job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="cli")
-    shown = 0
-    while not job.done.wait(0.5) or shown < job.snapshot().epochs_done:
-        history = job.snapshot().history
-        while shown < len(history.get("loss", [])):
-            cells = "  ".join(f"{k} {v[shown]:.4f}" for k, v in history.items() if k not in ("seconds", "learning_rate"))
-            print(f"epoch {shown + 1}/{spec.fit.epochs}  {cells}  ({history['seconds'][shown]:.1f} s)", flush=True)
-            shown += 1
-    view = job.snapshot()
-    ev = view.evaluation
-    last = lambda key: view.history[key][-1] if view.history.get(key) else None  # noqa: E731
+    outcome = pipeline.train(spec, owner="cli", on_epoch=_print_epoch(spec.fit.epochs))  # in this process, nothing recorded
+    history, ev = outcome.history, outcome.evaluation
+    last = lambda key: history[key][-1] if history.get(key) else None  # noqa: E731
     reported = recipe.reported_for(spec.fit.epochs)
     result = {
         "recipe": recipe.id,
-        "epochs": view.epochs_done,
-        "status": view.status,
-        "message": str(view.message) if view.message else None,
-        "history": {k: v for k, v in view.history.items()},
+        "epochs": len(history.get("loss", [])),
+        "status": str(outcome.status),
+        "message": str(outcome.message) if outcome.message else None,
+        "history": history,
         "train_accuracy": last("accuracy"),
         "val_accuracy": last("val_accuracy"),
         "test_accuracy": ev.test_accuracy if ev else None,
         "test_loss": ev.test_loss if ev else None,
         "reported": {"metric": reported.metric, "value": reported.value} if reported else None,
-        "params": view.n_params,
+        "params": outcome.n_params,
         "seconds": round(time.perf_counter() - started, 2),
-        "timings": {k: round(v, 3) for k, v in job.timings.items()},
+        "timings": {k: round(v, 3) for k, v in outcome.timings.items()},
     }
-    if view.message and view.status != FINISHED:
-        print(str(view.message), file=sys.stderr)
+    if outcome.message and outcome.status != Status.FINISHED:
+        print(str(outcome.message), file=sys.stderr)
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{view.status}: test accuracy {result['test_accuracy']}, {result['seconds']} s")
-    return 0 if view.status == FINISHED else 1
+        print(f"{outcome.status}: test accuracy {result['test_accuracy']}, {result['seconds']} s")
+    return 0 if outcome.status == Status.FINISHED else 1
 
 
 def _epochs(text: str) -> int:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from core import queue, runs, settings
+from core import queue, runs
 from core.i18n import Msg
 from core.queue import QueueFull  # noqa: F401 - pages catch it from here
 from core.spec import ExperimentSpec
@@ -24,15 +24,17 @@ from core.status import Phase, Status
 
 
 def dispatch() -> None:
-    """Make sure something will train the queue: the local pool, or (configured) a Ray task."""
-    if settings.ray_address():
-        from core import ray_pool
+    """Make sure something will train the queue: the local pool of worker processes."""
+    from core import workers
 
-        ray_pool.dispatch()
-    else:
-        from core import workers
+    workers.ensure_pool(every=0.0)
 
-        workers.ensure_pool(every=0.0)
+
+def dispatch_soon() -> None:
+    """Called on every page run: the local workers are up (and warm) before anybody presses Train."""
+    from core import workers
+
+    workers.ensure_pool()
 
 
 def submit(spec: ExperimentSpec, owner: str, *, watched: bool = True, after: str | None = None, group: str = "",

@@ -285,8 +285,10 @@ def from_run(run, owner: str | None) -> OwnModel:
     if not path.exists():
         raise ModelRefused("no_model_file")
     model = load_file(path)
-    try:
-        names = list(datasets.load(run.spec.data, owner).class_names)
-    except LocalizedError:
-        names = []
+    names = run.class_names
+    if not names:  # a run recorded before its class names were kept
+        try:
+            names = list(datasets.load(run.spec.data, owner).class_names)
+        except LocalizedError:
+            names = []
     return describe(model, names, scaled_inside=True)

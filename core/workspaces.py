@@ -1,42 +1,40 @@
-"""The latest spec of each browser owner, kept on the server so a refresh loses nothing.
+"""The latest spec of each browser owner, kept in the run store so a refresh (or another web server) loses nothing.
 
-A browser refresh starts a new Streamlit session with empty session state; the
-owner token in the URL finds the spec again here.
+A browser refresh starts a new Streamlit session with empty session state; the owner token in
+the URL finds the spec again here, whichever web server the browser reaches.
 
 Example:
-    >>> remember("owner-1", ExperimentSpec.default_for("iris"))
-    >>> recall("owner-1").data.name
+    >>> remember("owner-1", ExperimentSpec.default_for("iris"))  # doctest: +SKIP
+    >>> recall("owner-1").data.name  # doctest: +SKIP
     'iris'
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 
+import sqlalchemy as sa
+
+from core import db
 from core.spec import ExperimentSpec, SpecError
 
-_MAX_OWNERS = 2000
-_lock = threading.Lock()
-_specs: "OrderedDict[str, tuple[float, str]]" = OrderedDict()
+W = db.workspaces.c
 
 
 def remember(owner: str, spec: ExperimentSpec) -> None:
     """Store the owner's current spec (as JSON, so later edits never alias it)."""
-    with _lock:
-        _specs[owner] = (time.time(), spec.to_json())
-        _specs.move_to_end(owner)
-        while len(_specs) > _MAX_OWNERS:
-            _specs.popitem(last=False)
+    text, now = spec.to_json(), time.time()
+    with db.transaction() as conn:
+        if not conn.execute(db.workspaces.update().where(W.owner == owner).values(spec=text, updated=now)).rowcount:
+            conn.execute(db.workspaces.insert().values(owner=owner, spec=text, updated=now))
 
 
 def recall(owner: str) -> ExperimentSpec | None:
-    with _lock:
-        item = _specs.get(owner)
-    if item is None:
+    with db.read() as conn:
+        text = conn.execute(sa.select(W.spec).where(W.owner == owner)).scalar()
+    if text is None:
         return None
     try:
-        return ExperimentSpec.from_json(item[1])
+        return ExperimentSpec.from_json(text)
     except SpecError:
         return None

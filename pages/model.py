@@ -3,7 +3,8 @@
 import streamlit as st
 
 from core import datasets
-from core.builder import ModelBuildError, plan_loss, summarize
+from core.builder import ModelBuildError, plan_loss
+from core.summary import summarize
 from core.i18n import LocalizedError
 from core.spec import LOSSES, OPTIMIZERS
 from ui import state

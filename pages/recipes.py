@@ -23,8 +23,3 @@ for tutorial, items in recipes.by_tutorial().items():
     for i, recipe in enumerate(items):
         with columns[i % 2]:
             recipes_view.card(recipe)
-
-if st.session_state.pop("go_to_train", False):
-    st.switch_page("pages/train.py")
-if st.session_state.pop("go_to_runs", False):
-    st.switch_page("pages/runs.py")

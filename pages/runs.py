@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import runs
+from core import jobs, runs
 from core.i18n import Plain
 from ui import recipes_view, runs_view, state
 from ui.state import t
@@ -17,13 +17,12 @@ st.caption(t("runs.intro"))
 
 def active_panel() -> None:
     """Jobs still queued or training (e.g. the overfitting trio), with their curves so far."""
-    jobs = [j for j in state.registry().jobs_for(state.owner()) if not j.snapshot().settled]
-    if not jobs:
+    views = jobs.unsettled(state.owner())
+    if not views:
         if st.session_state.pop("runs_polling", False):
             st.rerun()  # the last one ended: show it in the table
         return
     st.session_state["runs_polling"] = True
-    views = [job.snapshot() for job in jobs]
     for view in views:
         p = view.progress
         where = t("train.progress", epoch=p.epoch, epochs=p.epochs) if view.status == "running" else t("runs.waiting")
@@ -31,7 +30,8 @@ def active_panel() -> None:
     runs_view.compare([(v.spec.recipe or v.spec.data.name, v.history) for v in views if v.history], key="live")
 
 
-jobs_active = any(not j.snapshot().settled for j in state.registry().jobs_for(state.owner()))
+state.watch()
+jobs_active = bool(jobs.unsettled(state.owner()))
 st.fragment(active_panel, run_every=POLL_SECONDS if jobs_active else None)()
 st.button(t("recipebook.trio_button"), icon=":material/stacked_line_chart:", on_click=recipes_view.train_group, args=("overfitting",),
           disabled=jobs_active)

@@ -1,12 +1,12 @@
 """Train page: press Train, watch the loss and accuracy curves grow epoch by epoch, Stop any time.
 
-Training runs in a background job (see core/training.py); this page only starts
-it, stops it, and redraws its snapshot once a second in a fragment.
+Training runs in a worker process (see core/workers.py); this page only submits it, stops
+it, and redraws what the run store says of it once a second in a fragment.
 """
 
 import streamlit as st
 
-from core import datasets, recipes
+from core import datasets, jobs, pretrained, recipes
 from ui import inside_view, recipes_view, state, train_view
 from ui.state import t
 from ui.widgets import bound
@@ -45,42 +45,41 @@ if recipe is not None:
     st.info(t("train.recipe_line", title=t(f"recipes.{recipe.id}.title"),
               figure=recipes_view.reported_text(reported) if reported else t(f"recipebook.criterion.{recipe.criterion or 'none'}")),
             icon=":material/menu_book:")
+    if recipe.uses_fallback(spec):  # the tutorial's base is not here: say which one trains instead
+        st.caption(t("train.fallback_base", wanted=pretrained.get(recipe.spec.transfer.base).label,
+                     used=pretrained.get(spec.transfer.base).label))
 
 problem = train_view.preflight(spec)
 
 job = state.current_job()
-busy = job is not None and job.snapshot().active
-
+busy = job is not None and job.active
 
 go, stop, _ = st.columns([1, 1, 4])
 go.button(t("train.train"), type="primary", icon=":material/play_arrow:", disabled=busy or problem is not None,
           on_click=state.start_job, args=(spec,), width="stretch")
-stop.button(t("train.stop"), icon=":material/stop:", disabled=not busy, on_click=state.stop_job, args=(job,), width="stretch")
+stop.button(t("train.stop"), icon=":material/stop:", disabled=not busy, on_click=state.stop_job, args=(job.id if job else "",),
+            width="stretch")
 
 
 def live_panel(job_id: str) -> None:
-    job = state.registry().get(job_id)
-    if job is None:
+    view = jobs.view(job_id)
+    if view is None:
         return
-    view = job.snapshot()
     st.markdown(train_view.status_line(view))
     st.progress(train_view.progress_fraction(view))
     train_view.message(view)
-    train_view.live_charts(view, job)
+    train_view.live_charts(view)
     train_view.diagnosis_panel(view)
     if view.settled and st.session_state.get("polling_job") == job_id:
         st.session_state["polling_job"] = None
         st.rerun()  # the job ended: one full redraw shows the results and stops polling
 
 
-job = state.current_job()
 if job is None:
     st.info(t("train.no_job_blocked" if problem is not None else "train.no_job"), icon=":material/info:")
 else:
-    view = job.snapshot()
-    st.session_state["polling_job"] = None if view.settled else job.id
-    st.fragment(live_panel, run_every=None if view.settled else POLL_SECONDS)(job.id)
-    if view.settled:
-        known = job.data.class_names if job.data is not None else datasets.DATASETS[view.spec.data.name].class_names
-        train_view.results(job, view, state.class_names(view.spec.data.name, known))
-        inside_view.panel(job, settled=True)
+    st.session_state["polling_job"] = None if job.settled else job.id
+    st.fragment(live_panel, run_every=None if job.settled else POLL_SECONDS)(job.id)
+    if job.settled:
+        train_view.results(job)
+        inside_view.panel(job)

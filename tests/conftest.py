@@ -19,3 +19,13 @@ os.environ["PLAYGROUND_RAISE_ERRORS"] = "1"  # a bug must fail the tests, not tu
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="playground-test-keras-"))
 os.environ.pop("PLAYGROUND_DATA_DIR", None)  # tests never need the real data folder
+os.environ.setdefault("PLAYGROUND_ORPHAN_GRACE", "10")  # web servers and workers must agree; short, so a left-over job ends soon
+os.environ.setdefault("PLAYGROUND_POOL_GRACE", "20")  # a pool a crashed test run leaves behind goes soon
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The training pool of the session's home goes with the session."""
+    from core import workers
+
+    os.environ["PLAYGROUND_HOME"] = _HOME
+    workers.shutdown_pool()

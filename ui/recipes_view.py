@@ -24,7 +24,7 @@ def _train(recipe: Recipe, epochs: int | None) -> None:
     spec = recipe.build_spec(epochs)
     state.replace_spec(spec)
     state.start_job(spec)
-    st.session_state["go_to_train"] = True
+    st.session_state["go_to"] = "train"  # app.py opens the Train page, whichever page the card is on
 
 
 def guess_widget(name: str) -> None:
@@ -54,7 +54,8 @@ def reveal_panel(name: str, all_runs: list) -> None:
     hits, rounds = st.session_state["guess_score"]
     values = ", ".join(f"{t(f'recipes.{rid}.title')} {acc:.3f}" for rid, acc in outcome.items())
     text = t(f"recipebook.guess_{verdict}", guess=t(f"recipes.{guess}.title"),
-             best=" / ".join(t(f"recipes.{rid}.title") for rid in best), values=values, hits=hits, rounds=rounds)
+             best=" / ".join(t(f"recipes.{rid}.title") for rid in best),
+             others=" / ".join(t(f"recipes.{rid}.title") for rid in best if rid != guess), values=values, hits=hits, rounds=rounds)
     right = verdict == "right"
     (st.success if right else st.warning)(text, icon=":material/emoji_events:" if right else ":material/lightbulb:")
 
@@ -65,10 +66,14 @@ def train_group(name: str) -> None:
 
     if st.session_state.get(f"guess_{name}"):
         st.session_state[f"guess_since_{name}"] = time.time()  # the runs of this round are the ones that start now
-    previous = None
+    import uuid
+
+    group, previous = f"{name}-{uuid.uuid4().hex[:8]}", None
     for recipe in recipes.group(name):
-        previous = state.start_job(recipe.build_spec(), after=previous)
-    st.session_state["go_to_runs"] = True
+        previous = state.start_job(recipe.build_spec(), after=previous, group=group)
+        if previous is None:
+            break  # refused (a limit): the message says why, on the page the learner lands on
+    st.session_state["go_to"] = "runs"
 
 
 def card(recipe: Recipe) -> None:

@@ -7,10 +7,10 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core import charts, codegen, export, recipes, runs
+from core import charts, recipes, runs
 from core.i18n import Plain
 from core.spec import settings_table
-from ui import state
+from ui import downloads, state
 from ui.state import t
 
 
@@ -44,7 +44,10 @@ def table(all_runs: list[runs.Run]) -> list[runs.Run]:
     ]
     # The start time and the name are the columns a learner reads whole: never cut them.
     config = {t("runs.col_when"): st.column_config.TextColumn(width="medium"),
-              t("runs.col_name"): st.column_config.TextColumn(width="medium")}
+              t("runs.col_name"): st.column_config.TextColumn(width="medium"),
+              **{t(key): st.column_config.Column(width="small") for key in
+                 ("runs.col_status", "runs.col_epochs", "metric.train_accuracy", "metric.val_accuracy", "metric.test_accuracy",
+                  "runs.col_seconds")}}
     event = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table", width="stretch",
                          column_config=config)
     return [all_runs[i] for i in event.selection.rows if i < len(all_runs)]
@@ -107,23 +110,4 @@ def actions(run: runs.Run) -> None:
     load.button(t("runs.load"), key=f"load_run.{run.id}", icon=":material/edit:", on_click=_load, args=(run,), width="stretch")
     if run.message is not None:
         st.caption(state.say(run.message))
-    folder = runs.run_dir(run.id)
-    cols = st.columns(5)
-    model_file = folder / "model.keras"
-    if model_file.exists():
-        cols[0].download_button(t("results.download_model"), model_file.read_bytes, file_name=f"{run.id}.keras",
-                                icon=":material/download:", key=f"dl_model.{run.id}", width="stretch")
-    cols[1].download_button(t("results.download_history"), export.history_csv(run.history), file_name=f"{run.id}-history.csv",
-                            mime="text/csv", icon=":material/download:", key=f"dl_csv.{run.id}", width="stretch")
-    cols[2].download_button(t("runs.download_json"), export.history_json(run.history), file_name=f"{run.id}-history.json",
-                            mime="application/json", icon=":material/download:", key=f"dl_json.{run.id}", width="stretch")
-    logs = folder / "tensorboard"
-    if logs.is_dir():
-        cols[3].download_button(t("runs.download_tensorboard"), lambda: export.folder_zip(logs), file_name=f"{run.id}-tensorboard.zip",
-                                mime="application/zip", icon=":material/download:", key=f"dl_tb.{run.id}", width="stretch")
-    n_classes = run.metrics.get("n_classes")
-    source = codegen.script(run.spec, run.name, state.data_file_name(run.spec), int(n_classes) if n_classes else None)
-    cols[4].download_button(t("runs.download_script"), source, file_name=codegen.file_name(run.spec), mime="text/x-python",
-                            icon=":material/code:", key=f"dl_py.{run.id}", width="stretch")
-    with st.expander(t("runs.show_code"), icon=":material/code:"):
-        st.code(source, language="python")
+    downloads.panel(run)

@@ -1,13 +1,12 @@
-"""One change to how Streamlit runs scripts, needed for training in background threads.
+"""One change to how Streamlit runs scripts, for the models the web server itself holds.
 
 After every script run (fragment reruns included) Streamlit calls
-`keras.backend.clear_session()` (`script_runner._clean_problem_modules`). Keras's global
-state is process-wide: clearing it while a training job builds or fits a model in its
-worker thread breaks that job ("ValueError: too many values to unpack", measured by
-bench/load.py: 3 of 8 concurrent runs failed). Our jobs never share Keras state with the
-script thread, so the app keeps Streamlit's other clean-up (closing matplotlib figures)
-and skips the Keras one. What clear_session would have freed of finished models, the engine
-frees itself when a job ends (core/housekeeping.py, measured by bench/memory.py).
+`keras.backend.clear_session()` (`script_runner._clean_problem_modules`). Trainings no longer
+run in the web server (core/workers.py), but the Classify page shares loaded ImageNet networks
+and the learners' own models between sessions (st.cache_resource), and Grad-CAM builds small
+probe models on them in the sessions' threads: clearing Keras's process-wide state under
+another session's call breaks it. The app keeps Streamlit's other clean-up (closing
+matplotlib figures) and skips the Keras one.
 """
 
 from __future__ import annotations

@@ -25,33 +25,20 @@ def _language_switch() -> None:
         st.rerun()
 
 
-def _shown_job():
-    """The job the learner most wants news of: the one training now, else the next in line, else the newest."""
-    job = state.current_job()
-    if job is None:
-        return None
-    mine = state.registry().jobs_for(job.owner)
-    for status in ("running", "queued"):
-        for candidate in mine:
-            view = candidate.snapshot()
-            if view.status == status and (status == "running" or view.queue_position):
-                return candidate
-    return job
-
-
 def _job_status() -> None:
-    job = _shown_job()
-    if job is None:
+    """The job the learner most wants news of: the one training now, else the next in line, else the newest."""
+    from core import jobs
+
+    view = jobs.shown_for(state.owner())
+    if view is None:
         return
-    view = job.snapshot()
-    label = t(f"status.{view.status}")
     if view.status == "queued":
         st.caption(t("sidebar.queued", position=view.queue_position) if view.queue_position else t("sidebar.waiting_previous"))
     elif view.status == "running":
         st.caption(t("train.progress", epoch=view.progress.epoch, epochs=view.progress.epochs))
         st.progress(min(view.epochs_done / max(view.progress.epochs, 1), 1.0))
     else:
-        st.caption(label)
+        st.caption(t(f"status.{view.status}"))
     st.page_link("pages/train.py", label=t("sidebar.open_train"), icon=":material/monitoring:")
     if not view.active and st.session_state.get("sidebar_polling"):
         st.session_state["sidebar_polling"] = False
@@ -87,6 +74,6 @@ def render(show_job_status: bool = True, page: str = "home") -> None:
         _share(page)
         if show_job_status:
             job = state.current_job()
-            active = job is not None and job.snapshot().active
+            active = job is not None and job.active
             st.session_state["sidebar_polling"] = active
             st.fragment(_job_status, run_every=STATUS_POLL_SECONDS if active else None)()

@@ -8,13 +8,17 @@ the language, also kept in the URL (`?lang=ja`).
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
+import time
 
 import streamlit as st
 
 from core import i18n, share, workspaces
 from core.spec import ExperimentSpec, SpecError
 
+log = logging.getLogger("keras_playground")
 OWNER_PARAM, LANG_PARAM = "u", "lang"
 WIDGET_PREFIX = "w."  # keys of widgets bound to the spec; cleared when the spec is replaced
 
@@ -110,24 +114,6 @@ def replace_spec(new: ExperimentSpec) -> None:
 # --------------------------------------------------------------------------- jobs
 
 
-def _session_alive(session_id: str) -> bool:
-    from streamlit import runtime
-
-    if not runtime.exists():  # bare scripts and AppTest have no server: nobody to lose
-        return True
-    return runtime.get_instance().is_active_session(session_id)
-
-
-def registry():
-    """The process-wide job registry, told how to recognise closed browser tabs."""
-    from core.training import registry as core_registry
-
-    reg = core_registry()
-    if reg.liveness is None:
-        reg.liveness = _session_alive
-    return reg
-
-
 def data_file_name(spec: ExperimentSpec) -> str:
     """The file an exported script should read for uploaded data (the upload's own name)."""
     from core import uploads
@@ -138,22 +124,20 @@ def data_file_name(spec: ExperimentSpec) -> str:
     return upload.filename if upload else ("kinoko_takenoko.zip" if spec.data.name == "folder" else "")
 
 
-def start_job(spec: ExperimentSpec, after=None):
-    """Submit a job for this learner and make it the one the Train page shows."""
-    from core import preflight
+def start_job(spec: ExperimentSpec, after: str | None = None, group: str = "") -> str | None:
+    """Submit a job for this learner and make it the one the Train page shows; returns its id."""
+    from core import jobs
     from core.i18n import LocalizedError
-    from core.training import warm_imports
 
+    watch()
     try:
-        preflight.check(spec, owner())  # over a limit: refused with the limit named
-        warm_imports()  # first imports must happen here, on the script thread, not in two workers at once
-        job = registry().submit(spec, owner(), session_id(), after=after)
+        job_id = jobs.submit(spec, owner(), after=after, group=group)
     except LocalizedError as exc:
         st.session_state["start_error"] = exc.msg
         return None
     st.session_state.pop("start_error", None)
-    st.session_state["job_id"] = job.id
-    return job
+    st.session_state["job_id"] = job_id
+    return job_id
 
 
 def show_start_error() -> None:
@@ -163,31 +147,83 @@ def show_start_error() -> None:
         st.error(say(msg), icon=":material/block:")
 
 
-def stop_job(job, wait: float = 2.0) -> None:
-    """Stop a job and give it a moment to acknowledge, so the page redraws as 'Stopped' at once."""
-    import time
+def stop_job(job_id: str, wait: float = 2.0) -> None:
+    """Stop this learner's job and give it a moment to acknowledge, so the page redraws as 'Stopped' at once."""
+    from core import jobs
 
-    job.stop()
-    deadline = time.monotonic() + wait
-    while job.snapshot().active and time.monotonic() < deadline:
-        time.sleep(0.05)
+    if job_id:
+        jobs.stop(job_id, owner(), wait=wait)
 
 
 def current_job():
-    """This learner's newest job (re-attached to this session), or None."""
-    import sys
+    """The job the Train page shows: the one this tab started last, else the learner's newest (a `JobView`)."""
+    from core import jobs
 
-    if "core.training" not in sys.modules:
-        return None  # nothing has trained in this server process yet: keep the landing page light
-    reg = registry()
-    job_id = st.session_state.get("job_id")
-    job = reg.get(job_id) if job_id else None
-    if job is None or job.owner != owner():
-        job = reg.latest_for(owner())
-    if job is not None:
-        st.session_state["job_id"] = job.id
-        reg.attach(job, session_id())
-    return job
+    watch()
+    found = jobs.shown_for(owner(), st.session_state.get("job_id"))
+    if found is not None and found.id != st.session_state.get("job_id"):
+        st.session_state["job_id"] = found.id
+    return found
+
+
+# ---- presence: the training workers stop a job once its learner's tabs are all gone
+
+_WATCHED: dict[str, str] = {}  # session id -> owner, for the sessions of this web server
+_WATCHED_LOCK = threading.Lock()
+_PRESENCE_EVERY = 5.0
+
+
+def watch() -> None:
+    """This tab shows this learner's work: keep telling the workers the learner is here while it is connected."""
+    sid = session_id()
+    if sid is None:
+        return
+    with _WATCHED_LOCK:
+        fresh = sid not in _WATCHED
+        _WATCHED[sid] = owner()
+    if fresh:
+        from core import presence
+
+        presence.touch([owner()])
+    _ensure_presence_thread()
+
+
+def _alive(session: str) -> bool:
+    from streamlit import runtime
+
+    if not runtime.exists():  # AppTest has no server: its one session lives as long as the test
+        return True
+    return runtime.get_instance().is_active_session(session)
+
+
+def _presence_loop() -> None:
+    from core import presence
+
+    while True:
+        time.sleep(_PRESENCE_EVERY)
+        with _WATCHED_LOCK:
+            items = list(_WATCHED.items())
+        alive = {o for s, o in items if _alive(s)}
+        with _WATCHED_LOCK:
+            for s, _ in items:
+                if not _alive(s):
+                    _WATCHED.pop(s, None)
+        try:
+            presence.touch(alive)
+        except Exception:  # noqa: BLE001 - a busy database must not end the thread: try again next round
+            log.warning("could not mark learners as present", exc_info=True)
+
+
+_PRESENCE_THREAD: list[threading.Thread] = []
+
+
+def _ensure_presence_thread() -> None:
+    with _WATCHED_LOCK:
+        if _PRESENCE_THREAD and _PRESENCE_THREAD[0].is_alive():
+            return
+        thread = threading.Thread(target=_presence_loop, name="presence", daemon=True)
+        _PRESENCE_THREAD[:] = [thread]
+        thread.start()
 
 
 # --------------------------------------------------------------------------- links and classroom mode

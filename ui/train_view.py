@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts, codegen, export, images, recipes
+from core import charts, images, recipes
 from core.i18n import LocalizedError
-from core.training import DIVERGED, FAILED, QUEUED, RUNNING, JobView
-from ui import state
+from core.jobs import JobView
+from core.status import Phase, Status
+from ui import downloads, state
 from ui.state import t
 
 
@@ -20,13 +21,13 @@ def status_line(view: JobView) -> str:
     """'**Running** · Epoch 3/20 · batch 120/469 · ETA 0:42' and the like."""
     parts = [f"**{t(f'status.{view.status}')}**"]
     p = view.progress
-    if view.status == QUEUED:
+    if view.status == Status.QUEUED:
         parts.append(t("train.queue_position", position=view.queue_position) if view.queue_position
                      else t("sidebar.waiting_previous"))
-    elif view.status == RUNNING:
-        if view.phase != "training":
-            parts.append(t(f"phase.{view.phase.replace(' ', '_')}"))
-            if view.phase == "computing features" and p.steps:
+    elif view.status == Status.RUNNING:
+        if view.phase != Phase.TRAINING:
+            parts.append(t(f"phase.{view.phase}"))
+            if view.phase == Phase.FEATURES and p.steps:
                 parts.append(t("train.images_done", done=p.step, total=p.steps))
         elif p.epochs:
             parts.append(t("train.progress", epoch=p.epoch, epochs=p.epochs))
@@ -37,7 +38,7 @@ def status_line(view: JobView) -> str:
                 parts.append(t("train.eta", eta=_clock(eta)))
     else:
         parts.append(t("train.epochs_done", done=view.epochs_done, epochs=view.spec.fit.epochs))
-        if view.phase == "evaluating":
+        if view.phase == Phase.EVALUATING:
             parts.append(t("phase.evaluating"))
     return " · ".join(parts)
 
@@ -46,13 +47,13 @@ def progress_fraction(view: JobView) -> float:
     p = view.progress
     if not p.epochs:
         return 0.0
-    within = p.step / p.steps if p.steps and view.status == RUNNING else 0.0
+    within = p.step / p.steps if p.steps and view.status == Status.RUNNING and view.phase == Phase.TRAINING else 0.0
     return float(min((view.epochs_done + within) / p.epochs, 1.0))
 
 
 def augmentation_panel(spec) -> None:
     """Train with the studio's augmentation, and look at the first batch `fit` will consume."""
-    from core.training import first_training_batch
+    from core.pipeline import first_training_batch
     from ui.widgets import bound
 
     with st.expander(t("train.augment_title"), icon=":material/auto_awesome:", expanded=spec.augment.enabled):
@@ -80,11 +81,7 @@ def tutorial_figure(view: JobView):
 
 
 def _figure(name: str, view: JobView, build):
-    """Figures change only when an epoch ends: rebuild them then, not on every poll.
-
-    Building a Plotly figure holds the GIL for ~8 ms, time the training thread loses;
-    the fragment polls every second, so caching keeps the page's cost per epoch, not per second.
-    """
+    """Figures change only when an epoch ends: rebuild them then, not on every poll."""
     cache = st.session_state.setdefault("figure_cache", {})
     key = (name, view.id, view.epochs_done, state.lang())
     if cache.get(name, (None,))[0] != key:
@@ -92,13 +89,12 @@ def _figure(name: str, view: JobView, build):
     return cache[name][1]
 
 
-def live_charts(view: JobView, job) -> None:
+def live_charts(view: JobView) -> None:
     """Loss and accuracy, train vs validation, per epoch; for 2-D data the decision map beside them."""
     epochs = view.spec.fit.epochs
     reported = tutorial_figure(view)
-    grid, data = job.grid, job.data
-    with_map = view.boundary is not None and grid is not None and data is not None
-    columns = st.columns([1, 1, 1] if with_map else [1, 1])
+    found = view.decision_map
+    columns = st.columns([1, 1, 1] if found is not None else [1, 1])
     loss = _figure("loss", view, lambda: charts.history_figure(
         view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs))
     accuracy = _figure("accuracy", view, lambda: charts.history_figure(
@@ -107,9 +103,10 @@ def live_charts(view: JobView, job) -> None:
         reference_name=t("chart.tutorial", metric=t(f"metric.{reported.metric}")) if reported else ""))
     columns[0].plotly_chart(loss, key="chart_loss", width="stretch")
     columns[1].plotly_chart(accuracy, key="chart_accuracy", width="stretch")
-    if with_map:
-        boundary = _figure("boundary", view, lambda: charts.decision_boundary_figure(
-            grid.xs, grid.ys, view.boundary, data.x_train, data.y_train, data.n_classes, t("chart.boundary")))
+    if found is not None:
+        names = state.class_names(view.spec.data.name, [str(k) for k in range(found.n_classes)])
+        boundary = _figure(f"boundary-{found.epoch}", view, lambda: charts.decision_boundary_figure(
+            found.xs, found.ys, found.z, found.x, found.y, found.n_classes, t("chart.boundary"), names))
         columns[2].plotly_chart(boundary, key="chart_boundary", width="stretch")
 
 
@@ -117,18 +114,13 @@ def message(view: JobView) -> None:
     if view.message is None:
         return
     text = state.say(view.message)
-    if view.status in (DIVERGED, FAILED):
+    if view.status in (Status.DIVERGED, Status.FAILED):
         st.error(text, icon=":material/error:")
     else:
         st.info(text, icon=":material/info:")
 
 
-def results(job, view: JobView, class_names: list[str]) -> None:
-    """Test metrics, confusion matrix, mistakes and downloads of a finished or stopped job."""
-    ev, data = view.evaluation, job.data
-    if ev is None or data is None:
-        return
-    st.subheader(t("results.title"))
+def _metrics(view: JobView, ev) -> None:
     a, b, c, d = st.columns(4)
     a.metric(t("results.test_accuracy"), f"{ev.test_accuracy:.4f}")
     b.metric(t("results.test_loss"), f"{ev.test_loss:.4f}")
@@ -139,41 +131,42 @@ def results(job, view: JobView, class_names: list[str]) -> None:
         metric = t(f"metric.{reported.metric}")
         d.metric(t("results.vs_tutorial", metric=metric[:1].upper() + metric[1:], value=f"{reported.value:g}"), f"{ours:.4f}",
                  delta=t("results.points", delta=f"{(ours - reported.value) * 100:+.2f}"), delta_color="off")
+
+
+def _mistakes(ev, names: list[str]) -> None:
+    """The first mistakes, with the pictures (or feature values) they were made on."""
+    st.markdown(f"**{t('results.mistakes', count=ev.n_wrong)}**")
+    shown = ev.mistakes[:16]
+    if not len(shown):
+        return
+    caption = [t("results.true_pred", true=names[true], pred=names[pred]) for _, true, pred in shown]
+    if ev.images:
+        st.image([images.for_display(img) for img in ev.samples[: len(shown)]], caption=caption, width=80)
+        return
+    rows = [{t("results.index"): int(i), t("results.true"): names[true], t("results.predicted"): names[pred]}
+            for i, true, pred in shown]
+    if ev.samples is not None and ev.feature_names:
+        for row, sample in zip(rows, ev.samples):
+            row.update({name: round(float(v), 4) for name, v in zip(ev.feature_names, sample)})
+    st.dataframe(rows, hide_index=True)
+
+
+def results(view: JobView) -> None:
+    """Test metrics, confusion matrix, mistakes and downloads of a finished or stopped job."""
+    ev = view.evaluation
+    if ev is None:
+        return
+    names = state.class_names(view.spec.data.name, list(ev.class_names))
+    st.subheader(t("results.title"))
+    _metrics(view, ev)
     matrix, mistakes = st.columns([1, 1])
     matrix.plotly_chart(
-        charts.confusion_figure(ev.confusion, class_names, t("results.confusion"), t("results.predicted"), t("results.true")),
+        charts.confusion_figure(ev.confusion, names, t("results.confusion"), t("results.predicted"), t("results.true")),
         key="chart_confusion", width="stretch",
     )
     with mistakes:
-        st.markdown(f"**{t('results.mistakes', count=int((ev.predicted != data.y_test).sum()))}**")
-        if data.kind == "image" and len(ev.misclassified):
-            shown = ev.misclassified[:16]
-            st.image([images.for_display(data.x_test[i]) for i in shown],
-                     caption=[t("results.true_pred", true=class_names[data.y_test[i]], pred=class_names[ev.predicted[i]]) for i in shown],
-                     width=80)
-        elif len(ev.misclassified):
-            rows = [{t("results.index"): int(i), t("results.true"): class_names[data.y_test[i]],
-                     t("results.predicted"): class_names[ev.predicted[i]]} for i in ev.misclassified[:16]]
-            st.dataframe(rows, hide_index=True)
-    downloads(job, view)
-
-
-def downloads(job, view: JobView) -> None:
-    left, right, code = st.columns(3)
-    left.download_button(t("results.download_history"), export.history_csv(view.history), file_name=f"history-{view.id}.csv",
-                         mime="text/csv", icon=":material/download:", width="stretch")
-    model = job.model
-    if model is not None:
-        right.download_button(t("results.download_model"), lambda: export.model_bytes(model), file_name=f"model-{view.id}.keras",
-                              mime="application/octet-stream", icon=":material/download:", width="stretch")
-    elif view.settled and job.released:
-        right.caption(t("results.model_freed"))
-    source = codegen.script(view.spec, data_name=state.data_file_name(view.spec),
-                            n_classes=job.data.n_classes if job.data is not None else None)
-    code.download_button(t("runs.download_script"), source, file_name=codegen.file_name(view.spec), mime="text/x-python",
-                         icon=":material/code:", width="stretch")
-    with st.expander(t("runs.show_code"), icon=":material/code:"):
-        st.code(source, language="python")
+        _mistakes(ev, names)
+    downloads.panel(view.run)
 
 
 def preflight(spec) -> str | None:
@@ -181,8 +174,7 @@ def preflight(spec) -> str | None:
     from core import preflight as pre
 
     try:
-        with st.spinner(t("train.estimating")):
-            p = pre.estimate(spec, state.owner())
+        p = pre.estimate(spec, state.owner())
     except LocalizedError as exc:
         problem = state.say(exc.msg)
         st.error(problem, icon=":material/error:")
@@ -194,7 +186,7 @@ def preflight(spec) -> str | None:
     eta = p.eta_seconds(spec.fit.epochs)
     memory = t("train.memory_mb", mb=f"{p.memory_mb:,.0f}") if p.memory_mb >= 1 else t("train.memory_small")
     st.caption(t("train.preflight", memory=memory, samples=f"{p.samples:,}",
-                 ms=f"{p.batch_seconds * 1000:.0f}" if p.batch_seconds is not None else "-",
+                 ms=f"{p.batch_seconds * 1000:.1f}" if p.batch_seconds is not None else "-",
                  eta=_clock(eta) if eta is not None else "-", epochs=spec.fit.epochs))
     with st.expander(t("explain.title"), icon=":material/school:"):
         val = t("explain.val_test") if spec.data.validation == "test" else t("explain.val_split", fraction=spec.data.validation_split)
@@ -217,8 +209,10 @@ def diagnosis_panel(view: JobView) -> None:
     """What the curves say so far, in plain words, with one-click changes to try (applied to the next run)."""
     from core import datasets, diagnosis
 
-    info = datasets.DATASETS.get(view.spec.data.name)
-    n_classes = info.n_classes if info is not None and info.n_classes else None
+    n_classes = view.metrics.get("n_classes") or (len(view.class_names) or None)
+    if n_classes is None:
+        info = datasets.DATASETS.get(view.spec.data.name)
+        n_classes = info.n_classes if info is not None and info.n_classes else None
     findings = diagnosis.diagnose(view.history, view.spec, view.status, n_classes)
     if not findings:
         return

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import builder, pretrained, transfer
+from core import pretrained, transfer
+from core.summary import summarize as summary_of
 from core.i18n import LocalizedError
 from core.spec import DataSpec, ExperimentSpec, TransferSpec
 from ui import state
@@ -70,7 +71,7 @@ def summary(spec: ExperimentSpec) -> None:
     """Parameters in all and trainable ones (they change as the frozen slider moves)."""
     try:
         with st.spinner(t("transfer.building")):
-            s = builder.summarize(spec, state.owner())
+            s = summary_of(spec, state.owner())
     except LocalizedError as exc:
         st.error(state.say(exc.msg), icon=":material/error:")
         return

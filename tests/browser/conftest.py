@@ -90,16 +90,16 @@ def _free_port() -> int:
 class Server:
     """A `streamlit run app.py` subprocess in its own process group, logging to a file."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, env: dict | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.cold = True  # no browser has opened a page on it yet
-        env = dict(os.environ)  # PLAYGROUND_HOME, PLAYGROUND_OFFLINE=1 from tests/conftest.py
-        env.setdefault("PLAYGROUND_ORPHAN_GRACE", "10")  # a job left behind by a failed test frees its slot soon
+        env = {**os.environ, **(env or {})}  # PLAYGROUND_HOME, PLAYGROUND_OFFLINE=1 from tests/conftest.py
         env["PYTHONUNBUFFERED"] = "1"
         python = str(PYTHON) if PYTHON.exists() else sys.executable
         self._log = open(log_path, "wb")
+        self.env = env
         self.proc = subprocess.Popen(
             [python, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -128,6 +128,9 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
+        home = self.env.get("PLAYGROUND_HOME")
+        if home and home != os.environ.get("PLAYGROUND_HOME"):
+            _shutdown_pool(home)  # a server with a home of its own started a pool of its own
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -140,8 +143,15 @@ class Server:
         self._log.close()
 
 
-def start_server(log_dir: Path, name: str) -> Server:
-    server = Server(log_dir / f"{name}.log")
+def _shutdown_pool(home: str) -> None:
+    subprocess.run([str(PYTHON) if PYTHON.exists() else sys.executable, "-c", "from core import workers; workers.shutdown_pool()"],
+                   cwd=ROOT, env={**os.environ, "PLAYGROUND_HOME": home}, timeout=60, check=False)
+
+
+def start_server(log_dir: Path, name: str, env: dict | None = None) -> Server:
+    """A healthy server; `env` overrides the test session's environment (a server of its own needs its own
+    PLAYGROUND_HOME: its training workers read their settings from the environment they start in)."""
+    server = Server(log_dir / f"{name}.log", env)
     try:
         server.wait_healthy()
     except BaseException:

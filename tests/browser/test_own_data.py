@@ -65,7 +65,7 @@ def test_train_a_recipe_in_one_click_and_compare_with_the_tutorial(app):
     page.get_by_text(re.compile(r"Recipe Iris 4-50-3\. The tutorial reports: test accuracy ~0\.947")).wait_for()
     status = app.wait_status(r"^Finished\b", app.FINISH_TIMEOUT_MS)
     assert status.startswith("Finished · 20 of 20 epochs"), status
-    expect(page.get_by_text(re.compile(r"^vs the tutorial \(0\.947\)$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Test accuracy vs the tutorial \(0\.947\)$"))).to_be_visible()
 
     app.nav("Runs")
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()

@@ -5,9 +5,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {
-    "leaf": {"settings", "network", "housekeeping", "spec", "i18n", "images", "charts", "callbacks", "augment", "demo_folders", "graph", "gradcam", "share", "inside", "diagnosis"},
-    "domain": {"datasets", "builder", "analysis", "workspaces", "recipes", "runs", "uploads", "pretrained", "transfer", "own_models", "preflight"},
-    "engine": {"training", "export", "codegen", "__main__", "cli"},
+    "leaf": {"settings", "network", "status", "eta", "spec", "i18n", "images", "charts", "callbacks", "augment", "demo_folders",
+             "graph", "gradcam", "share", "inside", "diagnosis"},
+    "domain": {"db", "datasets", "builder", "shapes", "summary", "analysis", "workspaces", "recipes", "runs", "queue", "presence",
+               "uploads", "pretrained", "transfer", "own_models", "preflight"},
+    "engine": {"recorder", "pipeline", "worker", "workers", "jobs", "export", "codegen", "__main__", "cli"},
 }
 RANK = {name: rank for rank, layer in enumerate(["leaf", "domain", "engine"]) for name in LAYERS[layer]}
 

@@ -6,7 +6,8 @@ import pytest
 
 from core import augment, datasets, demo_folders
 from core.spec import AugmentSpec, DataSpec, ExperimentSpec, LayerSpec
-from core.training import FINISHED, JobRegistry, first_training_batch, training_input, warm_imports
+from core.pipeline import first_training_batch, train, training_input, warm_imports
+from core.status import Status
 
 warm_imports()
 IMAGE = demo_folders.preview()[0]
@@ -110,10 +111,8 @@ def test_training_with_augmentation_runs_through_the_engine():
     spec.augment.enabled = True
     spec.fit.epochs, spec.fit.batch_size = 2, 32
     spec.data.validation = "split"
-    job = JobRegistry(record_runs=False).submit(spec, owner="aug")
-    assert job.done.wait(120)
-    view = job.snapshot()
-    assert view.status == FINISHED and view.epochs_done == 2 and "val_loss" in view.history
+    outcome = train(spec, owner="aug")
+    assert outcome.status == Status.FINISHED and len(outcome.history["loss"]) == 2 and "val_loss" in outcome.history
 
 
 def test_no_augmentation_for_tables_or_when_everything_is_off():

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from core import datasets
-from core.builder import ModelBuildError, build_model, plan_loss, summarize, targets
+from core.builder import ModelBuildError, build_model, plan_loss, targets
+from core.summary import summarize
 from core.datasets import load
 from core.spec import ExperimentSpec, LayerSpec
 from tests.core import fabricate

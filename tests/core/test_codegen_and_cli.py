@@ -6,10 +6,8 @@ import pytest
 
 from core import codegen, recipes
 from core.spec import ExperimentSpec, LayerSpec
-from core.training import JobRegistry, warm_imports
+from core.pipeline import train
 from tests.pages.helpers import ROOT
-
-warm_imports()
 
 
 def run_script(source: str, tmp_path, name="experiment.py") -> str:
@@ -24,13 +22,12 @@ def run_script(source: str, tmp_path, name="experiment.py") -> str:
 def test_the_exported_script_trains_and_reproduces_the_run(dataset, tmp_path):
     spec = ExperimentSpec.default_for(dataset)
     spec.fit.epochs = 2
-    job = JobRegistry(record_runs=False).submit(spec, owner="code")
-    assert job.done.wait(120)
-    ours = job.snapshot().evaluation.test_accuracy
+    outcome = train(spec, owner="code")
+    ours = outcome.evaluation.test_accuracy
     stdout = run_script(codegen.script(spec), tmp_path)
     line = [l for l in stdout.splitlines() if l.startswith("test loss")][-1]
     assert float(line.split("test accuracy ")[1]) == pytest.approx(ours, abs=1e-4)  # same seed, same model, same numbers
-    assert f"Total params: {job.built.total_params:,}" in stdout
+    assert f"Total params: {outcome.n_params:,}" in stdout
 
 
 def unzip_demo_folder(where) -> None:
@@ -44,11 +41,9 @@ def unzip_demo_folder(where) -> None:
 
 
 def engine_run(spec):
-    job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="t")
-    assert job.done.wait(300)
-    view = job.snapshot()
-    assert view.status == "finished", view.message
-    return view
+    outcome = train(spec, owner="t")
+    assert outcome.status == "finished", outcome.message
+    return outcome
 
 
 def script_numbers(source: str, tmp_path) -> dict:
@@ -175,7 +170,7 @@ def test_transfer_scripts_run_with_the_base_from_the_keras_cache(mode, tmp_path)
     import os
     from pathlib import Path
 
-    from core import builder, transfer
+    from core import summary, transfer
     from core.spec import TransferSpec
     from tests.core import fabricate
 
@@ -193,4 +188,4 @@ def test_transfer_scripts_run_with_the_base_from_the_keras_cache(mode, tmp_path)
     assert theirs["test"] == pytest.approx([ours.evaluation.test_loss, ours.evaluation.test_accuracy], abs=1e-4)
     stdout = theirs["stdout"]
     if mode == "finetune":
-        assert f"Trainable params: {builder.summarize(spec).trainable_params:,}" in stdout
+        assert f"Trainable params: {summary.summarize(spec).trainable_params:,}" in stdout

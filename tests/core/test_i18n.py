@@ -92,6 +92,8 @@ def hard_coded_texts(source: str) -> list[str]:
         if isinstance(node.func, ast.Name) and node.func.id in BOUND_HELPERS:
             candidates = list(node.args[1:2])  # bound(widget, label, ...)
         elif isinstance(node.func, ast.Attribute) and node.func.attr in SHOWN:
+            if isinstance(node.func.value, ast.Name) and node.func.value.id in ("log", "logger", "logging"):
+                continue  # log.warning(...) goes to the server log, not to the learner
             candidates = list(node.args[:1])
         else:
             continue

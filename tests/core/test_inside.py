@@ -5,7 +5,9 @@ import numpy as np
 
 from core import charts, inside
 from core.spec import ExperimentSpec, LayerSpec
-from core.training import FINISHED, JobRegistry, warm_imports
+from core.pipeline import run, warm_imports
+from core.recorder import MemoryRecorder
+from core.status import Status
 
 warm_imports()
 
@@ -33,9 +35,9 @@ def test_the_engine_records_one_histogram_set_per_epoch_plus_the_start():
     spec.layers = [LayerSpec.make("Conv2D", filters=4), LayerSpec.make("Flatten")]
     spec.ensure_layer_names()
     spec.fit.epochs = 3
-    job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="inside")
-    assert job.done.wait(120) and job.snapshot().status == FINISHED
-    history = job.weight_history()
+    recorder = MemoryRecorder(3)
+    assert run(spec, "inside", recorder).status == Status.FINISHED
+    history = recorder.weights
     assert len(history) == 4 and set(history[0]) == {"conv2d_1", "output"}
     assert not np.array_equal(history[0]["output"]["kernel"].counts, history[-1]["output"]["kernel"].counts)  # they moved
     fig = charts.weight_histogram_figure(history, "conv2d_1", "kernel")

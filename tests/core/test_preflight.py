@@ -2,11 +2,8 @@
 
 import pytest
 
-from core import preflight
+from core import eta, preflight
 from core.spec import ExperimentSpec, LayerSpec
-from core.training import JobRegistry, QueueFull, warm_imports
-
-warm_imports()
 
 
 def digits_spec(units: int = 100, epochs: int = 10) -> ExperimentSpec:
@@ -17,21 +14,33 @@ def digits_spec(units: int = 100, epochs: int = 10) -> ExperimentSpec:
     return spec
 
 
-def test_estimate_counts_parameters_memory_samples_and_times_a_batch():
+def test_estimate_counts_parameters_memory_samples_and_time():
     spec = digits_spec()
     p = preflight.estimate(spec)
     assert p.params == 64 * 100 + 100 + 100 * 10 + 10  # 8x8 digits: 64-100-10
     assert p.samples > 1000 and p.steps_per_epoch == -(-p.samples // spec.fit.batch_size)
     assert 0 < p.memory_mb < 10
-    assert p.batch_seconds is not None and 0 < p.batch_seconds < 5
-    assert p.eta_seconds(10) == pytest.approx(p.batch_seconds * p.steps_per_epoch * 10)
+    assert p.batch_seconds is not None and 0 < p.batch_seconds < 0.1
+    # The whole run: setup and tracing once, every epoch with its validation, then the evaluation.
+    assert p.eta_seconds(10) > p.batch_seconds * p.steps_per_epoch * 10
+    assert p.eta_seconds(20) - p.eta_seconds(10) == pytest.approx(10 * p.time.per_epoch)
     assert not p.problems
 
 
+def test_the_estimate_follows_the_machine_a_worker_measured(monkeypatch):
+    spec = digits_spec(epochs=5)
+    slow = eta.MachineProfile(step_overhead=0.01, dense_rate=1e9)
+    fast = eta.MachineProfile(step_overhead=0.0005, dense_rate=1e11)
+    monkeypatch.setattr(preflight, "machine_profile", lambda: slow)
+    slow_epoch = preflight.estimate(spec).time.per_epoch
+    monkeypatch.setattr(preflight, "machine_profile", lambda: fast)
+    assert preflight.estimate(spec).time.per_epoch < slow_epoch / 3
+
+
 def test_memory_grows_with_batch_size_and_optimizer_state():
-    rows = preflight.estimate(digits_spec(), time_batch=False)
+    rows = preflight.estimate(digits_spec())
     spec = digits_spec()
-    from core.builder import summarize
+    from core.summary import summarize
 
     s = summarize(spec)
     small = preflight.memory_mb(s.rows, s.trainable_params, s.total_params, "sgd", 32)
@@ -49,7 +58,7 @@ def test_a_run_over_a_limit_is_refused_with_the_limit_named(monkeypatch, variabl
     monkeypatch.setenv(variable, value)
     spec = digits_spec(**spec_args)
     p = preflight.estimate(spec)
-    assert [m.key for m in p.problems] == [key] and p.batch_seconds is None
+    assert [m.key for m in p.problems] == [key]
     with pytest.raises(preflight.LimitExceeded) as info:
         preflight.check(spec)
     text = str(info.value)
@@ -60,22 +69,6 @@ def test_a_run_over_a_limit_is_refused_with_the_limit_named(monkeypatch, variabl
 def test_the_suggested_epoch_count_fits_the_limit(monkeypatch):
     monkeypatch.setenv("PLAYGROUND_MAX_SAMPLE_EPOCHS", "5000")
     spec = digits_spec(epochs=10)
-    most = preflight.estimate(spec, time_batch=False).problems[0].fields["most_epochs"]
+    most = preflight.estimate(spec).problems[0].fields["most_epochs"]
     spec.fit.epochs = most
-    assert not preflight.estimate(spec, time_batch=False).problems
-
-
-def test_a_full_queue_refuses_new_trainings():
-    registry = JobRegistry(max_concurrent=1, max_queue=1, record_runs=False)
-    spec = digits_spec(epochs=200)
-    running = registry.submit(spec, owner="a")
-    waiting = registry.submit(spec, owner="b")
-    try:
-        with pytest.raises(QueueFull) as info:
-            registry.submit(spec, owner="c")
-        assert "PLAYGROUND_MAX_QUEUE" in str(info.value)
-    finally:
-        for job in (running, waiting):
-            job.stop()
-        for job in (running, waiting):
-            job.done.wait(60)
+    assert not preflight.estimate(spec).problems

@@ -8,7 +8,7 @@ from PIL import Image
 
 from core import images, own_models, pretrained, transfer
 from core.spec import TransferSpec
-from core.training import warm_imports
+from core.pipeline import warm_imports
 from tests.core import fabricate
 
 warm_imports()

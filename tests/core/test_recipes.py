@@ -3,7 +3,8 @@ import pytest
 from core import datasets, recipes
 from core.builder import build_model
 from core.spec import ExperimentSpec
-from core.training import FINISHED, JobRegistry, warm_imports
+from core.pipeline import train, warm_imports
+from core.status import Status
 from tests.core import fabricate
 
 warm_imports()
@@ -44,12 +45,10 @@ def test_each_recipe_builds_and_trains_one_epoch_on_small_data(recipe_id, tiny_k
     spec = recipes.get(recipe_id).build_spec(epochs=1)
     if spec.data.train_size is None or spec.data.train_size > 96:
         spec.data.train_size = 96
-    job = JobRegistry(max_concurrent=1, record_runs=False).submit(spec, owner="test")
-    assert job.done.wait(180)
-    view = job.snapshot()
-    assert view.status == FINISHED, view.message
-    assert view.epochs_done == 1 and view.evaluation is not None
-    assert job.model.get_layer("output") is not None
+    outcome = train(spec, owner="test")
+    assert outcome.status == Status.FINISHED, outcome.message
+    assert len(outcome.history["loss"]) == 1 and outcome.evaluation is not None
+    assert outcome.model.get_layer("output") is not None
 
 
 def test_keras2_learning_rates_are_set_explicitly():

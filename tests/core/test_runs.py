@@ -1,4 +1,4 @@
-import json
+import os
 import subprocess
 import sys
 import time
@@ -7,12 +7,15 @@ import pytest
 
 from core import runs, settings
 from core.i18n import Msg
+from core.pipeline import warm_imports
 from core.runs import Run, RunStore
 from core.spec import ExperimentSpec
-from core.training import FINISHED, JobRegistry, record_run, warm_imports
+from core.status import Status
+from tests.core import inline
 from tests.pages.helpers import ROOT
 
 warm_imports()
+FINISHED = Status.FINISHED
 
 
 def make_run(run_id="abc123", owner="ann", created=None, **kw):
@@ -25,7 +28,9 @@ def make_run(run_id="abc123", owner="ann", created=None, **kw):
 
 @pytest.fixture
 def store(tmp_path):
-    return RunStore(tmp_path / "runs.sqlite3")
+    """A new server's run store (its own PLAYGROUND_HOME)."""
+    with inline.private_home(tmp_path):
+        yield RunStore()
 
 
 def test_a_run_round_trips_through_the_store(store):
@@ -56,21 +61,21 @@ def test_list_is_newest_first_and_rename_delete_prune(store):
     assert [r.id for r in store.list("ann")] == ["run3", "run2"]
 
 
-def test_the_store_persists_across_a_fresh_process(tmp_path):
-    path = tmp_path / "runs.sqlite3"
-    RunStore(path).save(make_run("persist1"))
+def test_the_store_persists_across_a_fresh_process(store, tmp_path):
+    store.save(make_run("persist1"))
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "from core.runs import RunStore\n"
-        f"run = RunStore({str(path)!r}).get('ann', 'persist1')\n"
+        "run = RunStore().get('ann', 'persist1')\n"
         "print(run.name, run.history['accuracy'][-1], run.spec.data.name)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "PLAYGROUND_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert out.stdout.strip() == "run persist1 0.8 iris", out.stderr
 
 
 def test_run_dirs_stay_inside_the_app_home():
-    assert runs.run_dir("abc123").parent == settings.home_dir() / "runs"
+    assert runs.run_dir("abc123").parent == settings.run_files_dir() == settings.home_dir() / "runs"
     for bad in ("../etc", "a/b", "", "..", "x.y"):
         with pytest.raises(ValueError):
             runs.run_dir(bad)
@@ -85,20 +90,29 @@ def test_deleting_a_run_deletes_its_files(store):
     assert not folder.exists()
 
 
-def test_a_finished_job_is_recorded_with_its_model_and_tensorboard_logs():
+def test_a_finished_job_is_recorded_with_its_model_and_tensorboard_logs(store):
     spec = ExperimentSpec.default_for("iris")
     spec.fit.epochs, spec.fit.tensorboard = 2, True
-    job = JobRegistry().submit(spec, owner="recorder")
-    assert job.done.wait(60)
-    run = runs.store().get("recorder", job.id)
-    assert run is not None and run.epochs == 2 and run.metrics["test_accuracy"] == job.snapshot().evaluation.test_accuracy
+    recorded = inline.record(spec, "recorder")
+    run = store.get("recorder", recorded.id)
+    assert run is not None and run.epochs == 2 and run.status == FINISHED
+    assert run.metrics["test_accuracy"] > 0 and run.class_names == ["setosa", "versicolor", "virginica"]
     assert set(run.timings) >= {"fit", "evaluate"}
-    folder = runs.run_dir(job.id)
+    folder = runs.run_dir(recorded.id)
     assert (folder / "model.keras").stat().st_size > 0
     assert any(p.name.startswith("events.out.tfevents") for p in (folder / "tensorboard").rglob("*"))
+    assert [r.id for r in store.list("recorder")] == [recorded.id]
 
 
-def test_failed_jobs_are_not_runs():
-    job = JobRegistry().submit(ExperimentSpec.default_for("mnist"), owner="nobody")  # offline: fails
-    assert job.done.wait(30)
-    assert not record_run(job) and runs.store().list("nobody") == []
+def test_failed_jobs_are_not_runs(store):
+    recorded = inline.record(ExperimentSpec.default_for("mnist"), "nobody")  # offline: fails
+    assert recorded.status == Status.FAILED and recorded.message.key == "errors.dataset_unavailable"
+    assert store.list("nobody") == []
+
+
+def test_prune_keeps_active_jobs_and_drops_old_failures(store):
+    for i in range(3):
+        store.save(make_run(f"old{i}", created=1000.0 + i, status=Status.FAILED))
+    store.save(make_run("live1", created=2000.0, status=Status.RUNNING))
+    assert store.prune("ann", keep=1) == ["old1", "old0"]
+    assert store.get("ann", "live1") is not None and store.get("ann", "old2") is not None

@@ -4,12 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from core import builder, own_models, recipes, runs, transfer
+from core import own_models, pipeline, recipes, runs, summary, transfer
+from core.recorder import MemoryRecorder
 from core.spec import DataSpec, ExperimentSpec, TransferSpec
-from core.training import FINISHED, STOPPED, JobRegistry, warm_imports
-from tests.core import fabricate
+from core.status import Status
+from tests.core import fabricate, inline
 
-warm_imports()
+pipeline.warm_imports()
 
 
 @pytest.fixture(scope="module")
@@ -34,28 +35,28 @@ def spec_for(mode: str, dataset: str = "digits", frozen: int = 15, **data) -> Ex
     return spec
 
 
-def run(spec, record=False):
-    job = JobRegistry(max_concurrent=1, record_runs=record).submit(spec, owner="transfer-test")
-    assert job.done.wait(300)
-    return job, job.snapshot()
+def run(spec):
+    outcome = pipeline.train(spec, owner="transfer-test")
+    return outcome
 
 
 def test_features_mode_trains_only_the_head_on_cached_features(data_dir):
     spec = spec_for("features")
-    summary = builder.summarize(spec)
-    assert summary.rows[0].output_shape == (None, 1, 1, 256)  # 8x8 digits -> 32x32 -> MobileNet 0.25's last map
-    assert summary.total_params == summary.trainable_params  # only the head
-    job, view = run(spec)
-    assert view.status == FINISHED, view.message
-    assert "features" in job.timings and job.built.model.input_shape == (None, 1, 1, 256)
-    again, view = run(spec)  # the next run of the head reuses the features
-    assert view.status == FINISHED and again.timings["features"] < job.timings["features"]
+    described = summary.summarize(spec)
+    assert described.rows[0].output_shape == (None, 1, 1, 256)  # 8x8 digits -> 32x32 -> MobileNet 0.25's last map
+    assert described.total_params == described.trainable_params  # only the head
+    first = run(spec)
+    assert first.status == Status.FINISHED, first.message
+    assert "features" in first.timings and first.model.input_shape == (None, 1, 1, 256)
+    again = run(spec)  # the next run of the head reuses the features
+    assert again.status == Status.FINISHED and again.timings["features"] < first.timings["features"]
+    assert first.evaluation.images  # the mistakes are shown with the pictures, not the features
 
 
 def test_finetune_freezes_the_first_layers_and_counts_trainable_parameters(data_dir):
     counts = {}
     for frozen in (0, 40, 1000):
-        s = builder.summarize(spec_for("finetune", frozen=frozen))
+        s = summary.summarize(spec_for("finetune", frozen=frozen))
         counts[frozen] = (s.total_params, s.trainable_params)
         names = [r.name for r in s.rows]
         assert names[:4] == ["input", "to_rgb", "resize", "preprocess"] and "base" in names
@@ -64,13 +65,14 @@ def test_finetune_freezes_the_first_layers_and_counts_trainable_parameters(data_
     assert transfer.base_layer_count(TransferSpec(base="mobilenet_0.25")) == 86
 
 
-def test_a_finetuned_run_is_saved_and_loads_safely_for_classifying(data_dir):
+def test_a_finetuned_run_is_saved_and_loads_safely_for_classifying(data_dir, tmp_path):
     spec = spec_for("finetune", frozen=80)
     spec.data.train_size, spec.data.test_size = 64, 32
-    job, view = run(spec, record=True)
-    assert view.status == FINISHED, view.message
-    run_record = runs.store().get("transfer-test", job.id)
-    own = own_models.from_run(run_record, "transfer-test")
+    with inline.private_home(tmp_path):
+        recorded = inline.record(spec, "transfer-test")
+        assert recorded.status == Status.FINISHED, recorded.message
+        run_record = runs.store().get("transfer-test", recorded.id)
+        own = own_models.from_run(run_record, "transfer-test")
     assert (own.height, own.width, own.channels) == (8, 8, 1) and len(own.class_names) == 10
 
 
@@ -78,17 +80,16 @@ def test_stop_while_computing_features(data_dir):
     spec = spec_for("features")
     spec.data.test_fraction = 0.5
     transfer.clear_features()
-    registry = JobRegistry(max_concurrent=1, record_runs=False)
-    job = registry.submit(spec, owner="stopper")
-    job.stop_event.set()
-    assert job.done.wait(120)
-    assert job.snapshot().status in (STOPPED, FINISHED)
+    recorder = MemoryRecorder(1)
+    recorder.stop()  # Stop before the base has seen the pictures
+    outcome = pipeline.run(spec, "stopper", recorder)
+    assert outcome.status == Status.STOPPED and outcome.message.key == "job.stopped"
 
 
 def test_transfer_needs_pictures(data_dir):
     spec = spec_for("features", dataset="iris")
     with pytest.raises(transfer.TransferError):
-        builder.summarize(spec)
+        summary.summarize(spec)
 
 
 def test_caffe_preprocessing_survives_saving(data_dir, tmp_path):

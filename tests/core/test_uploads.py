@@ -188,40 +188,49 @@ def test_bad_csvs_are_refused_plainly(data, label, key):
     assert info.value.msg.key == key
 
 
-def test_the_upload_store_keeps_sessions_apart_and_caps_per_owner():
+@pytest.fixture
+def private_store(tmp_path):
+    """The upload store of a new server (its own database): its bounds see only this test's uploads."""
+    from tests.core import inline
+
+    with inline.private_home(tmp_path):
+        yield
+
+
+def test_the_upload_store_keeps_sessions_apart_and_caps_per_owner(private_store):
     store = uploads.UploadStore(per_owner=2)
     mine = [store.put("ann", "images", f"{i}.zip", b"x") for i in range(3)]
     theirs = store.put("bob", "csv", "t.csv", b"y")
-    assert store.get("ann", theirs.id) is None and store.get("bob", theirs.id) is theirs
+    assert store.get("ann", theirs.id) is None and store.get("bob", theirs.id).id == theirs.id
     assert [u.id for u in store.list("ann")] == [mine[1].id, mine[2].id]  # the oldest was dropped
 
 
-def test_a_full_room_keeps_upload_memory_bounded_dropping_the_least_recently_used(monkeypatch):
+def test_a_full_room_keeps_upload_memory_bounded_dropping_the_least_recently_used(monkeypatch, private_store):
     monkeypatch.setenv("PLAYGROUND_UPLOADS_MB", "1")
     monkeypatch.setenv("PLAYGROUND_MAX_UPLOAD_MB", "1")
     store = uploads.UploadStore(per_owner=3)
     mb = 1024 * 1024
     busy = store.put("bob", "images", "b.zip", b"b" * (mb // 3))  # the oldest upload...
     early = store.put("ann", "images", "a.zip", b"a" * (mb // 2))  # ann's tab is long closed
-    assert store.get("bob", busy.id) is busy  # ...but bob trains on it: used last, kept longest
+    assert store.get("bob", busy.id).id == busy.id  # ...but bob trains on it: used last, kept longest
     late = store.put("cho", "csv", "c.csv", b"c" * (mb // 3))
     assert store.get("ann", early.id) is None  # over 1 MB: the least recently used went
-    assert store.get("bob", busy.id) is busy and store.get("cho", late.id) is late
+    assert store.get("bob", busy.id).id == busy.id and store.get("cho", late.id).id == late.id
     assert store.total_bytes() <= mb
     huge = store.put("dan", "images", "d.zip", b"d" * mb)  # the largest allowed upload always fits
-    assert store.get("dan", huge.id) is huge and store.list("bob") == [] and store.list("cho") == []
+    assert store.get("dan", huge.id).id == huge.id and store.list("bob") == [] and store.list("cho") == []
 
 
-def test_the_upload_memory_bound_never_refuses_an_allowed_upload(monkeypatch):
+def test_the_upload_memory_bound_never_refuses_an_allowed_upload(monkeypatch, private_store):
     monkeypatch.setenv("PLAYGROUND_UPLOADS_MB", "1")  # set below one upload of the allowed size
     monkeypatch.setenv("PLAYGROUND_MAX_UPLOAD_MB", "3")
     store = uploads.UploadStore(per_owner=3)
     first = store.put("ann", "csv", "a.csv", b"a" * (2 * 1024 * 1024))
     second = store.put("bob", "csv", "b.csv", b"b" * (2 * 1024 * 1024))
-    assert store.get("bob", second.id) is second and store.get("ann", first.id) is None
+    assert store.get("bob", second.id).id == second.id and store.get("ann", first.id) is None
 
 
-def test_a_dropped_upload_says_to_upload_again(monkeypatch):
+def test_a_dropped_upload_says_to_upload_again(monkeypatch, private_store):
     store = uploads.UploadStore(per_owner=3, max_total_bytes=4)
     monkeypatch.setattr(uploads, "_STORE", store)
     gone = store.put("ann", "csv", "t.csv", CSV)

@@ -671,7 +671,7 @@ def test_uploads_of_one_session_are_invisible_to_another():
     zip_up = store.put(ann, "images", "ann.zip", zips.make_zip(zips.class_folders(per_class=4)))
     csv_up = store.put(ann, "csv", "ann.csv", GOOD_CSV)
     for up in (zip_up, csv_up):
-        assert store.get(bob, up.id) is None and store.get(None, up.id) is None and store.get(ann, up.id) is up
+        assert store.get(bob, up.id) is None and store.get(None, up.id) is None and store.get(ann, up.id).id == up.id
     assert store.list(bob) == [] and {u.id for u in store.list(ann)} == {zip_up.id, csv_up.id}
     with pytest.raises(LocalizedError) as info:
         datasets.load(DataSpec(name="folder", source=zip_up.id), bob)
@@ -690,7 +690,10 @@ def test_runs_of_one_session_are_invisible_to_another_and_survive_a_restart():
     store.save(run)
     assert store.get(bob, run.id) is None and run.id not in [r.id for r in store.list(bob)]
     assert not store.rename(bob, run.id, "stolen") and not store.delete(bob, run.id)
-    restarted = runs.RunStore(store.path)  # a server restart: a new store on the same file
+    from core import db
+
+    db.dispose()  # a server restart: new connections to the same database
+    restarted = runs.RunStore()
     again = restarted.get(ann, run.id)
     assert again is not None and again.name == "ann's moons" and again.status == "finished" and again.history == run.history
     assert [r.id for r in restarted.list(ann)] == [run.id] and restarted.get(bob, run.id) is None

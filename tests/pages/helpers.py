@@ -33,3 +33,26 @@ def button(at: AppTest, label: str | None = None, key: str | None = None):
 def texts(at: AppTest) -> str:
     """All markdown and caption text of the page, joined."""
     return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def settled(job_id: str, timeout: float = 240.0):
+    """Wait until the job has settled in the run store (a worker process trains it); returns its view."""
+    import time
+
+    from core import jobs
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = jobs.view(job_id)
+        if view is not None and view.settled:
+            return view
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not settle within {timeout:.0f} s: {jobs.view(job_id)}")
+
+
+def trained(spec, owner: str):
+    """A run of `spec` for `owner`, trained by the pool as if the learner had pressed Train."""
+    from core import jobs
+
+    return settled(jobs.submit(spec, owner, watched=False))
+

@@ -47,7 +47,8 @@ def test_data_page_shows_an_uploaded_folder_and_what_was_skipped():
     assert any("notes.txt" in str(df.value) for df in at.dataframe)
 
 
-def test_an_upload_the_server_dropped_is_named_not_silently_replaced(monkeypatch):
+def test_an_upload_the_server_dropped_is_named_not_silently_replaced(monkeypatch, tmp_path):
+    monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path))  # a server of its own: its upload bound sees only this upload
     at = open_page("pages/data.py")
     store = uploads.UploadStore(per_owner=3, max_total_bytes=10)
     monkeypatch.setattr(uploads, "_STORE", store)
@@ -283,10 +284,9 @@ def test_train_page_looks_inside_an_image_model_after_training():
     at.session_state["spec"] = fresh
     at.run()
     button(at, label="Train").click().run()
-    from ui.state import registry
+    from tests.pages.helpers import settled
 
-    job = registry().get(at.session_state["job_id"])
-    assert job.done.wait(120)
+    job = settled(at.session_state["job_id"])
     at.run()
     assert not at.exception and spec is not None
     assert at.selectbox(key=f"inside_layer_{job.id}").options == ["conv2d_1", "output"]

@@ -7,8 +7,8 @@ import textwrap
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.training import registry
-from tests.pages.helpers import ROOT, button, open_page, texts
+from core import jobs
+from tests.pages.helpers import ROOT, button, open_page, settled, texts, trained
 
 
 def test_home_page_paints_without_importing_tensorflow():
@@ -104,34 +104,35 @@ def test_train_page_trains_and_shows_results():
     at.number_input(key="w.FitSpec.epochs").set_value(3).run()
     button(at, label="Train").click().run()
     assert not at.exception
-    job = registry().get(at.session_state["job_id"])
+    job = jobs.view(at.session_state["job_id"])
     assert job is not None and job.spec.fit.epochs == 3
-    assert job.done.wait(120)
+    settled(job.id)
     at.run()
     page = texts(at)
     assert "**Finished** · 3 of 3 epochs" in page
     assert "Results on the test set" in [s.value for s in at.subheader]
     assert {m.label for m in at.metric} >= {"Test accuracy", "Test loss"}
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["History (CSV)", "Model (.keras)", "Script (.py)"]
+    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Script (.py)"]
     assert "model.fit(" in at.code[0].value  # show me the code
 
-    job.release_model()  # what the server does for older runs and tabs closed for the grace period
-    at.run()
-    assert not at.exception
-    assert [b.proto.label for b in at.get("download_button")] == ["History (CSV)", "Script (.py)"]
-    assert any("no longer in memory" in c.value and "Runs page" in c.value for c in at.caption)
+    # A refresh (a new session on the learner's link) finds the same results in the run store.
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    again.query_params["lang"], again.query_params["u"] = "en", at.session_state["owner"]
+    again.run()
+    again.switch_page("pages/train.py").run()
+    assert not again.exception and "**Finished** · 3 of 3 epochs" in texts(again)
+    assert [b.proto.label for b in again.get("download_button")] == labels
 
 
 def test_train_page_stop_button_stops_the_running_job():
     at = open_page("pages/train.py")
     at.number_input(key="w.FitSpec.epochs").set_value(1000).run()
     button(at, label="Train").click().run()
-    job = registry().get(at.session_state["job_id"])
+    job_id = at.session_state["job_id"]
     assert button(at, label="Train").disabled and not button(at, label="Stop").disabled
     button(at, label="Stop").click().run()
-    assert job.done.wait(30)
-    assert job.snapshot().status == "stopped"
+    assert settled(job_id, 60).status == "stopped"
     at.run()
     assert "**Stopped**" in texts(at)
     assert not button(at, label="Train").disabled and button(at, label="Stop").disabled
@@ -194,12 +195,11 @@ def test_recipes_page_trains_a_recipe_in_one_click_and_opens_the_train_page():
     at = open_page("pages/recipes.py")
     button(at, key="train.iris").click().run()
     assert not at.exception
-    job = registry().get(at.session_state["job_id"])
+    job = jobs.view(at.session_state["job_id"])
     assert job.spec.recipe == "iris" and job.spec.fit.batch_size == 1
     assert at.title[0].value == "Train"  # switched to the Train page
     assert any("Iris 4-50-3" in i.value and "test accuracy ~0.947" in i.value for i in at.info)
-    job.stop()
-    job.done.wait(30)
+    jobs.stop(job.id, job.owner)
 
 
 def test_runs_page_compares_runs_and_offers_their_exports():
@@ -210,8 +210,7 @@ def test_runs_page_compares_runs_and_offers_their_exports():
     for lr in (0.01, 0.05):
         spec = ExperimentSpec.default_for("iris")
         spec.fit.epochs, spec.compile.learning_rate = 2, lr
-        job = registry().submit(spec, owner)
-        assert job.done.wait(60)
+        trained(spec, owner)
     at.switch_page("pages/runs.py").run()
     assert not at.exception
     table = at.dataframe[0].value
@@ -231,13 +230,12 @@ def test_runs_page_for_one_run_has_downloads_code_and_rename():
 
     spec = ExperimentSpec.default_for("iris")
     spec.fit.epochs = 1
-    job = registry().submit(spec, owner)
-    assert job.done.wait(60)
+    job = trained(spec, owner)
     at.switch_page("pages/runs.py").run()
     at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Model (.keras)", "History (CSV)", "History (JSON)", "Script (.py)"]
+    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Script (.py)"]
     assert "model.fit(" in at.code[0].value
     at.text_input(key=f"rename.{job.id}").set_value("my iris")
     button(at, key=f"do_rename.{job.id}").click().run()
@@ -269,8 +267,7 @@ def test_train_page_diagnoses_a_diverging_run_and_applies_the_fix():
     spec.compile.optimizer, spec.compile.learning_rate, spec.fit.epochs = "sgd", 50.0, 5
     at.run()
     button(at, label="Train").click().run()
-    job = registry().get(at.session_state["job_id"])
-    assert job.done.wait(120)
+    job = settled(at.session_state["job_id"])
     at.run()
     assert not at.exception
     assert any("Diverging" in e.value for e in at.error), [e.value for e in at.error]

@@ -1,4 +1,4 @@
-"""Streamlit must not clear Keras's global session after a rerun while jobs train in other threads."""
+"""Streamlit must not clear Keras's global session after a rerun while other sessions use the shared Classify models."""
 
 from streamlit.runtime.scriptrunner import script_runner
 

@@ -1,0 +1,154 @@
+"""One training worker: it claims jobs from the run store's queue, trains them and records them.
+
+`run_claimed` is the task function: a local worker process (started by the pool,
+core/workers.py) and a Ray task run the very same code. A worker is warm before its first
+job: TensorFlow imported, the step functions traced once, the machine's speed measured for
+the preflight's estimate (core/eta.py), and it runs one job at a time, so it may clear
+Keras's session after each.
+
+    >>> status = run_claimed(queue.claim(worker_id()), worker_id())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+
+from core import queue, settings
+from core.i18n import Msg
+from core.status import Status
+
+log = logging.getLogger("keras_playground.worker")
+IDLE_POLL = 0.2  # seconds between looks at the queue when idle
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_claimed(run, worker: str) -> Status:
+    """Train a job this process has claimed, recording everything in the run store; returns its final status."""
+    from core import pipeline, runs
+    from core.recorder import StoreRecorder
+
+    log_dir = str(runs.run_dir(run.id) / "tensorboard") if run.spec.fit.tensorboard else None
+    with StoreRecorder(run) as recorder:
+        if run.watched and _tab_gone(run):
+            recorder.finish(Status.STOPPED, Msg("job.tab_closed"), {}, {})
+            return Status.STOPPED
+        try:
+            outcome = pipeline.run(run.spec, run.owner, recorder, log_dir)
+            if outcome.model is not None and outcome.status != Status.DIVERGED:
+                folder = runs.run_dir(run.id)
+                folder.mkdir(parents=True, exist_ok=True)
+                outcome.model.save(folder / "model.keras")
+            recorder.finish(outcome.status, outcome.message, pipeline.metrics_of(outcome), outcome.timings)
+            status = outcome.status
+        except Exception as exc:  # noqa: BLE001 - a bug ends this job with its reason, never the worker
+            log.exception("job %s failed", run.id)
+            recorder.finish(Status.FAILED, Msg("job.failed", {"error": f"{type(exc).__name__}: {exc}"[:300]}), {}, {})
+            status = Status.FAILED
+    runs.store().prune(run.owner, settings.runs_kept_per_owner())
+    return status
+
+
+def _tab_gone(run) -> bool:
+    from core import presence
+
+    seen = presence.last_seen(run.owner)
+    return seen is not None and time.time() - seen > settings.orphan_grace_seconds()
+
+
+def _configure_tensorflow() -> str:
+    """Thread pools sized for this machine's share, before any TensorFlow op runs; returns the device name."""
+    import tensorflow as tf
+
+    tf.config.threading.set_inter_op_parallelism_threads(2)
+    gpus = tf.config.list_physical_devices("GPU")
+    return "GPU:0" if gpus else "CPU"
+
+
+def _warm_up() -> None:
+    """Import and trace once, so the first learner's job does not pay for it."""
+    import keras
+    import numpy as np
+
+    from core import pipeline
+
+    pipeline.warm_imports()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(np.zeros((8, 4), "float32"), np.zeros(8, "int64"), epochs=1, verbose=0)
+    del model
+    keras.backend.clear_session()
+
+
+def _measure_machine() -> None:
+    """Measure this machine's speed for the preflight's estimate, unless a worker here did so lately."""
+    import sqlalchemy as sa
+
+    from core import db, eta
+
+    # One worker measures while the others wait: two measuring at once would measure each other.
+    with open(settings.home_dir() / "calibrate.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with db.read() as conn:
+            updated = conn.execute(sa.select(db.machines.c.updated).where(db.machines.c.host == eta.host())).scalar()
+        if updated and time.time() - updated < eta.PROFILE_MAX_AGE:
+            return
+        profile = eta.calibrate()
+        with db.transaction() as conn:
+            conn.execute(db.machines.delete().where(db.machines.c.host == eta.host()))
+            conn.execute(db.machines.insert().values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
+    log.info("measured this machine: %s", profile.to_json())
+
+
+def work_loop(worker: str, device: str, should_stop, max_jobs: int) -> str:
+    """Claim and train jobs until told to stop or retired; returns why the loop ended."""
+    import keras
+
+    done = 0
+    while not should_stop():
+        run = queue.claim(worker, device)
+        if run is None:
+            time.sleep(IDLE_POLL)
+            continue
+        run_claimed(run, worker)
+        done += 1
+        keras.backend.clear_session()  # safe here: this process trains one job at a time
+        gc.collect()
+        if done >= max_jobs:
+            return "jobs"
+        if rss_mb(os.getpid()) > settings.worker_recycle_mb():
+            return "memory"
+    return "stopped"
+
+
+def worker_main(supervisor_pid: int) -> None:
+    """Entry of a spawned worker process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    device = _configure_tensorflow()
+    _warm_up()
+    if settings.calibrate():
+        _measure_machine()
+    me = worker_id()
+    log.info("worker %s ready (%s)", me, device)
+    why = work_loop(me, device, lambda: os.getppid() != supervisor_pid, settings.worker_jobs())
+    log.info("worker %s retires (%s)", me, why)
