@@ -35,7 +35,9 @@ class DecisionGrid:
     def around(cls, x: np.ndarray, resolution: int = 60, margin: float = 0.15) -> "DecisionGrid":
         lo, hi = x.min(axis=0), x.max(axis=0)
         pad = (hi - lo) * margin + 1e-6
-        return cls(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution), np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
+        return cls(
+            np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution), np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
+        )
 
     @property
     def points(self) -> np.ndarray:
@@ -68,8 +70,14 @@ class DecisionMap:
     epoch: int = 0
 
     def to_blob(self) -> bytes:
-        return db.pack({"n_classes": self.n_classes, "epoch": self.epoch}, xs=self.xs, ys=self.ys,
-                       z=self.z.astype("float32"), x=self.x.astype("float32"), y=self.y)
+        return db.pack(
+            {"n_classes": self.n_classes, "epoch": self.epoch},
+            xs=self.xs,
+            ys=self.ys,
+            z=self.z.astype("float32"),
+            x=self.x.astype("float32"),
+            y=self.y,
+        )
 
     @classmethod
     def from_blob(cls, blob: bytes) -> "DecisionMap":
@@ -99,8 +107,13 @@ class Evaluation:
         return self.samples is not None and self.samples.ndim == 4
 
     def to_blob(self) -> bytes:
-        meta = {"test_loss": self.test_loss, "test_accuracy": self.test_accuracy, "n_test": self.n_test,
-                "class_names": list(self.class_names), "feature_names": list(self.feature_names)}
+        meta = {
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+            "n_test": self.n_test,
+            "class_names": list(self.class_names),
+            "feature_names": list(self.feature_names),
+        }
         arrays = {"confusion": self.confusion, "mistakes": self.mistakes}
         if self.samples is not None:
             arrays["samples"] = self.samples
@@ -109,8 +122,16 @@ class Evaluation:
     @classmethod
     def from_blob(cls, blob: bytes) -> "Evaluation":
         meta, a = db.unpack(blob)
-        return cls(float(meta["test_loss"]), float(meta["test_accuracy"]), a["confusion"], int(meta["n_test"]),
-                   tuple(meta.get("class_names") or ()), a["mistakes"], a.get("samples"), tuple(meta.get("feature_names") or ()))
+        return cls(
+            float(meta["test_loss"]),
+            float(meta["test_accuracy"]),
+            a["confusion"],
+            int(meta["n_test"]),
+            tuple(meta.get("class_names") or ()),
+            a["mistakes"],
+            a.get("samples"),
+            tuple(meta.get("feature_names") or ()),
+        )
 
 
 def evaluate(model, data: Dataset, plan: LossPlan, shown: Dataset | None = None, limit: int = MISTAKES_KEPT) -> Evaluation:
@@ -128,11 +149,25 @@ def evaluate(model, data: Dataset, plan: LossPlan, shown: Dataset | None = None,
     wrong = np.flatnonzero(predicted != data.y_test)[:limit]
     source = shown if shown is not None else data
     samples = np.asarray(source.x_test[wrong]) if source.kind in ("image", "tabular", "points") else None
-    mistakes = np.stack([wrong, data.y_test[wrong], predicted[wrong]], axis=1).astype("int64") if len(wrong) else np.zeros((0, 3), "int64")
-    return Evaluation(float(loss), float(accuracy), confusion, len(data.y_test), tuple(data.class_names), mistakes, samples,
-                      tuple(source.feature_names))
+    mistakes = (
+        np.stack([wrong, data.y_test[wrong], predicted[wrong]], axis=1).astype("int64")
+        if len(wrong)
+        else np.zeros((0, 3), "int64")
+    )
+    return Evaluation(
+        float(loss),
+        float(accuracy),
+        confusion,
+        len(data.y_test),
+        tuple(data.class_names),
+        mistakes,
+        samples,
+        tuple(source.feature_names),
+    )
 
 
 def decision_map(grid: DecisionGrid, model, plan: LossPlan, data: Dataset, epoch: int) -> DecisionMap:
     keep = slice(0, POINTS_KEPT)
-    return DecisionMap(grid.xs, grid.ys, grid.evaluate(model, plan), data.x_train[keep], data.y_train[keep], data.n_classes, epoch)
+    return DecisionMap(
+        grid.xs, grid.ys, grid.evaluate(model, plan), data.x_train[keep], data.y_train[keep], data.n_classes, epoch
+    )

@@ -25,8 +25,14 @@ from core.spec import AugmentSpec
 
 _NORMALISATION = ("featurewise_center", "featurewise_std_normalization", "samplewise_center", "samplewise_std_normalization")
 _TRANSFORMS = (
-    "rotation_range", "width_shift_range", "height_shift_range", "shear_range", "zoom_range", "channel_shift_range",
-    "horizontal_flip", "vertical_flip",
+    "rotation_range",
+    "width_shift_range",
+    "height_shift_range",
+    "shear_range",
+    "zoom_range",
+    "channel_shift_range",
+    "horizontal_flip",
+    "vertical_flip",
 )
 
 
@@ -86,7 +92,12 @@ def normalise_batch(batch: np.ndarray, a: AugmentSpec, fit_on: np.ndarray | None
     if needs_fit(a):
         gen.fit(np.asarray(fit_on if fit_on is not None else batch, "float32"))
     out = np.stack([gen.standardize(np.array(img)) for img in x])
-    stats = {"mean_before": float(x.mean()), "std_before": float(x.std()), "mean_after": float(out.mean()), "std_after": float(out.std())}
+    stats = {
+        "mean_before": float(x.mean()),
+        "std_before": float(x.std()),
+        "mean_after": float(out.mean()),
+        "std_after": float(out.std()),
+    }
     return out, stats
 
 
@@ -165,7 +176,9 @@ def code(a: AugmentSpec) -> str:
         "import tensorflow as tf",
         "",
         "# Keras 3 moved it: keras.preprocessing.image.ImageDataGenerator no longer exists.",
-        f"datagen = tf.keras.preprocessing.image.ImageDataGenerator({args}\n)" if kwargs else "datagen = tf.keras.preprocessing.image.ImageDataGenerator()",
+        f"datagen = tf.keras.preprocessing.image.ImageDataGenerator({args}\n)"
+        if kwargs
+        else "datagen = tf.keras.preprocessing.image.ImageDataGenerator()",
     ]
     if needs_fit(a):
         lines.append("datagen.fit(x_train)  # featurewise statistics from the training images")
@@ -179,4 +192,8 @@ def code(a: AugmentSpec) -> str:
 def changed(a: AugmentSpec) -> list[str]:
     """Names of the settings that differ from the defaults (for the runs table)."""
     default = AugmentSpec()
-    return [f.name for f in fields(AugmentSpec) if f.name not in ("enabled", "seed") and getattr(a, f.name) != getattr(default, f.name)]
+    return [
+        f.name
+        for f in fields(AugmentSpec)
+        if f.name not in ("enabled", "seed") and getattr(a, f.name) != getattr(default, f.name)
+    ]

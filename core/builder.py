@@ -27,8 +27,9 @@ from core.graph import BUILD_LOCK, Graph, LayerRow
 from core.i18n import LocalizedError, Msg
 from core.spec import SPATIAL_TYPES, CompileSpec, ExperimentSpec, LayerSpec
 
-RESERVED_NAMES = frozenset({"input", "rescale", "normalize", "output", "to_rgb", "resize", "preprocess", "to_bgr", "imagenet_mean", "base"})
-
+RESERVED_NAMES = frozenset(
+    {"input", "rescale", "normalize", "output", "to_rgb", "resize", "preprocess", "to_bgr", "imagenet_mean", "base"}
+)
 
 
 class ModelBuildError(LocalizedError):
@@ -111,7 +112,11 @@ def diagram(rows: list[LayerRow] | tuple[LayerRow, ...], params_label: str = "{p
 
     `params_label` is the parameter count's text in the reader's language, e.g. "{params} パラメータ".
     """
-    lines = ["digraph model {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];']
+    lines = [
+        "digraph model {",
+        "  rankdir=TB;",
+        '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];',
+    ]
     blocks: dict[str, list[LayerRow]] = {}
     for row in rows:
         blocks.setdefault(row.block, []).append(row)
@@ -157,8 +162,13 @@ def _add_spec_layer(g: Graph, layer: LayerSpec, x, after_flat: str | None):
     shape = tuple(x.shape)
     if layer.type in SPATIAL_TYPES and len(shape) != 4:
         if after_flat:  # the data were images until a Flatten (or pooling to a vector): the layer is in the wrong place
-            raise ModelBuildError("build.needs_image", name, type=layer.type, size=shape_text(shape),
-                                  where=Msg("build.after_flat", {"flat": after_flat}))
+            raise ModelBuildError(
+                "build.needs_image",
+                name,
+                type=layer.type,
+                size=shape_text(shape),
+                where=Msg("build.after_flat", {"flat": after_flat}),
+            )
         raise ModelBuildError("build.needs_image_data", name, type=layer.type, size=shape_text(shape))
     t = layer.type
     if t == "Dense":
@@ -178,8 +188,15 @@ def _add_spec_layer(g: Graph, layer: LayerSpec, x, after_flat: str | None):
         if p["padding"] == "valid" and (shape[1] < k or shape[2] < k):
             raise ModelBuildError("build.kernel_too_big", name, size=k, input=shape_text(shape[1:3]))
         out = g.add(
-            L.Conv2D(p["filters"], k, strides=s, padding=p["padding"], activation=p["activation"],
-                     kernel_regularizer=_l2(keras, p["l2"]), name=name),
+            L.Conv2D(
+                p["filters"],
+                k,
+                strides=s,
+                padding=p["padding"],
+                activation=p["activation"],
+                kernel_regularizer=_l2(keras, p["l2"]),
+                name=name,
+            ),
             x,
         )
         _spatial_size_check(layer, shape, tuple(out.shape))
@@ -271,9 +288,11 @@ def targets(y: np.ndarray, plan: LossPlan, n_classes: int) -> np.ndarray:
 
 def predict_classes(model, x: np.ndarray, plan: LossPlan, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """(predicted labels, probabilities) for x, in batches without `predict`'s overhead."""
-    probs = np.concatenate(
-        [np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
-    ) if len(x) else np.zeros((0, plan.units), "float32")
+    probs = (
+        np.concatenate([np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
+        if len(x)
+        else np.zeros((0, plan.units), "float32")
+    )
     if plan.units == 1:
         return (probs[:, 0] >= 0.5).astype("int64"), probs
     return probs.argmax(axis=1).astype("int64"), probs

@@ -55,9 +55,13 @@ def history_figure(
     for key, name, color in ((metric, train_name, TRAIN_COLOR), (f"val_{metric}", val_name, VAL_COLOR)):
         values = list(history.get(key, []))
         if values:
-            fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers", line=dict(color=color)))
+            fig.add_trace(
+                go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers", line=dict(color=color))
+            )
     if reference is not None:
-        fig.add_hline(y=reference, line_dash="dash", line_color="#888", annotation_text=reference_name, annotation_position="bottom right")
+        fig.add_hline(
+            y=reference, line_dash="dash", line_color="#888", annotation_text=reference_name, annotation_position="bottom right"
+        )
     _layout(fig, title or metric, x_title, title or metric)
     if total_epochs:
         fig.update_xaxes(range=[0.5, total_epochs + 0.5])
@@ -81,7 +85,15 @@ def compare_figure(
         for key, dash, suffix in ((metric, "dot", train_suffix), (f"val_{metric}", "solid", val_suffix)):
             values = list(history.get(key, []))
             if values:
-                fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=f"{label} ({suffix})", mode="lines", line=dict(color=color, dash=dash)))
+                fig.add_trace(
+                    go.Scatter(
+                        x=list(range(1, len(values) + 1)),
+                        y=values,
+                        name=f"{label} ({suffix})",
+                        mode="lines",
+                        line=dict(color=color, dash=dash),
+                    )
+                )
     return _layout(fig, title or metric, x_title, title or metric, height=380)
 
 
@@ -101,7 +113,9 @@ def decision_boundary_figure(
     """
     fig = go.Figure()
     if n_classes == 2:
-        fig.add_trace(go.Heatmap(x=xs, y=ys, z=z, zmin=0, zmax=1, colorscale=BINARY_SCALE, showscale=False, opacity=0.75, hoverinfo="skip"))
+        fig.add_trace(
+            go.Heatmap(x=xs, y=ys, z=z, zmin=0, zmax=1, colorscale=BINARY_SCALE, showscale=False, opacity=0.75, hoverinfo="skip")
+        )
     else:
         cls = np.floor(z).astype(int)
         conf = z - cls
@@ -110,12 +124,27 @@ def decision_boundary_figure(
         for k in range(n_classes):
             c = CLASS_COLORS[k % len(CLASS_COLORS)]
             scale += [[k / n_classes, "#ffffff"], [(k + 0.999) / n_classes, c]]
-        fig.add_trace(go.Heatmap(x=xs, y=ys, z=(cls + conf) / n_classes, zmin=0, zmax=1, colorscale=scale, showscale=False, opacity=0.6, hoverinfo="skip"))
+        fig.add_trace(
+            go.Heatmap(
+                x=xs,
+                y=ys,
+                z=(cls + conf) / n_classes,
+                zmin=0,
+                zmax=1,
+                colorscale=scale,
+                showscale=False,
+                opacity=0.6,
+                hoverinfo="skip",
+            )
+        )
     for k in range(n_classes):
         mask = y == k
         fig.add_trace(
             go.Scatter(
-                x=x[mask, 0], y=x[mask, 1], mode="markers", name=str(class_names[k]) if class_names else str(k),
+                x=x[mask, 0],
+                y=x[mask, 1],
+                mode="markers",
+                name=str(class_names[k]) if class_names else str(k),
                 marker=dict(color=CLASS_COLORS[k % len(CLASS_COLORS)], size=6, line=dict(color="white", width=1)),
             )
         )
@@ -130,13 +159,23 @@ def points_figure(x: np.ndarray, y: np.ndarray, class_names: Sequence[str], titl
     fig = go.Figure()
     for k, name in enumerate(class_names):
         mask = y == k
-        fig.add_trace(go.Scatter(x=x[mask, 0], y=x[mask, 1], mode="markers", name=name, marker=dict(color=CLASS_COLORS[k % len(CLASS_COLORS)], size=6)))
+        fig.add_trace(
+            go.Scatter(
+                x=x[mask, 0],
+                y=x[mask, 1],
+                mode="markers",
+                name=name,
+                marker=dict(color=CLASS_COLORS[k % len(CLASS_COLORS)], size=6),
+            )
+        )
     _layout(fig, title, "x1", "x2", height=340)
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
 
-def confusion_figure(cm: np.ndarray, class_names: Sequence[str], title: str = "confusion matrix", x_title: str = "predicted", y_title: str = "true") -> go.Figure:
+def confusion_figure(
+    cm: np.ndarray, class_names: Sequence[str], title: str = "confusion matrix", x_title: str = "predicted", y_title: str = "true"
+) -> go.Figure:
     """Counts per (true, predicted) class, with the numbers written in the cells."""
     names = [str(n) for n in class_names]
     fig = go.Figure(go.Heatmap(z=cm, x=names, y=names, colorscale="Blues", text=cm, texttemplate="%{text}", showscale=False))
@@ -147,7 +186,11 @@ def confusion_figure(cm: np.ndarray, class_names: Sequence[str], title: str = "c
 
 
 def class_counts_figure(
-    counts: Sequence[int], class_names: Sequence[str], title: str = "samples per class", x_title: str = "class", y_title: str = "samples"
+    counts: Sequence[int],
+    class_names: Sequence[str],
+    title: str = "samples per class",
+    x_title: str = "class",
+    y_title: str = "samples",
 ) -> go.Figure:
     names = [str(n) for n in class_names]
     fig = go.Figure(go.Bar(x=names, y=list(counts), marker_color=TRAIN_COLOR, text=list(counts), textposition="outside"))
@@ -156,20 +199,35 @@ def class_counts_figure(
     return fig
 
 
-def top_k_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "top classes", x_title: str = "probability") -> go.Figure:
+def top_k_figure(
+    labels: Sequence[str], probabilities: Sequence[float], title: str = "top classes", x_title: str = "probability"
+) -> go.Figure:
     """Horizontal bars, best class on top, as a classifier's top-k answer."""
-    fig = go.Figure(go.Bar(
-        x=list(probabilities)[::-1], y=[str(s) for s in labels][::-1], orientation="h", marker_color=TRAIN_COLOR,
-        text=[f"{p:.1%}" for p in list(probabilities)[::-1]], textposition="auto",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=list(probabilities)[::-1],
+            y=[str(s) for s in labels][::-1],
+            orientation="h",
+            marker_color=TRAIN_COLOR,
+            text=[f"{p:.1%}" for p in list(probabilities)[::-1]],
+            textposition="auto",
+        )
+    )
     _layout(fig, title, x_title, "", height=60 + 34 * max(1, len(labels)))
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(type="category")
     return fig
 
 
-def weight_histogram_figure(history: list, layer: str, part: str = "kernel", title: str = "", x_title: str = "value",
-                            y_title: str = "count", epoch_label: str = "epoch {epoch}") -> go.Figure:
+def weight_histogram_figure(
+    history: list,
+    layer: str,
+    part: str = "kernel",
+    title: str = "",
+    x_title: str = "value",
+    y_title: str = "count",
+    epoch_label: str = "epoch {epoch}",
+) -> go.Figure:
     """One line per epoch (light = early, dark = late), as TensorBoard overlays histograms.
 
     `history` is a list of core.inside.weight_histograms results, one per epoch (0 = before training).
@@ -178,9 +236,16 @@ def weight_histogram_figure(history: list, layer: str, part: str = "kernel", tit
     epochs = [(i, h[layer][part]) for i, h in enumerate(history) if layer in h and part in h[layer]]
     for n, (epoch, hist) in enumerate(epochs):
         shade = 0.25 + 0.75 * (n / max(1, len(epochs) - 1))
-        fig.add_trace(go.Scatter(x=hist.centers, y=hist.counts, mode="lines", name=epoch_label.format(epoch=epoch),
-                                 line=dict(color=f"rgba(31, 119, 180, {shade:.2f})", width=1.5 if n < len(epochs) - 1 else 2.5),
-                                 showlegend=n in (0, len(epochs) - 1)))
+        fig.add_trace(
+            go.Scatter(
+                x=hist.centers,
+                y=hist.counts,
+                mode="lines",
+                name=epoch_label.format(epoch=epoch),
+                line=dict(color=f"rgba(31, 119, 180, {shade:.2f})", width=1.5 if n < len(epochs) - 1 else 2.5),
+                showlegend=n in (0, len(epochs) - 1),
+            )
+        )
     return _layout(fig, title or f"{layer} · {part}", x_title, y_title, height=300)
 
 

@@ -1,4 +1,4 @@
-""""Show me the code": a standalone plain-Keras script that reproduces a run.
+""" "Show me the code": a standalone plain-Keras script that reproduces a run.
 
 The script tells the same story as the app, in keras-io style: load the data,
 build the model (functional API, the same explicit layer names), compile, fit,
@@ -46,8 +46,12 @@ def augmented(spec: ExperimentSpec) -> bool:
     In transfer learning's features mode the base's outputs are trained on, not images: no augmentation.
     """
     features = bool(spec.transfer.base) and spec.transfer.mode == "features"
-    return (spec.augment.enabled and DATASETS[spec.data.name].kind == "image" and not features
-            and not augment.is_identity(spec.augment))
+    return (
+        spec.augment.enabled
+        and DATASETS[spec.data.name].kind == "image"
+        and not features
+        and not augment.is_identity(spec.augment)
+    )
 
 
 def requirements(spec: ExperimentSpec) -> list[str]:
@@ -79,8 +83,10 @@ def optional_requirements(spec: ExperimentSpec) -> list[str]:
 def reproduction_note(spec: ExperimentSpec) -> str:
     """Why the script may not give the run's numbers exactly, or "" when it does (for a note by the download)."""
     if spec.data.name in ("folder", "csv"):
-        return ("The script reads your files with its own short loader: it gives the run's numbers when it reads "
-                "the same samples as the app did (the Data page's report lists what the app skipped or converted).")
+        return (
+            "The script reads your files with its own short loader: it gives the run's numbers when it reads "
+            "the same samples as the app did (the Data page's report lists what the app skipped or converted)."
+        )
     return ""
 
 
@@ -166,11 +172,11 @@ def _folder_lines(spec: ExperimentSpec, data_name: str) -> list[str]:
         *_FOLDER_LOADER.format(h=d.image_height, w=d.image_width, mode=d.color_mode).splitlines(),
         f"# Unzip {folder}.zip next to this script (the Data page offers the demo as a zip).",
         f"DATA_DIR = Path({folder!r})",
-        "if not (DATA_DIR / \"train\").is_dir() and len(list(DATA_DIR.iterdir())) == 1:",
+        'if not (DATA_DIR / "train").is_dir() and len(list(DATA_DIR.iterdir())) == 1:',
         "    DATA_DIR = next(DATA_DIR.iterdir())  # one wrapping folder",
-        "if (DATA_DIR / \"train\").is_dir():  # train/ and test/ (or validation/) folders, as tutorial 003",
-        "    x_train, y_train, class_names = load_folder(DATA_DIR / \"train\")",
-        "    test_dir = next(DATA_DIR / n for n in (\"test\", \"validation\", \"val\", \"valid\") if (DATA_DIR / n).is_dir())",
+        'if (DATA_DIR / "train").is_dir():  # train/ and test/ (or validation/) folders, as tutorial 003',
+        '    x_train, y_train, class_names = load_folder(DATA_DIR / "train")',
+        '    test_dir = next(DATA_DIR / n for n in ("test", "validation", "val", "valid") if (DATA_DIR / n).is_dir())',
         "    x_test, y_test, _ = load_folder(test_dir)",
         "else:",
         "    features, labels, class_names = load_folder(DATA_DIR)",
@@ -183,12 +189,12 @@ def _csv_lines(spec: ExperimentSpec, data_name: str) -> list[str]:
         "import pandas as pd",
         "from sklearn.model_selection import train_test_split",
         "",
-        f"frame = pd.read_csv({(data_name or 'your_table.csv')!r}, sep=None, engine=\"python\", encoding=\"utf-8-sig\")",
+        f'frame = pd.read_csv({(data_name or "your_table.csv")!r}, sep=None, engine="python", encoding="utf-8-sig")',
         "frame.columns = [str(c).strip() for c in frame.columns]",
         f"labels_text = frame.pop({spec.data.label_column!r})",
-        "numeric = frame.apply(pd.to_numeric, errors=\"coerce\")",
+        'numeric = frame.apply(pd.to_numeric, errors="coerce")',
         "numeric = numeric.loc[:, numeric.isna().mean() <= 0.5]  # text columns are not features",
-        "keep = np.isfinite(numeric.to_numpy(\"float64\")).all(axis=1) & labels_text.notna().to_numpy()  # rows with gaps go",
+        'keep = np.isfinite(numeric.to_numpy("float64")).all(axis=1) & labels_text.notna().to_numpy()  # rows with gaps go',
         "labels_text = labels_text[keep].astype(str).str.strip()",
         "class_names = sorted(labels_text.unique())",
         'features = numeric[keep].to_numpy("float32")',
@@ -218,7 +224,12 @@ def _points_lines(spec: ExperimentSpec) -> list[str]:
 def _sklearn_lines(spec: ExperimentSpec) -> list[str]:
     name = spec.data.name
     loader = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer", "digits": "load_digits"}[name]
-    lines = [f"from sklearn.datasets import {loader}", "from sklearn.model_selection import train_test_split", "", f"bunch = {loader}()"]
+    lines = [
+        f"from sklearn.datasets import {loader}",
+        "from sklearn.model_selection import train_test_split",
+        "",
+        f"bunch = {loader}()",
+    ]
     if name == "digits":
         lines.append('features = np.round(bunch.images * (255 / 16)).astype("uint8")[..., None]  # 0..16 grey levels -> 0..255')
     else:
@@ -272,8 +283,10 @@ def _data_lines(spec: ExperimentSpec, data_name: str = "") -> list[str]:
 def _target_lines(plan: LossPlan, n_classes: int) -> list[str]:
     if not plan.one_hot:
         return []
-    return [f"y_train = keras.utils.to_categorical(y_train, {n_classes})  # one-hot targets for {plan.loss}",
-            f"y_test = keras.utils.to_categorical(y_test, {n_classes})"]
+    return [
+        f"y_train = keras.utils.to_categorical(y_train, {n_classes})  # one-hot targets for {plan.loss}",
+        f"y_test = keras.utils.to_categorical(y_test, {n_classes})",
+    ]
 
 
 def _layer_lines(layer: LayerSpec) -> list[str]:
@@ -295,17 +308,31 @@ def _layer_lines(layer: LayerSpec) -> list[str]:
     if t == "Activation":
         return [call("Activation", p["activation"], name=n)]
     if t == "Conv2D":
-        return [call("Conv2D", p["filters"], p["kernel_size"], strides=p["strides"], padding=p["padding"],
-                     activation=p["activation"], name=n, extra=reg())]
+        return [
+            call(
+                "Conv2D",
+                p["filters"],
+                p["kernel_size"],
+                strides=p["strides"],
+                padding=p["padding"],
+                activation=p["activation"],
+                name=n,
+                extra=reg(),
+            )
+        ]
     if t in ("MaxPooling2D", "AveragePooling2D"):
         return [call(t, p["pool_size"], strides=p["strides"] or None, padding=p["padding"], name=n)]
     if t == "InceptionBlock":
         f = p["filters"]
-        conv = lambda k, src, out, suffix: call("Conv2D", f, k, src=src, out=out, padding="same", activation="relu", name=f"{n}_{suffix}")  # noqa: E731
+        conv = lambda k, src, out, suffix: call(
+            "Conv2D", f, k, src=src, out=out, padding="same", activation="relu", name=f"{n}_{suffix}"
+        )  # noqa: E731
         return [
             "# Inception block: three towers side by side, concatenated on the channel axis.",
-            conv(1, "x", "tower_1", "1x1_a"), conv(3, "tower_1", "tower_1", "3x3"),
-            conv(1, "x", "tower_2", "1x1_b"), conv(5, "tower_2", "tower_2", "5x5"),
+            conv(1, "x", "tower_1", "1x1_a"),
+            conv(3, "tower_1", "tower_1", "3x3"),
+            conv(1, "x", "tower_2", "1x1_b"),
+            conv(5, "tower_2", "tower_2", "5x5"),
             call("MaxPooling2D", 3, out="tower_3", strides=1, padding="same", name=f"{n}_pool"),
             conv(1, "tower_3", "tower_3", "pool_1x1"),
             f"x = keras.layers.Concatenate(axis=-1, name={n!r})([tower_1, tower_2, tower_3])",
@@ -329,7 +356,9 @@ def _optimizer(c: CompileSpec) -> str:
     if c.optimizer == "adamw":
         return f"keras.optimizers.AdamW({_args(learning_rate=c.learning_rate, weight_decay=c.weight_decay)})"
     if c.optimizer == "adagrad" and c.initial_accumulator != 0.1:
-        return f"keras.optimizers.Adagrad({_args(learning_rate=c.learning_rate, initial_accumulator_value=c.initial_accumulator)})"
+        return (
+            f"keras.optimizers.Adagrad({_args(learning_rate=c.learning_rate, initial_accumulator_value=c.initial_accumulator)})"
+        )
     cls = {"adagrad": "Adagrad", "adam": "Adam", "adadelta": "Adadelta"}[c.optimizer]
     return f"keras.optimizers.{cls}(learning_rate={c.learning_rate!r})"
 
@@ -355,14 +384,18 @@ def _transfer_lines(spec: ExperimentSpec) -> list[str]:
     lines += {
         "rescale": ['x = keras.layers.Rescaling(1 / 255, name="rescale")(x)  # as the tutorial: pixels 0..1'],
         "tf": [f'x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess")(x)  # = {m.module}.preprocess_input'],
-        "caffe": [f"# = {m.module}.preprocess_input: RGB -> BGR, minus the ImageNet mean (layers, so the model saves safely)",
-                  'to_bgr = keras.layers.Conv2D(3, 1, use_bias=False, trainable=False, name="to_bgr")',
-                  "x = to_bgr(x)",
-                  "to_bgr.set_weights([np.eye(3, dtype=\"float32\")[::-1].reshape(1, 1, 3, 3)])",
-                  'x = keras.layers.Normalization(mean=[103.939, 116.779, 123.68], variance=[1.0, 1.0, 1.0], name="imagenet_mean")(x)'],
-        "torch": [f"# = {m.module}.preprocess_input: 0..1, then the ImageNet mean and standard deviation",
-                  'x = keras.layers.Rescaling(1 / 255, name="rescale")(x)',
-                  'x = keras.layers.Normalization(mean=[0.485, 0.456, 0.406], variance=[0.229**2, 0.224**2, 0.225**2], name="imagenet_mean")(x)'],
+        "caffe": [
+            f"# = {m.module}.preprocess_input: RGB -> BGR, minus the ImageNet mean (layers, so the model saves safely)",
+            'to_bgr = keras.layers.Conv2D(3, 1, use_bias=False, trainable=False, name="to_bgr")',
+            "x = to_bgr(x)",
+            'to_bgr.set_weights([np.eye(3, dtype="float32")[::-1].reshape(1, 1, 3, 3)])',
+            'x = keras.layers.Normalization(mean=[103.939, 116.779, 123.68], variance=[1.0, 1.0, 1.0], name="imagenet_mean")(x)',
+        ],
+        "torch": [
+            f"# = {m.module}.preprocess_input: 0..1, then the ImageNet mean and standard deviation",
+            'x = keras.layers.Rescaling(1 / 255, name="rescale")(x)',
+            'x = keras.layers.Normalization(mean=[0.485, 0.456, 0.406], variance=[0.229**2, 0.224**2, 0.225**2], name="imagenet_mean")(x)',
+        ],
         "none": [f"# {m.constructor} scales its input itself"],
     }[mode]
     kwargs = "".join(f"{k}={v}, " for k, v in m.kwargs.items())
@@ -375,9 +408,9 @@ def _transfer_lines(spec: ExperimentSpec) -> list[str]:
             "",
             "# Bottleneck features: run the frozen base once over every image, then train only the head on them.",
             "extractor = keras.Model(inputs, base.output)",
-            "x_train = extractor.predict(x_train.astype(\"float32\"), batch_size=32, verbose=0)",
-            "x_test = extractor.predict(x_test.astype(\"float32\"), batch_size=32, verbose=0)",
-            "print(\"features:\", x_train.shape)",
+            'x_train = extractor.predict(x_train.astype("float32"), batch_size=32, verbose=0)',
+            'x_test = extractor.predict(x_test.astype("float32"), batch_size=32, verbose=0)',
+            'print("features:", x_train.shape)',
             f"keras.utils.set_random_seed({spec.fit.seed})  # the head starts from the run's weights: the base used random numbers",
             'inputs = keras.Input(shape=x_train.shape[1:], name="input")',
             "x = inputs",
@@ -393,22 +426,28 @@ def _transfer_lines(spec: ExperimentSpec) -> list[str]:
 
 def _model_lines(spec: ExperimentSpec, plan: LossPlan) -> list[str]:
     """Section 2: input, the model's own preprocessing, the layer stack, the output layer."""
-    lines = ["", "# 2. The model: the input shape and the output layer come from the data.",
-             'inputs = keras.Input(shape=x_train.shape[1:], name="input")']
+    lines = [
+        "",
+        "# 2. The model: the input shape and the output layer come from the data.",
+        'inputs = keras.Input(shape=x_train.shape[1:], name="input")',
+    ]
     if spec.transfer.base:
         lines += _transfer_lines(spec)
     elif DATASETS[spec.data.name].kind == "image":
         lines.append('x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)  # pixels 0..255 -> 0..1')
     elif spec.data.standardize:
-        lines += ['normalize = keras.layers.Normalization(name="normalize")',
-                  "normalize.adapt(x_train)  # mean 0, variance 1, from the training data", "x = normalize(inputs)"]
+        lines += [
+            'normalize = keras.layers.Normalization(name="normalize")',
+            "normalize.adapt(x_train)  # mean 0, variance 1, from the training data",
+            "x = normalize(inputs)",
+        ]
     else:
         lines.append("x = inputs")
     for layer in spec.layers:
         lines += _layer_lines(layer)
     return [
         *lines,
-        f"outputs = keras.layers.Dense({plan.units}, activation={plan.activation!r}, name=\"output\")(x)",
+        f'outputs = keras.layers.Dense({plan.units}, activation={plan.activation!r}, name="output")(x)',
         "model = keras.Model(inputs, outputs)",
         "model.summary()",
     ]
@@ -416,8 +455,11 @@ def _model_lines(spec: ExperimentSpec, plan: LossPlan) -> list[str]:
 
 def _compile_lines(spec: ExperimentSpec, plan: LossPlan) -> list[str]:
     """Section 3: optimizer, loss, metric."""
-    return ["", "# 3. How it learns",
-            f"model.compile(optimizer={_optimizer(spec.compile)}, loss={plan.loss!r}, metrics=[\"accuracy\"])"]
+    return [
+        "",
+        "# 3. How it learns",
+        f'model.compile(optimizer={_optimizer(spec.compile)}, loss={plan.loss!r}, metrics=["accuracy"])',
+    ]
 
 
 _AUGMENTED_BATCHES = '''
@@ -464,13 +506,18 @@ def _augment_lines(spec: ExperimentSpec) -> list[str]:
     """Augmented batches, as core.training.training_input builds them (split first, then the generator's fit)."""
     a, f = spec.augment, spec.fit
     kwargs = "".join(f"\n    {k}={v!r}," for k, v in augment.generator_kwargs(a, for_training=True).items())
-    lines = ["# Data augmentation: new variants of the training images every epoch (Keras 3: tf.keras.preprocessing).",
-             "import tensorflow as tf", ""]
+    lines = [
+        "# Data augmentation: new variants of the training images every epoch (Keras 3: tf.keras.preprocessing).",
+        "import tensorflow as tf",
+        "",
+    ]
     if spec.data.validation == "split":
-        lines += [f"# The last {spec.data.validation_split:.0%} of the training images validate, unaugmented, "
-                  "as validation_split would take them.",
-                  f"cut = int(len(x_train) * (1 - {spec.data.validation_split!r}))",
-                  "x_train, y_train, x_val, y_val = x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:]"]
+        lines += [
+            f"# The last {spec.data.validation_split:.0%} of the training images validate, unaugmented, "
+            "as validation_split would take them.",
+            f"cut = int(len(x_train) * (1 - {spec.data.validation_split!r}))",
+            "x_train, y_train, x_val, y_val = x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:]",
+        ]
     lines += f"datagen = tf.keras.preprocessing.image.ImageDataGenerator({kwargs}\n)".splitlines()
     if augment.needs_fit(a):
         lines.append("datagen.fit(x_train)  # featurewise statistics: the mean and std of the training images")
@@ -487,11 +534,15 @@ def _callback_lines(spec: ExperimentSpec) -> list[str]:
     f = spec.fit
     items = []
     if f.early_stopping:
-        items.append(f"    keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience={f.patience}, "
-                     f"restore_best_weights={f.restore_best_weights}),")
+        items.append(
+            f'    keras.callbacks.EarlyStopping(monitor="val_loss", patience={f.patience}, '
+            f"restore_best_weights={f.restore_best_weights}),"
+        )
     if f.tensorboard:
-        items += ["    # Logs with weight histograms every epoch, as tutorial 000; look at them with `tensorboard --logdir logs`.",
-                  '    keras.callbacks.TensorBoard(log_dir="logs", histogram_freq=1),']
+        items += [
+            "    # Logs with weight histograms every epoch, as tutorial 000; look at them with `tensorboard --logdir logs`.",
+            '    keras.callbacks.TensorBoard(log_dir="logs", histogram_freq=1),',
+        ]
     return ["callbacks = [", *items, "]"] if items else []
 
 
@@ -518,7 +569,7 @@ def _training_lines(spec: ExperimentSpec) -> list[str]:
     ]
 
 
-_EVALUATION_AND_PLOT = '''
+_EVALUATION_AND_PLOT = """
 # 5. Evaluation on the test set
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
@@ -537,7 +588,7 @@ else:
         plt.xlabel("epoch"), plt.ylabel(metric), plt.legend(), plt.grid()
         plt.savefig(f"{metric}.png")
     print("saved loss.png and accuracy.png")
-'''
+"""
 
 
 def file_name(spec: ExperimentSpec) -> str:

@@ -207,8 +207,9 @@ def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
     can_stratify = counts[counts > 0].min() >= 2 and classes <= n_test <= len(y) - classes
     if len(y) < 2:
         raise LocalizedError("errors.too_few_samples", count=len(y))
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=max(1, min(n_test, len(y) - 1)), random_state=seed,
-                                              stratify=y if can_stratify else None)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=max(1, min(n_test, len(y) - 1)), random_state=seed, stratify=y if can_stratify else None
+    )
     return x_tr, y_tr, x_te, y_te
 
 
@@ -494,7 +495,9 @@ def _load_upload(spec: DataSpec, owner: str | None) -> Dataset:
             raise DatasetUnavailable("errors.pick_label_column")
         table = uploads.read_csv_table(data, spec.label_column)
         parts = _split(table.x, table.y, spec.test_fraction, spec.seed)
-        dataset = Dataset(info, *_readonly(*parts), feature_names=table.feature_names, class_names=table.class_names, report=table)
+        dataset = Dataset(
+            info, *_readonly(*parts), feature_names=table.feature_names, class_names=table.class_names, report=table
+        )
     with _UPLOAD_LOCK:
         _UPLOAD_CACHE[cache_key] = dataset
         while len(_UPLOAD_CACHE) > 8:

@@ -33,7 +33,8 @@ metadata = sa.MetaData()
 
 #: One row per training job, from the moment it is queued; settled jobs with epochs are the learner's runs.
 runs = sa.Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("owner", sa.String(64), nullable=False),
     sa.Column("name", sa.String(120), nullable=False, default=""),
@@ -68,7 +69,8 @@ sa.Index("runs_queue", runs.c.status, runs.c.seq)
 
 #: Larger per-run parts, written once or rarely: evaluation, decision map, look-inside views.
 run_blobs = sa.Table(
-    "run_blobs", metadata,
+    "run_blobs",
+    metadata,
     sa.Column("run_id", sa.String(16), primary_key=True),
     sa.Column("kind", sa.String(24), primary_key=True),
     sa.Column("data", sa.LargeBinary, nullable=False),
@@ -76,14 +78,16 @@ run_blobs = sa.Table(
 
 #: Weight and bias histograms per layer, one row per epoch (epoch 0: before training).
 run_weights = sa.Table(
-    "run_weights", metadata,
+    "run_weights",
+    metadata,
     sa.Column("run_id", sa.String(16), primary_key=True),
     sa.Column("epoch", sa.Integer, primary_key=True),
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
 
 uploads = sa.Table(
-    "uploads", metadata,
+    "uploads",
+    metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("owner", sa.String(64), nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -96,7 +100,8 @@ uploads = sa.Table(
 
 #: Each owner's latest spec, so a refresh (or another replica) finds the setup again.
 workspaces = sa.Table(
-    "workspaces", metadata,
+    "workspaces",
+    metadata,
     sa.Column("owner", sa.String(64), primary_key=True),
     sa.Column("spec", sa.Text, nullable=False),
     sa.Column("updated", sa.Float, nullable=False),
@@ -104,14 +109,16 @@ workspaces = sa.Table(
 
 #: When a browser tab of each owner was last seen connected (written by the web servers).
 presence = sa.Table(
-    "presence", metadata,
+    "presence",
+    metadata,
     sa.Column("owner", sa.String(64), primary_key=True),
     sa.Column("seen", sa.Float, nullable=False),
 )
 
 #: Training workers and what they know of their machine (the ETA's calibration).
 workers = sa.Table(
-    "workers", metadata,
+    "workers",
+    metadata,
     sa.Column("id", sa.String(128), primary_key=True),
     sa.Column("host", sa.String(128), nullable=False),
     sa.Column("started", sa.Float, nullable=False),
@@ -121,7 +128,8 @@ workers = sa.Table(
     sa.Column("device", sa.String(64), nullable=False, default="CPU"),
 )
 machines = sa.Table(
-    "machines", metadata,
+    "machines",
+    metadata,
     sa.Column("host", sa.String(128), primary_key=True),
     sa.Column("profile", sa.Text, nullable=False),  # core.eta.MachineProfile as JSON
     sa.Column("updated", sa.Float, nullable=False),
@@ -246,8 +254,11 @@ def _plain(value):
 def pack(meta: dict | None = None, **arrays: np.ndarray) -> bytes:
     """JSON metadata plus numpy arrays in one blob (an .npz; never pickles)."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, __meta__=np.frombuffer(dumps(meta or {}).encode("utf-8"), np.uint8),
-                        **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez_compressed(
+        buffer,
+        __meta__=np.frombuffer(dumps(meta or {}).encode("utf-8"), np.uint8),
+        **{k: np.asarray(v) for k, v in arrays.items()},
+    )
     return buffer.getvalue()
 
 

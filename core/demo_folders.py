@@ -112,6 +112,3 @@ def preview(seed: int = 7) -> list[np.ndarray]:
     """A few drawings of each class (for tests and docs)."""
     rng = np.random.default_rng(seed)
     return [draw(kind, rng, wide) for kind in ("kinoko", "takenoko") for wide in (False, True, True)]
-
-
-

@@ -150,8 +150,20 @@ class Fix:
         return new
 
 
-FIX_IDS = ("lower_lr", "add_dropout", "raise_dropout", "l2", "augment", "early_stopping", "fewer_epochs",
-           "more_units", "more_epochs", "higher_lr", "adam", "larger_batch")
+FIX_IDS = (
+    "lower_lr",
+    "add_dropout",
+    "raise_dropout",
+    "l2",
+    "augment",
+    "early_stopping",
+    "fewer_epochs",
+    "more_units",
+    "more_epochs",
+    "higher_lr",
+    "adam",
+    "larger_batch",
+)
 
 
 @dataclass(frozen=True)
@@ -241,8 +253,16 @@ def _diverging(loss, val_loss, acc, spec, status, n_classes) -> Finding | None:
         bad = np.flatnonzero(~np.isfinite(curve))
         if bad.size:
             i = int(bad[0])
-            return Finding("diverging", "error", Msg("diagnosis.diverging_nan", dict(
-                curve=Msg(f"diagnosis.curve.{name}"), value=str(curve[i]), epoch=i + 1, **lr)), fixes, i + 1, name)
+            return Finding(
+                "diverging",
+                "error",
+                Msg(
+                    "diagnosis.diverging_nan", dict(curve=Msg(f"diagnosis.curve.{name}"), value=str(curve[i]), epoch=i + 1, **lr)
+                ),
+                fixes,
+                i + 1,
+                name,
+            )
     if status == "diverged":
         return Finding("diverging", "error", Msg("diagnosis.diverging_stopped", lr), fixes, len(loss) + 1)
     if not loss.size:
@@ -250,23 +270,46 @@ def _diverging(loss, val_loss, acc, spec, status, n_classes) -> Finding | None:
     n, last = len(loss), float(loss[-1])
     guess = _loss_of_guessing(spec, n_classes)
     if guess is not None and last > DIVERGE_CHANCE_FACTOR * guess:
-        return Finding("diverging", "error", Msg("diagnosis.diverging_huge", dict(
-            value=_num(last), epoch=n, chance=_num(guess), **lr)), fixes, n)
+        return Finding(
+            "diverging",
+            "error",
+            Msg("diagnosis.diverging_huge", dict(value=_num(last), epoch=n, chance=_num(guess), **lr)),
+            fixes,
+            n,
+        )
     if guess is not None and n >= 3 and acc.size >= n:
         p = int(loss.argmax())
         now = float(acc[:n][-3:].mean())
         if loss[p] > COLLAPSE_CHANCE_FACTOR * guess and normalized_accuracy(now, n_classes) < NEAR_CHANCE:
-            return Finding("diverging", "error", Msg("diagnosis.diverging_collapsed", dict(
-                peak=_num(float(loss[p])), peak_epoch=p + 1, chance=_num(guess), acc=_pct(now), **lr)), fixes, p + 1)
+            return Finding(
+                "diverging",
+                "error",
+                Msg(
+                    "diagnosis.diverging_collapsed",
+                    dict(peak=_num(float(loss[p])), peak_epoch=p + 1, chance=_num(guess), acc=_pct(now), **lr),
+                ),
+                fixes,
+                p + 1,
+            )
     if n >= 2:
         first, best, b = float(loss[0]), float(loss.min()), int(loss.argmin())
         from_first = last > DIVERGE_FROM_FIRST * first and last - first >= DIVERGE_MIN_RISE
         # A steady climb, not one spike of a jumpy curve (that one is "noisy").
-        climbing = (n >= 4 and last > DIVERGE_FROM_BEST * best and last - best >= DIVERGE_MIN_RISE
-                    and loss[-1] > loss[-2] > loss[-3] and _jumpiness(loss)[0] < NOISY_FLIPS)
+        climbing = (
+            n >= 4
+            and last > DIVERGE_FROM_BEST * best
+            and last - best >= DIVERGE_MIN_RISE
+            and loss[-1] > loss[-2] > loss[-3]
+            and _jumpiness(loss)[0] < NOISY_FLIPS
+        )
         if from_first or climbing:
-            return Finding("diverging", "error", Msg("diagnosis.diverging_rising", dict(
-                value=_num(last), epoch=n, best=_num(best), best_epoch=b + 1, **lr)), fixes, n)
+            return Finding(
+                "diverging",
+                "error",
+                Msg("diagnosis.diverging_rising", dict(value=_num(last), epoch=n, best=_num(best), best_epoch=b + 1, **lr)),
+                fixes,
+                n,
+            )
     return None
 
 
@@ -285,16 +328,27 @@ def _overfitting(loss, val_loss, spec, status) -> Finding | None:
     train_falling = loss[-1] <= (1 - OVERFIT_TRAIN_DROP) * loss[m]
     if not (rising and train_falling and val_loss[-1] > loss[-1]):
         return None
-    fields = dict(best_epoch=m + 1, best=_num(best), now=_num(float(val_loss[-1])), since=since,
-                  train_then=_num(float(loss[m])), train_now=_num(float(loss[-1])))
+    fields = dict(
+        best_epoch=m + 1,
+        best=_num(best),
+        now=_num(float(val_loss[-1])),
+        since=since,
+        train_then=_num(float(loss[m])),
+        train_now=_num(float(loss[-1])),
+    )
     f = spec.fit
     stopped_early = f.early_stopping and f.restore_best_weights and status == "finished" and n < f.epochs
     fixes = [dropout_fix(spec), l2_fix(spec), augment_fix(spec), early_stopping_fix(spec), fewer_epochs(spec, m + 1)]
     if stopped_early:
-        return Finding("overfitting", "info", Msg("diagnosis.overfitting_early_stopped", fields),
-                       [x for x in fixes[:3] if x], m + 1, "val_loss")
-    return Finding("overfitting", "warning", Msg("diagnosis.overfitting", fields), [x for x in fixes if x], m + 1,
-                   "val_loss")
+        return Finding(
+            "overfitting",
+            "info",
+            Msg("diagnosis.overfitting_early_stopped", fields),
+            [x for x in fixes[:3] if x],
+            m + 1,
+            "val_loss",
+        )
+    return Finding("overfitting", "warning", Msg("diagnosis.overfitting", fields), [x for x in fixes if x], m + 1, "val_loss")
 
 
 def normalized_accuracy(acc: float, n_classes: int | None) -> float:
@@ -312,11 +366,12 @@ def _underfitting_or_plateau(loss, acc, val_acc, spec, status, n_classes) -> Fin
     if level >= POOR:
         return None
     w = PLATEAU_WINDOW
-    flat = n >= 2 * w and float(loss[n - w:n].mean()) >= (1 - PLATEAU_GAIN) * float(loss[n - 2 * w:n - w].mean())
+    flat = n >= 2 * w and float(loss[n - w : n].mean()) >= (1 - PLATEAU_GAIN) * float(loss[n - 2 * w : n - w].mean())
     acc_text = _pct(train_acc)
     if flat:
-        fields = dict(window=w, before=_num(float(loss[n - 2 * w:n - w].mean())), now=_num(float(loss[n - w:n].mean())),
-                      acc=acc_text)
+        fields = dict(
+            window=w, before=_num(float(loss[n - 2 * w : n - w].mean())), now=_num(float(loss[n - w : n].mean())), acc=acc_text
+        )
         fixes = [higher_lr(spec), adam_fix(spec), more_units(spec)]
         return Finding("plateau", "warning", Msg("diagnosis.plateau", fields), [x for x in fixes if x], n)
     near_chance = n_classes and n_classes > 1 and level < NEAR_CHANCE
@@ -356,8 +411,12 @@ def _noisy(loss, val_loss, spec) -> Finding | None:
         flips, amplitude = _jumpiness(curve)
         if flips >= NOISY_FLIPS and amplitude >= NOISY_AMPLITUDE[name]:
             tail = curve[-NOISY_WINDOW:]
-            fields = dict(curve=Msg(f"diagnosis.curve.{name}"), epochs=len(tail),
-                          jump=_num(float(np.median(np.abs(np.diff(tail))))), level=_num(float(np.median(tail))))
+            fields = dict(
+                curve=Msg(f"diagnosis.curve.{name}"),
+                epochs=len(tail),
+                jump=_num(float(np.median(np.abs(np.diff(tail))))),
+                level=_num(float(np.median(tail))),
+            )
             fixes = [lower_lr(spec, 2), larger_batch(spec)]
             return Finding("noisy", "info", Msg("diagnosis.noisy", fields), [x for x in fixes if x], len(curve), name)
     return None
@@ -405,8 +464,7 @@ def adam_fix(spec: ExperimentSpec) -> Fix | None:
     def change(s: ExperimentSpec) -> None:
         s.set_optimizer("adam")
 
-    return Fix("adam", Msg("diagnosis.fix.adam", dict(old=_optimizer(spec), lr=f"{DEFAULT_LEARNING_RATES['adam']:g}")),
-               change)
+    return Fix("adam", Msg("diagnosis.fix.adam", dict(old=_optimizer(spec), lr=f"{DEFAULT_LEARNING_RATES['adam']:g}")), change)
 
 
 def larger_batch(spec: ExperimentSpec) -> Fix | None:
@@ -457,8 +515,9 @@ def more_units(spec: ExperimentSpec) -> Fix | None:
                 layer.params["units"] = min(MAX_UNITS, layer.params["units"] * 2)
 
     new = [min(MAX_UNITS, u * 2) for u in dense]
-    return Fix("more_units", Msg("diagnosis.fix.more_units", dict(
-        old=", ".join(map(str, dense)), new=", ".join(map(str, new)))), change)
+    return Fix(
+        "more_units", Msg("diagnosis.fix.more_units", dict(old=", ".join(map(str, dense)), new=", ".join(map(str, new)))), change
+    )
 
 
 def dropout_fix(spec: ExperimentSpec) -> Fix | None:
@@ -477,8 +536,9 @@ def dropout_fix(spec: ExperimentSpec) -> Fix | None:
                 if layer.name == name and layer.type == "Dropout":
                     layer.params["rate"] = new
 
-        return Fix("raise_dropout", Msg("diagnosis.fix.raise_dropout", dict(layer=name, old=f"{old:g}", new=f"{new:g}")),
-                   raise_rate)
+        return Fix(
+            "raise_dropout", Msg("diagnosis.fix.raise_dropout", dict(layer=name, old=f"{old:g}", new=f"{new:g}")), raise_rate
+        )
 
     def add(s: ExperimentSpec) -> None:
         s.add_layer("Dropout", rate=DROPOUT_RATE)
@@ -504,8 +564,16 @@ def l2_fix(spec: ExperimentSpec) -> Fix | None:
     return Fix("l2", Msg("diagnosis.fix.l2", dict(l2=f"{new:g}")), change)
 
 
-_TRANSFORMS = ("rotation_range", "width_shift_range", "height_shift_range", "shear_range", "zoom_range",
-               "channel_shift_range", "horizontal_flip", "vertical_flip")
+_TRANSFORMS = (
+    "rotation_range",
+    "width_shift_range",
+    "height_shift_range",
+    "shear_range",
+    "zoom_range",
+    "channel_shift_range",
+    "horizontal_flip",
+    "vertical_flip",
+)
 
 
 def augment_fix(spec: ExperimentSpec) -> Fix | None:

@@ -63,8 +63,19 @@ class Estimate:
     epochs: int
 
 
-def estimate(p: MachineProfile, *, flops: int, conv_share: float, batch: int, train: int, val: int, test: int, epochs: int,
-             augmented: bool = False, images: bool = False) -> Estimate:
+def estimate(
+    p: MachineProfile,
+    *,
+    flops: int,
+    conv_share: float,
+    batch: int,
+    train: int,
+    val: int,
+    test: int,
+    epochs: int,
+    augmented: bool = False,
+    images: bool = False,
+) -> Estimate:
     """Seconds for a run: `flops` forward FLOPs per sample, `conv_share` of them in convolutions."""
     rate = 1.0 / ((1 - conv_share) / p.dense_rate + conv_share / p.conv_rate)
     steps, val_steps, test_steps = -(-train // batch), -(-val // batch), -(-test // 512)
@@ -153,9 +164,15 @@ def _mlp(keras, inputs: int, hidden: list[int], classes: int):
 
 
 def _cnn(keras):
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3, activation="relu"),
-                              keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

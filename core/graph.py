@@ -44,7 +44,9 @@ class Graph:
         out = layer(tensors)
         self._producer[id(out)] = layer.name
         self.rows.append(
-            LayerRow(layer.name, type(layer).__name__, tuple(out.shape), inputs=[self._producer[id(t)] for t in sources], block=block)
+            LayerRow(
+                layer.name, type(layer).__name__, tuple(out.shape), inputs=[self._producer[id(t)] for t in sources], block=block
+            )
         )
         return out
 

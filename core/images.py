@@ -183,6 +183,8 @@ def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np
     base = np.asarray(image, "uint8")
     if base.ndim == 2 or base.shape[-1] == 1:
         base = np.repeat(base.reshape(base.shape[0], base.shape[1], 1), 3, axis=-1)
-    heat_img = Image.fromarray((np.clip(heat, 0, 1) * 255).astype("uint8")).resize((base.shape[1], base.shape[0]), Image.Resampling.BILINEAR)
+    heat_img = Image.fromarray((np.clip(heat, 0, 1) * 255).astype("uint8")).resize(
+        (base.shape[1], base.shape[0]), Image.Resampling.BILINEAR
+    )
     colors = heat_colors(np.asarray(heat_img, "float64") / 255.0)
     return (base * (1 - alpha) + colors * alpha).round().astype("uint8")

@@ -67,14 +67,18 @@ def weight_histograms(model) -> dict[str, dict[str, Histogram]]:
 
 def histograms_to_blob(histograms: dict[str, dict[str, Histogram]]) -> bytes:
     """One epoch's histograms as compact JSON (the run store keeps a row per epoch)."""
-    plain = {layer: {part: [h.counts.tolist(), h.edges.tolist()] for part, h in parts.items()} for layer, parts in histograms.items()}
+    plain = {
+        layer: {part: [h.counts.tolist(), h.edges.tolist()] for part, h in parts.items()} for layer, parts in histograms.items()
+    }
     return json.dumps(plain).encode("utf-8")
 
 
 def histograms_from_blob(blob: bytes) -> dict[str, dict[str, Histogram]]:
     plain = json.loads(bytes(blob).decode("utf-8"))
-    return {layer: {part: Histogram(np.asarray(c, "int64"), np.asarray(e, "float64")) for part, (c, e) in parts.items()}
-            for layer, parts in plain.items()}
+    return {
+        layer: {part: Histogram(np.asarray(c, "int64"), np.asarray(e, "float64")) for part, (c, e) in parts.items()}
+        for layer, parts in plain.items()
+    }
 
 
 @dataclass

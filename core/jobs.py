@@ -37,14 +37,16 @@ def dispatch_soon() -> None:
     workers.ensure_pool()
 
 
-def submit(spec: ExperimentSpec, owner: str, *, watched: bool = True, after: str | None = None, group: str = "",
-           room: str = "") -> str:
+def submit(
+    spec: ExperimentSpec, owner: str, *, watched: bool = True, after: str | None = None, group: str = "", room: str = ""
+) -> str:
     """Queue a training for `owner`; returns its id. Raises LimitExceeded or QueueFull with a plain message."""
     from core import preflight
 
     estimate = preflight.check(spec, owner)  # over a limit: refused with the limit named
-    job_id = queue.submit(spec, owner, watched=watched, after=after, group=group, room=room,
-                          estimate=estimate.eta_seconds(spec.fit.epochs))
+    job_id = queue.submit(
+        spec, owner, watched=watched, after=after, group=group, room=room, estimate=estimate.eta_seconds(spec.fit.epochs)
+    )
     if watched:
         from core import presence
 

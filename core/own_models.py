@@ -110,7 +110,9 @@ class OwnModel:
         with self.lock:
             return np.asarray(self.model.predict_on_batch(batch))
 
-    def classify(self, picture, invert: bool = False, preprocess: str | None = None, top: int = 5) -> tuple[Prediction, np.ndarray]:
+    def classify(
+        self, picture, invert: bool = False, preprocess: str | None = None, top: int = 5
+    ) -> tuple[Prediction, np.ndarray]:
         started = time.perf_counter()
         batch, seen = self.prepare(picture, invert, preprocess)
         probs = as_probabilities(self.predict(batch)[0])
@@ -118,7 +120,6 @@ class OwnModel:
         names = self.class_names if len(self.class_names) == len(probs) else [str(i) for i in range(len(probs))]
         rows = [(names[i], float(probs[i]), int(i)) for i in order]
         return Prediction(rows, time.perf_counter() - started, batch), seen
-
 
     def heatmap(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         """Grad-CAM of `class_index`; ValueError when the model has no convolutional layer."""

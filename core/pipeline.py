@@ -57,8 +57,14 @@ def divergence_message(spec: ExperimentSpec, epoch: int, step: int, value: float
     c = spec.compile
     return Msg(
         "job.diverged_nan" if not np.isfinite(value) else "job.diverged",
-        dict(value=f"{value:.3g}", epoch=epoch, step=step, lr=f"{c.learning_rate:g}", optimizer=c.optimizer,
-             suggestion=f"{c.learning_rate / 10:g}"),
+        dict(
+            value=f"{value:.3g}",
+            epoch=epoch,
+            step=step,
+            lr=f"{c.learning_rate:g}",
+            optimizer=c.optimizer,
+            suggestion=f"{c.learning_rate / 10:g}",
+        ),
     )
 
 
@@ -196,8 +202,9 @@ def _callbacks(spec: ExperimentSpec, data, built, recorder: Recorder, log_dir: s
         callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir, histogram_freq=1))
     early = None
     if spec.fit.early_stopping:
-        early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.fit.patience,
-                                              restore_best_weights=spec.fit.restore_best_weights)
+        early = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=spec.fit.patience, restore_best_weights=spec.fit.restore_best_weights
+        )
         callbacks.append(early)
     return callbacks, early
 
@@ -264,9 +271,12 @@ def metrics_of(outcome: Outcome) -> dict:
     last = lambda key: float(history[key][-1]) if history.get(key) else None  # noqa: E731
     data = outcome.data
     return {
-        "train_accuracy": last("accuracy"), "train_loss": last("loss"),
-        "val_accuracy": last("val_accuracy"), "val_loss": last("val_loss"),
-        "test_accuracy": ev.test_accuracy if ev else None, "test_loss": ev.test_loss if ev else None,
+        "train_accuracy": last("accuracy"),
+        "train_loss": last("loss"),
+        "val_accuracy": last("val_accuracy"),
+        "val_loss": last("val_loss"),
+        "test_accuracy": ev.test_accuracy if ev else None,
+        "test_loss": ev.test_loss if ev else None,
         "n_classes": data.n_classes if data is not None else None,
         "class_names": list(data.class_names) if data is not None else [],
     }

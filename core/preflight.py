@@ -67,10 +67,18 @@ def problems(p: Preflight, spec: ExperimentSpec) -> list[Msg]:
     if p.params > settings.max_params():
         found.append(Msg("limits.params", {"params": f"{p.params:,}", "limit": f"{settings.max_params():,}"}))
     if p.samples * spec.fit.epochs > settings.max_sample_epochs():
-        found.append(Msg("limits.sample_epochs", {"samples": f"{p.samples:,}", "epochs": spec.fit.epochs,
-                                                   "total": f"{p.samples * spec.fit.epochs:,}",
-                                                   "limit": f"{settings.max_sample_epochs():,}",
-                                                   "most_epochs": max(1, settings.max_sample_epochs() // max(1, p.samples))}))
+        found.append(
+            Msg(
+                "limits.sample_epochs",
+                {
+                    "samples": f"{p.samples:,}",
+                    "epochs": spec.fit.epochs,
+                    "total": f"{p.samples * spec.fit.epochs:,}",
+                    "limit": f"{settings.max_sample_epochs():,}",
+                    "most_epochs": max(1, settings.max_sample_epochs() // max(1, p.samples)),
+                },
+            )
+        )
     if p.memory_mb > settings.max_model_mb():
         found.append(Msg("limits.memory", {"mb": f"{p.memory_mb:,.0f}", "limit": f"{settings.max_model_mb():,}"}))
     return found
@@ -99,15 +107,27 @@ def estimate(spec: ExperimentSpec, owner: str | None = None) -> Preflight:
     n = len(data.x_train)
     samples = n if spec.data.validation == "test" else int(np.floor(n * (1 - spec.data.validation_split)))
     val = len(data.x_test) if spec.data.validation == "test" else n - samples
-    p = Preflight(summary.total_params, summary.trainable_params,
-                  memory_mb(summary.rows, summary.trainable_params, summary.total_params, spec.compile.optimizer, spec.fit.batch_size),
-                  samples, max(1, -(-samples // spec.fit.batch_size)))
+    p = Preflight(
+        summary.total_params,
+        summary.trainable_params,
+        memory_mb(summary.rows, summary.trainable_params, summary.total_params, spec.compile.optimizer, spec.fit.batch_size),
+        samples,
+        max(1, -(-samples // spec.fit.batch_size)),
+    )
     p.problems = problems(p, spec)
     augmented = spec.augment.enabled and data.kind == "image"
-    p.time = eta.estimate(machine_profile(), flops=summary.flops, conv_share=summary.conv_flops / max(summary.flops, 1),
-                          batch=spec.fit.batch_size,
-                          train=samples, val=val, test=len(data.x_test), epochs=spec.fit.epochs, augmented=augmented,
-                          images=data.kind == "image")
+    p.time = eta.estimate(
+        machine_profile(),
+        flops=summary.flops,
+        conv_share=summary.conv_flops / max(summary.flops, 1),
+        batch=spec.fit.batch_size,
+        train=samples,
+        val=val,
+        test=len(data.x_test),
+        epochs=spec.fit.epochs,
+        augmented=augmented,
+        images=data.kind == "image",
+    )
     return p
 
 

@@ -62,39 +62,97 @@ class ZooModel:
 
 def _mobilenet(alpha: float, params: float, mb: float, top1: float) -> ZooModel:
     text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}[alpha]
-    return ZooModel(f"mobilenet_{alpha}", f"MobileNet (alpha {alpha})", "mobilenet", "MobileNet", 224, params, mb, top1,
-                    f"mobilenet_{text}_224_tf.h5", f"mobilenet_{text}_224_tf_no_top.h5", _KERAS_APPS + "mobilenet/", alpha)
+    return ZooModel(
+        f"mobilenet_{alpha}",
+        f"MobileNet (alpha {alpha})",
+        "mobilenet",
+        "MobileNet",
+        224,
+        params,
+        mb,
+        top1,
+        f"mobilenet_{text}_224_tf.h5",
+        f"mobilenet_{text}_224_tf_no_top.h5",
+        _KERAS_APPS + "mobilenet/",
+        alpha,
+    )
 
 
-def _tf_kernels(key: str, label: str, module: str, constructor: str, size: int, params: float, mb: float, top1: float,
-                stem: str, folder: str) -> ZooModel:
-    return ZooModel(key, label, module, constructor, size, params, mb, top1,
-                    f"{stem}_weights_tf_dim_ordering_tf_kernels.h5", f"{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                    _KERAS_APPS + folder)
+def _tf_kernels(
+    key: str, label: str, module: str, constructor: str, size: int, params: float, mb: float, top1: float, stem: str, folder: str
+) -> ZooModel:
+    return ZooModel(
+        key,
+        label,
+        module,
+        constructor,
+        size,
+        params,
+        mb,
+        top1,
+        f"{stem}_weights_tf_dim_ordering_tf_kernels.h5",
+        f"{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        _KERAS_APPS + folder,
+    )
 
 
 #: Published figures: the Keras applications table and the MobileNet paper (alpha < 1).
-ZOO: dict[str, ZooModel] = {m.key: m for m in [
-    _mobilenet(0.25, 0.47, 1.9, 0.506),
-    _mobilenet(0.5, 1.3, 5.3, 0.637),
-    _mobilenet(0.75, 2.6, 10.6, 0.684),
-    _mobilenet(1.0, 4.3, 16.9, 0.706),
-    ZooModel("mobilenet_v2", "MobileNetV2", "mobilenet_v2", "MobileNetV2", 224, 3.5, 14.0, 0.713,
-             "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
-             "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", _KERAS_APPS + "mobilenet_v2/"),
-    ZooModel("efficientnet_b0", "EfficientNetB0", "efficientnet", "EfficientNetB0", 224, 5.3, 29.0, 0.771,
-             "efficientnetb0.h5", "efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/"),
-    _tf_kernels("resnet50", "ResNet50", "resnet", "ResNet50", 224, 25.6, 98.0, 0.749, "resnet50", "resnet/"),
-    _tf_kernels("vgg16", "VGG16", "vgg16", "VGG16", 224, 138.4, 528.0, 0.713, "vgg16", "vgg16/"),
-    _tf_kernels("vgg19", "VGG19", "vgg19", "VGG19", 224, 143.7, 549.0, 0.713, "vgg19", "vgg19/"),
-    _tf_kernels("inception_v3", "InceptionV3", "inception_v3", "InceptionV3", 299, 23.9, 92.0, 0.779, "inception_v3", "inception_v3/"),
-    _tf_kernels("xception", "Xception", "xception", "Xception", 299, 22.9, 88.0, 0.790, "xception", "xception/"),
-    _tf_kernels("densenet121", "DenseNet121", "densenet", "DenseNet121", 224, 8.1, 33.0, 0.750, "densenet121", "densenet/"),
-]}
+ZOO: dict[str, ZooModel] = {
+    m.key: m
+    for m in [
+        _mobilenet(0.25, 0.47, 1.9, 0.506),
+        _mobilenet(0.5, 1.3, 5.3, 0.637),
+        _mobilenet(0.75, 2.6, 10.6, 0.684),
+        _mobilenet(1.0, 4.3, 16.9, 0.706),
+        ZooModel(
+            "mobilenet_v2",
+            "MobileNetV2",
+            "mobilenet_v2",
+            "MobileNetV2",
+            224,
+            3.5,
+            14.0,
+            0.713,
+            "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
+            "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+            _KERAS_APPS + "mobilenet_v2/",
+        ),
+        ZooModel(
+            "efficientnet_b0",
+            "EfficientNetB0",
+            "efficientnet",
+            "EfficientNetB0",
+            224,
+            5.3,
+            29.0,
+            0.771,
+            "efficientnetb0.h5",
+            "efficientnetb0_notop.h5",
+            "https://storage.googleapis.com/keras-applications/",
+        ),
+        _tf_kernels("resnet50", "ResNet50", "resnet", "ResNet50", 224, 25.6, 98.0, 0.749, "resnet50", "resnet/"),
+        _tf_kernels("vgg16", "VGG16", "vgg16", "VGG16", 224, 138.4, 528.0, 0.713, "vgg16", "vgg16/"),
+        _tf_kernels("vgg19", "VGG19", "vgg19", "VGG19", 224, 143.7, 549.0, 0.713, "vgg19", "vgg19/"),
+        _tf_kernels(
+            "inception_v3", "InceptionV3", "inception_v3", "InceptionV3", 299, 23.9, 92.0, 0.779, "inception_v3", "inception_v3/"
+        ),
+        _tf_kernels("xception", "Xception", "xception", "Xception", 299, 22.9, 88.0, 0.790, "xception", "xception/"),
+        _tf_kernels("densenet121", "DenseNet121", "densenet", "DenseNet121", 224, 8.1, 33.0, 0.750, "densenet121", "densenet/"),
+    ]
+}
 
 #: How each family's `preprocess_input` maps pixels (for building the same step as layers).
-PREPROCESS_MODE = {"mobilenet": "tf", "mobilenet_v2": "tf", "inception_v3": "tf", "xception": "tf",
-                   "resnet": "caffe", "vgg16": "caffe", "vgg19": "caffe", "densenet": "torch", "efficientnet": "none"}
+PREPROCESS_MODE = {
+    "mobilenet": "tf",
+    "mobilenet_v2": "tf",
+    "inception_v3": "tf",
+    "xception": "tf",
+    "resnet": "caffe",
+    "vgg16": "caffe",
+    "vgg19": "caffe",
+    "densenet": "torch",
+    "efficientnet": "none",
+}
 
 
 def weights_folder() -> Path:
@@ -282,7 +340,6 @@ class LoadedZooModel:
         top_rows = [(name, float(p), _index_of().get(wnid, -1)) for wnid, name, p in rows]
         return Prediction(top_rows, seconds + time.perf_counter() - started, batch)
 
-
     def classify_picture(self, picture, top: int = 5) -> tuple[Prediction, np.ndarray]:
         """A decoded PIL image -> (prediction, the uint8 image at the model's input size)."""
         # Nearest-neighbour resizing, as keras.utils.load_img(target_size=...) in the tutorials.
@@ -315,14 +372,16 @@ def load(key: str, progress: Callable[[int, int], None] | None = None) -> Loaded
 def code(m: ZooModel, top: int = 5) -> str:
     """The plain Keras a learner would write to classify one photo with this model."""
     args = "".join(f"{k}={v}, " for k, v in m.kwargs.items())
-    return "\n".join([
-        "import numpy as np",
-        "import keras",
-        f"from keras.applications import {m.module}",
-        "",
-        f'model = {m.module}.{m.constructor}({args}weights="imagenet")',
-        f'img = keras.utils.load_img("photo.jpg", target_size=({m.size}, {m.size}))',
-        f'x = {m.module}.preprocess_input(np.array(img, dtype="float32")[None])',
-        "# predict_on_batch: no per-call setup, ~100 ms faster than predict for one image",
-        f"print({m.module}.decode_predictions(model.predict_on_batch(x), top={top})[0])",
-    ])
+    return "\n".join(
+        [
+            "import numpy as np",
+            "import keras",
+            f"from keras.applications import {m.module}",
+            "",
+            f'model = {m.module}.{m.constructor}({args}weights="imagenet")',
+            f'img = keras.utils.load_img("photo.jpg", target_size=({m.size}, {m.size}))',
+            f'x = {m.module}.preprocess_input(np.array(img, dtype="float32")[None])',
+            "# predict_on_batch: no per-call setup, ~100 ms faster than predict for one image",
+            f"print({m.module}.decode_predictions(model.predict_on_batch(x), top={top})[0])",
+        ]
+    )

@@ -56,8 +56,17 @@ def counts() -> tuple[int, int]:
     return int(running), int(ready)
 
 
-def submit(spec: ExperimentSpec, owner: str, *, watched: bool = True, after: str | None = None, group: str = "",
-           estimate: float | None = None, room: str = "", name: str = "") -> str:
+def submit(
+    spec: ExperimentSpec,
+    owner: str,
+    *,
+    watched: bool = True,
+    after: str | None = None,
+    group: str = "",
+    estimate: float | None = None,
+    room: str = "",
+    name: str = "",
+) -> str:
     """Queue a job; returns its id. Raises QueueFull when `PLAYGROUND_MAX_QUEUE` jobs already wait.
 
     With `after`, the job waits for that job to settle and only then joins the back of the queue.
@@ -68,9 +77,20 @@ def submit(spec: ExperimentSpec, owner: str, *, watched: bool = True, after: str
         if ahead >= limit:
             raise QueueFull("limits.queue", waiting=ahead, limit=limit)
     now = time.time()
-    run = runs.Run(runs.new_id(), owner, name or f"{spec.recipe or spec.data.name} {time.strftime('%H:%M:%S', time.localtime(now))}",
-                   spec.copy(), Status.QUEUED, created=now, phase=Phase.QUEUED, estimate=estimate, after_id=after,
-                   group_id=group, watched=watched, room=room)
+    run = runs.Run(
+        runs.new_id(),
+        owner,
+        name or f"{spec.recipe or spec.data.name} {time.strftime('%H:%M:%S', time.localtime(now))}",
+        spec.copy(),
+        Status.QUEUED,
+        created=now,
+        phase=Phase.QUEUED,
+        estimate=estimate,
+        after_id=after,
+        group_id=group,
+        watched=watched,
+        room=room,
+    )
     run.progress.epochs = spec.fit.epochs
     with db.transaction() as conn:
         run.seq = _next_seq(conn)
@@ -88,8 +108,13 @@ def claim(worker: str, device: str = "CPU") -> runs.Run | None:
         job_id = conn.execute(query).scalar()
         if job_id is None:
             return None
-        taken = conn.execute(db.runs.update().where(R.id == job_id, R.status == str(Status.QUEUED)).values(
-            status=str(Status.RUNNING), phase=str(Phase.LOADING), worker=worker, device=device, started=now, heartbeat=now)).rowcount
+        taken = conn.execute(
+            db.runs.update()
+            .where(R.id == job_id, R.status == str(Status.QUEUED))
+            .values(
+                status=str(Status.RUNNING), phase=str(Phase.LOADING), worker=worker, device=device, started=now, heartbeat=now
+            )
+        ).rowcount
         if not taken:
             return None
         row = conn.execute(sa.select(db.runs).where(R.id == job_id)).first()
@@ -115,8 +140,11 @@ def position(run: runs.Run) -> int | None:
 
 def settle(conn, job_id: str, status: Status, message: Msg | None, **values) -> bool:
     """End a job (in the caller's transaction); its dependents go to the back of the queue. False if already settled."""
-    done = conn.execute(db.runs.update().where(R.id == job_id, R.status.in_(_ACTIVE)).values(
-        status=str(status), phase=str(Phase.DONE), message=runs.message_json(message), finished=time.time(), **values)).rowcount
+    done = conn.execute(
+        db.runs.update()
+        .where(R.id == job_id, R.status.in_(_ACTIVE))
+        .values(status=str(status), phase=str(Phase.DONE), message=runs.message_json(message), finished=time.time(), **values)
+    ).rowcount
     if done:
         conn.execute(db.runs.update().where(R.after_id == job_id, R.status == str(Status.QUEUED)).values(seq=_next_seq(conn)))
     return bool(done)
@@ -125,8 +153,11 @@ def settle(conn, job_id: str, status: Status, message: Msg | None, **values) -> 
 def request_stop(job_id: str, reason: Msg | None = None) -> None:
     """Ask a job to stop: a queued one is cancelled at once, a running one stops within about a second."""
     with db.transaction() as conn:
-        conn.execute(db.runs.update().where(R.id == job_id, R.status.in_(_ACTIVE), R.stop_requested.is_(None))
-                     .values(stop_requested=time.time(), stop_reason=runs.message_json(reason)))
+        conn.execute(
+            db.runs.update()
+            .where(R.id == job_id, R.status.in_(_ACTIVE), R.stop_requested.is_(None))
+            .values(stop_requested=time.time(), stop_reason=runs.message_json(reason))
+        )
         if _is_queued(conn, job_id):
             settle(conn, job_id, Status.STOPPED, reason or Msg("job.cancelled"))
 
@@ -179,6 +210,9 @@ def latest_for(owner: str) -> runs.Run | None:
 def unsettled_for(owner: str) -> list[runs.Run]:
     """The owner's jobs that are still queued, training or evaluating, oldest first."""
     with db.read() as conn:
-        rows = conn.execute(sa.select(db.runs).where(R.owner == owner, sa.or_(R.status.in_(_ACTIVE), R.phase != str(Phase.DONE)))
-                            .order_by(R.created)).all()
+        rows = conn.execute(
+            sa.select(db.runs)
+            .where(R.owner == owner, sa.or_(R.status.in_(_ACTIVE), R.phase != str(Phase.DONE)))
+            .order_by(R.created)
+        ).all()
     return [runs.from_row(row) for row in rows]

@@ -54,8 +54,10 @@ class Recipe:
             from core import pretrained
 
             wanted, fallback = pretrained.get(spec.transfer.base), pretrained.get(self.fallback.base)
-            if pretrained.availability(wanted, include_top=False) == "missing" and \
-                    pretrained.availability(fallback, include_top=False) == "local":
+            if (
+                pretrained.availability(wanted, include_top=False) == "missing"
+                and pretrained.availability(fallback, include_top=False) == "local"
+            ):
                 spec.transfer = replace(self.fallback)
         spec.recipe = self.id
         spec.ensure_layer_names()
@@ -72,8 +74,16 @@ class Recipe:
         return self.reported if epochs == self.spec.fit.epochs else None
 
 
-def _spec(dataset: str, layers: list[LayerSpec], optimizer: str, lr: float, batch: int, epochs: int,
-          initial_accumulator: float = 0.1, **data) -> ExperimentSpec:
+def _spec(
+    dataset: str,
+    layers: list[LayerSpec],
+    optimizer: str,
+    lr: float,
+    batch: int,
+    epochs: int,
+    initial_accumulator: float = 0.1,
+    **data,
+) -> ExperimentSpec:
     spec = ExperimentSpec(
         data=DataSpec(name=dataset, **data),
         layers=layers,
@@ -103,26 +113,54 @@ _OVERFIT_DATA = dict(train_size=500, test_size=500)
 
 def _folder_mlp() -> ExperimentSpec:
     """Tutorial 000: grayscale images flattened into three Dense(512) layers; softmax over the folders."""
-    spec = _spec("folder", [
-        L("Flatten"), L("Dense", units=512, activation="relu"), L("Dropout", rate=0.2),
-        L("Dense", units=512, activation="relu"), L("Dropout", rate=0.2),
-        L("Dense", units=512, activation="relu"), L("Dropout", rate=0.2),
-    ], "adam", 0.001, 32, 30, image_height=32, image_width=32, color_mode="grayscale")
+    spec = _spec(
+        "folder",
+        [
+            L("Flatten"),
+            L("Dense", units=512, activation="relu"),
+            L("Dropout", rate=0.2),
+            L("Dense", units=512, activation="relu"),
+            L("Dropout", rate=0.2),
+            L("Dense", units=512, activation="relu"),
+            L("Dropout", rate=0.2),
+        ],
+        "adam",
+        0.001,
+        32,
+        30,
+        image_height=32,
+        image_width=32,
+        color_mode="grayscale",
+    )
     spec.compile.loss = "categorical_crossentropy"  # len(categories) softmax units, one-hot labels
     return spec
 
 
 def _folder_cnn(epochs: int, augmented: bool) -> ExperimentSpec:
     """Tutorial 003: 60x90 two-class CNN, Adadelta (Keras 2's learning rate 1.0), binary sigmoid output."""
-    spec = _spec("folder", [
-        L("Conv2D", filters=128, kernel_size=3, activation="relu"),
-        L("Conv2D", filters=64, kernel_size=3, activation="relu"),
-        L("MaxPooling2D", pool_size=2), L("Dropout", rate=0.25), L("Flatten"),
-        L("Dense", units=128, activation="relu"), L("Dropout", rate=0.5),
-    ], "adadelta", 1.0, 32, epochs, image_height=60, image_width=90, color_mode="rgb")
+    spec = _spec(
+        "folder",
+        [
+            L("Conv2D", filters=128, kernel_size=3, activation="relu"),
+            L("Conv2D", filters=64, kernel_size=3, activation="relu"),
+            L("MaxPooling2D", pool_size=2),
+            L("Dropout", rate=0.25),
+            L("Flatten"),
+            L("Dense", units=128, activation="relu"),
+            L("Dropout", rate=0.5),
+        ],
+        "adadelta",
+        1.0,
+        32,
+        epochs,
+        image_height=60,
+        image_width=90,
+        color_mode="rgb",
+    )
     if augmented:
         spec.augment = tutorial_augmentation()
     return spec
+
 
 def _transfer(mode: str) -> ExperimentSpec:
     """Tutorial 003, 4.4: VGG16 without its top under Flatten - Dense(256) - Dropout(0.5) - Dense(1, sigmoid).
@@ -151,110 +189,220 @@ RECIPES: dict[str, Recipe] = {
     for r in [
         # Tutorial 002: Keras intro.
         Recipe(
-            "dummy-3-2-3", "002",
+            "dummy-3-2-3",
+            "002",
             # Dense(2) + Activation(sigmoid) + Dense(3) + Activation(softmax): the output layer adds the last two.
-            _spec("dummy", [L("Dense", units=2, activation="linear"), L("Activation", activation="sigmoid")], "sgd", 0.01, 32, 10),
+            _spec(
+                "dummy", [L("Dense", units=2, activation="linear"), L("Activation", activation="sigmoid")], "sgd", 0.01, 32, 10
+            ),
             Reported("train_accuracy", 0.3333),
             criterion="chance",
         ),
         Recipe(
-            "iris", "002",
+            "iris",
+            "002",
             _spec("iris", [L("Dense", units=50, activation="sigmoid")], "sgd", 0.01, 1, 20, test_fraction=0.25),
             Reported("test_accuracy", 0.947, approximate=True),
         ),
         Recipe(
-            "intro-mlp", "002",
-            _spec("mnist", [L("Flatten"), L("Dense", units=50, activation="sigmoid"), L("Dense", units=20, activation="sigmoid")],
-                  "sgd", 0.01, 32, 10),
+            "intro-mlp",
+            "002",
+            _spec(
+                "mnist",
+                [L("Flatten"), L("Dense", units=50, activation="sigmoid"), L("Dense", units=20, activation="sigmoid")],
+                "sgd",
+                0.01,
+                32,
+                10,
+            ),
             Reported("test_accuracy", 0.8855),
         ),
         Recipe(
-            "deeper-cnn", "002",
-            _spec("mnist", [
-                L("Conv2D", filters=32, kernel_size=3, activation="relu"),
-                L("Conv2D", filters=64, kernel_size=3, activation="relu"),
-                L("MaxPooling2D", pool_size=2), L("Dropout", rate=0.25), L("Flatten"),
-                L("Dense", units=128, activation="relu"), L("Dropout", rate=0.5),
-            ], "adadelta", 1.0, 512, 3),  # Keras 2's Adadelta default learning rate was 1.0
+            "deeper-cnn",
+            "002",
+            _spec(
+                "mnist",
+                [
+                    L("Conv2D", filters=32, kernel_size=3, activation="relu"),
+                    L("Conv2D", filters=64, kernel_size=3, activation="relu"),
+                    L("MaxPooling2D", pool_size=2),
+                    L("Dropout", rate=0.25),
+                    L("Flatten"),
+                    L("Dense", units=128, activation="relu"),
+                    L("Dropout", rate=0.5),
+                ],
+                "adadelta",
+                1.0,
+                512,
+                3,
+            ),  # Keras 2's Adadelta default learning rate was 1.0
             Reported("test_accuracy", 0.9797),
         ),
         # Tutorial 001: the two-layer net of "Deep Learning from Scratch".
         Recipe(
-            "two-layer-net", "001",
+            "two-layer-net",
+            "001",
             _spec("mnist", [L("Flatten"), L("Dense", units=100, activation="sigmoid")], "sgd", 0.1, 100, 17),
             Reported("train_accuracy", 0.9497),
         ),
         # Tutorial 003: the long course.
         Recipe(
-            "batchnorm-mlp", "003",
-            _spec("mnist", [
-                L("Flatten"), L("Dense", units=50, activation="linear"), L("BatchNormalization"), L("Activation", activation="relu"),
-                L("Dense", units=20, activation="linear"), L("BatchNormalization"), L("Activation", activation="relu"),
-            ], "sgd", 0.01, 32, 10),
+            "batchnorm-mlp",
+            "003",
+            _spec(
+                "mnist",
+                [
+                    L("Flatten"),
+                    L("Dense", units=50, activation="linear"),
+                    L("BatchNormalization"),
+                    L("Activation", activation="relu"),
+                    L("Dense", units=20, activation="linear"),
+                    L("BatchNormalization"),
+                    L("Activation", activation="relu"),
+                ],
+                "sgd",
+                0.01,
+                32,
+                10,
+            ),
             Reported("val_accuracy", 0.9691),
         ),
         Recipe(
-            "small-cnn", "003",
-            _spec("mnist", [
-                L("Conv2D", filters=32, kernel_size=3, activation="linear"), L("Activation", activation="relu"),
-                L("MaxPooling2D", pool_size=2), L("Flatten"),
-            ], "adagrad", 0.01, 64, 5, initial_accumulator=0.0),  # Keras 2's Adagrad: lr 0.01, sums from 0
+            "small-cnn",
+            "003",
+            _spec(
+                "mnist",
+                [
+                    L("Conv2D", filters=32, kernel_size=3, activation="linear"),
+                    L("Activation", activation="relu"),
+                    L("MaxPooling2D", pool_size=2),
+                    L("Flatten"),
+                ],
+                "adagrad",
+                0.01,
+                64,
+                5,
+                initial_accumulator=0.0,
+            ),  # Keras 2's Adagrad: lr 0.01, sums from 0
             Reported("test_accuracy", 0.9772),
         ),
         Recipe(
-            "inception-block", "003",
-            _spec("mnist", [
-                L("Conv2D", filters=32, kernel_size=3, activation="linear"), L("Activation", activation="relu"),
-                L("MaxPooling2D", pool_size=2), L("InceptionBlock", filters=64), L("Flatten"),
-            ], "rmsprop", 0.001, 32, 10),
+            "inception-block",
+            "003",
+            _spec(
+                "mnist",
+                [
+                    L("Conv2D", filters=32, kernel_size=3, activation="linear"),
+                    L("Activation", activation="relu"),
+                    L("MaxPooling2D", pool_size=2),
+                    L("InceptionBlock", filters=64),
+                    L("Flatten"),
+                ],
+                "rmsprop",
+                0.001,
+                32,
+                10,
+            ),
             Reported("val_accuracy", 0.9839),
         ),
         Recipe(
-            "residual-block", "003",
-            _spec("mnist", [
-                L("Conv2D", filters=32, kernel_size=3, activation="linear"), L("Activation", activation="relu"),
-                L("MaxPooling2D", pool_size=2), L("ResidualBlock", filters=32, kernel_size=3), L("Flatten"),
-            ], "rmsprop", 0.001, 32, 10),
+            "residual-block",
+            "003",
+            _spec(
+                "mnist",
+                [
+                    L("Conv2D", filters=32, kernel_size=3, activation="linear"),
+                    L("Activation", activation="relu"),
+                    L("MaxPooling2D", pool_size=2),
+                    L("ResidualBlock", filters=32, kernel_size=3),
+                    L("Flatten"),
+                ],
+                "rmsprop",
+                0.001,
+                32,
+                10,
+            ),
             Reported("val_accuracy", 0.9846),
         ),
         Recipe(
-            "overfit", "003",
+            "overfit",
+            "003",
             _spec("mnist", [L("Flatten"), *_overfit_layers()], "sgd", 0.01, 32, 100, **_OVERFIT_DATA),
             Reported("train_accuracy", 1.0, approximate=True),
-            group="overfitting", criterion="overfits",
+            group="overfitting",
+            criterion="overfits",
         ),
         Recipe(
-            "overfit-l2", "003",
+            "overfit-l2",
+            "003",
             _spec("mnist", [L("Flatten"), *_overfit_layers(l2=0.03)], "sgd", 0.01, 32, 100, **_OVERFIT_DATA),
-            None, group="overfitting", criterion="smaller_gap",
+            None,
+            group="overfitting",
+            criterion="smaller_gap",
         ),
         Recipe(
-            "overfit-dropout", "003",
+            "overfit-dropout",
+            "003",
             _spec("mnist", [L("Flatten"), *_overfit_layers(dropout=0.3)], "sgd", 0.01, 32, 100, **_OVERFIT_DATA),
-            None, group="overfitting", criterion="smaller_gap",
+            None,
+            group="overfitting",
+            criterion="smaller_gap",
         ),
         # Tutorial 000: own image folders (kinoko / takenoko), an MLP with Dropout.
         Recipe(
-            "folder-mlp", "000", _folder_mlp(),
+            "folder-mlp",
+            "000",
+            _folder_mlp(),
             Reported("test_accuracy", 0.879),  # the tutorial's own photos; ours are the bundled drawings
             criterion="own_data",
         ),
         # Tutorial 003, section on own images: the same CNN without and with ImageDataGenerator.
-        Recipe("folder-cnn", "003", _folder_cnn(20, augmented=False), Reported("val_accuracy", 0.75, approximate=True),
-               group="augmentation", criterion="own_data"),
-        Recipe("folder-cnn-augmented", "003", _folder_cnn(100, augmented=True), Reported("val_accuracy", 0.83, approximate=True),
-               group="augmentation", criterion="own_data"),
+        Recipe(
+            "folder-cnn",
+            "003",
+            _folder_cnn(20, augmented=False),
+            Reported("val_accuracy", 0.75, approximate=True),
+            group="augmentation",
+            criterion="own_data",
+        ),
+        Recipe(
+            "folder-cnn-augmented",
+            "003",
+            _folder_cnn(100, augmented=True),
+            Reported("val_accuracy", 0.83, approximate=True),
+            group="augmentation",
+            criterion="own_data",
+        ),
         # Tutorial 003, section 4.4: transfer learning from ImageNet.
-        Recipe("transfer-features", "003", _transfer("features"), Reported("val_accuracy", 0.91, approximate=True),
-               group="transfer", criterion="own_data", fallback=_MOBILENET_FEATURES),
-        Recipe("transfer-finetune", "003", _transfer("finetune"), Reported("val_accuracy", 0.93, approximate=True),
-               group="transfer", criterion="own_data", fallback=_MOBILENET_FINETUNE),
+        Recipe(
+            "transfer-features",
+            "003",
+            _transfer("features"),
+            Reported("val_accuracy", 0.91, approximate=True),
+            group="transfer",
+            criterion="own_data",
+            fallback=_MOBILENET_FEATURES,
+        ),
+        Recipe(
+            "transfer-finetune",
+            "003",
+            _transfer("finetune"),
+            Reported("val_accuracy", 0.93, approximate=True),
+            group="transfer",
+            criterion="own_data",
+            fallback=_MOBILENET_FINETUNE,
+        ),
         # Tutorial 004: Fashion-MNIST, the TensorFlow basic classification tutorial.
         Recipe(
-            "fashion-mlp", "004",
+            "fashion-mlp",
+            "004",
             _spec("fashion_mnist", [L("Flatten"), L("Dense", units=128, activation="relu")], "adam", 0.001, 32, 5),
             Reported("test_accuracy", 0.864),
-            epoch_choices={1: Reported("test_accuracy", 0.849), 5: Reported("test_accuracy", 0.864), 500: Reported("test_accuracy", 0.886)},
+            epoch_choices={
+                1: Reported("test_accuracy", 0.849),
+                5: Reported("test_accuracy", 0.864),
+                500: Reported("test_accuracy", 0.886),
+            },
         ),
     ]
 }
@@ -293,8 +441,11 @@ def group_outcome(name: str, runs: list, since: float = 0.0) -> dict[str, float]
     `since`), or None until every recipe of the group has one. `runs` are core.runs.Run records."""
     outcome: dict[str, float] = {}
     for recipe in group(name):
-        mine = [r for r in runs if r.spec.recipe == recipe.id and r.status == "finished" and r.created >= since
-                and r.history.get("val_accuracy")]
+        mine = [
+            r
+            for r in runs
+            if r.spec.recipe == recipe.id and r.status == "finished" and r.created >= since and r.history.get("val_accuracy")
+        ]
         if not mine:
             return None
         outcome[recipe.id] = float(max(mine, key=lambda r: r.created).history["val_accuracy"][-1])

@@ -185,8 +185,16 @@ class StoreRecorder(Recorder):
         with self._lock:
             history = db.dumps(self.history)
         with db.transaction() as conn:
-            return queue.settle(conn, self.run.id, status, message, history=history, metrics=db.dumps(metrics),
-                                timings=db.dumps(timings), progress=db.dumps(vars(self.progress)))
+            return queue.settle(
+                conn,
+                self.run.id,
+                status,
+                message,
+                history=history,
+                metrics=db.dumps(metrics),
+                timings=db.dumps(timings),
+                progress=db.dumps(vars(self.progress)),
+            )
 
     # ---- the watcher thread
 
@@ -202,8 +210,9 @@ class StoreRecorder(Recorder):
                 if now - beat >= self.HEARTBEAT_EVERY:
                     beat = now
                     with db.transaction() as conn:
-                        conn.execute(db.runs.update().where(R.id == self.run.id, R.status == str(Status.RUNNING))
-                                     .values(heartbeat=now))
+                        conn.execute(
+                            db.runs.update().where(R.id == self.run.id, R.status == str(Status.RUNNING)).values(heartbeat=now)
+                        )
                 if self.run.watched and now - seen >= 2.0:
                     seen = now
                     self._check_presence(now)

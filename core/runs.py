@@ -110,38 +110,81 @@ def message(text: str | None) -> Msg | None:
     if not text:
         return None
     raw = json.loads(text)
-    fields = {k: message(json.dumps(v)) if isinstance(v, dict) and "key" in v else v for k, v in (raw.get("fields") or {}).items()}
+    fields = {
+        k: message(json.dumps(v)) if isinstance(v, dict) and "key" in v else v for k, v in (raw.get("fields") or {}).items()
+    }
     return Msg(raw["key"], fields)
 
 
 def from_row(row) -> Run:
     m = row._mapping
     return Run(
-        id=m["id"], owner=m["owner"], name=m["name"], spec=ExperimentSpec.from_json(m["spec"]), status=Status(m["status"]),
-        history=json.loads(m["history"]), metrics=json.loads(m["metrics"]), timings=json.loads(m["timings"]),
-        created=m["created"], finished=m["finished"], message=message(m["message"]), phase=Phase(m["phase"]),
-        progress=Progress(**json.loads(m["progress"] or "{}")), started=m["started"], heartbeat=m["heartbeat"],
-        n_params=m["n_params"], estimate=m["estimate"], worker=m["worker"], device=m["device"], after_id=m["after_id"],
-        group_id=m["group_id"], seq=m["seq"], watched=bool(m["watched"]), stop_requested=m["stop_requested"], room=m["room"],
+        id=m["id"],
+        owner=m["owner"],
+        name=m["name"],
+        spec=ExperimentSpec.from_json(m["spec"]),
+        status=Status(m["status"]),
+        history=json.loads(m["history"]),
+        metrics=json.loads(m["metrics"]),
+        timings=json.loads(m["timings"]),
+        created=m["created"],
+        finished=m["finished"],
+        message=message(m["message"]),
+        phase=Phase(m["phase"]),
+        progress=Progress(**json.loads(m["progress"] or "{}")),
+        started=m["started"],
+        heartbeat=m["heartbeat"],
+        n_params=m["n_params"],
+        estimate=m["estimate"],
+        worker=m["worker"],
+        device=m["device"],
+        after_id=m["after_id"],
+        group_id=m["group_id"],
+        seq=m["seq"],
+        watched=bool(m["watched"]),
+        stop_requested=m["stop_requested"],
+        room=m["room"],
     )
 
 
 def to_values(run: Run) -> dict:
     """The row of a run (for a whole-row write: tests, imports, the first insert)."""
     return dict(
-        id=run.id, owner=run.owner, name=run.name, recipe=run.spec.recipe, dataset=run.spec.data.name, spec=run.spec.to_json(),
-        status=str(run.status), phase=str(run.phase), message=message_json(run.message), seq=run.seq, after_id=run.after_id,
-        group_id=run.group_id, watched=run.watched, stop_requested=run.stop_requested, worker=run.worker, device=run.device,
-        created=run.created, started=run.started, finished=run.finished, heartbeat=run.heartbeat,
-        progress=db.dumps(vars(run.progress)), history=db.dumps(run.history), metrics=db.dumps(run.metrics),
-        timings=db.dumps(run.timings), n_params=run.n_params, estimate=run.estimate, room=run.room,
+        id=run.id,
+        owner=run.owner,
+        name=run.name,
+        recipe=run.spec.recipe,
+        dataset=run.spec.data.name,
+        spec=run.spec.to_json(),
+        status=str(run.status),
+        phase=str(run.phase),
+        message=message_json(run.message),
+        seq=run.seq,
+        after_id=run.after_id,
+        group_id=run.group_id,
+        watched=run.watched,
+        stop_requested=run.stop_requested,
+        worker=run.worker,
+        device=run.device,
+        created=run.created,
+        started=run.started,
+        finished=run.finished,
+        heartbeat=run.heartbeat,
+        progress=db.dumps(vars(run.progress)),
+        history=db.dumps(run.history),
+        metrics=db.dumps(run.metrics),
+        timings=db.dumps(run.timings),
+        n_params=run.n_params,
+        estimate=run.estimate,
+        room=run.room,
     )
 
 
 def get_blob(run_id: str, kind: str) -> bytes | None:
     with db.read() as conn:
-        return conn.execute(sa.select(db.run_blobs.c.data).where(db.run_blobs.c.run_id == run_id,
-                                                                db.run_blobs.c.kind == kind)).scalar()
+        return conn.execute(
+            sa.select(db.run_blobs.c.data).where(db.run_blobs.c.run_id == run_id, db.run_blobs.c.kind == kind)
+        ).scalar()
 
 
 def weight_history(run_id: str) -> list[dict]:
@@ -149,8 +192,13 @@ def weight_history(run_id: str) -> list[dict]:
     from core.inside import histograms_from_blob
 
     with db.read() as conn:
-        rows = conn.execute(sa.select(db.run_weights.c.data).where(db.run_weights.c.run_id == run_id)
-                            .order_by(db.run_weights.c.epoch)).scalars().all()
+        rows = (
+            conn.execute(
+                sa.select(db.run_weights.c.data).where(db.run_weights.c.run_id == run_id).order_by(db.run_weights.c.epoch)
+            )
+            .scalars()
+            .all()
+        )
     return [histograms_from_blob(blob) for blob in rows]
 
 
@@ -165,8 +213,11 @@ class RunStore:
     def list(self, owner: str) -> list[Run]:
         """The owner's kept runs, newest first: finished, stopped with epochs, or diverged."""
         r = db.runs.c
-        query = (sa.select(db.runs).where(r.owner == owner, r.status.in_([str(s) for s in KEPT]), r.phase == str(Phase.DONE))
-                 .order_by(r.created.desc()))
+        query = (
+            sa.select(db.runs)
+            .where(r.owner == owner, r.status.in_([str(s) for s in KEPT]), r.phase == str(Phase.DONE))
+            .order_by(r.created.desc())
+        )
         with db.read() as conn:
             found = [from_row(row) for row in conn.execute(query)]
         return [run for run in found if run.epochs or run.status == Status.DIVERGED]
@@ -183,15 +234,19 @@ class RunStore:
         if not name:
             return False
         with db.transaction() as conn:
-            changed = conn.execute(db.runs.update().where(db.runs.c.owner == owner, db.runs.c.id == run_id)
-                                   .values(name=name)).rowcount
+            changed = conn.execute(
+                db.runs.update().where(db.runs.c.owner == owner, db.runs.c.id == run_id).values(name=name)
+            ).rowcount
         return bool(changed)
 
     def delete(self, owner: str, run_id: str) -> bool:
         """Delete a settled run with its blobs and files (an active job is stopped, not deleted)."""
         with db.transaction() as conn:
-            gone = conn.execute(db.runs.delete().where(db.runs.c.owner == owner, db.runs.c.id == run_id,
-                                                       db.runs.c.status.notin_([str(s) for s in ACTIVE]))).rowcount
+            gone = conn.execute(
+                db.runs.delete().where(
+                    db.runs.c.owner == owner, db.runs.c.id == run_id, db.runs.c.status.notin_([str(s) for s in ACTIVE])
+                )
+            ).rowcount
             if gone:
                 conn.execute(db.run_blobs.delete().where(db.run_blobs.c.run_id == run_id))
                 conn.execute(db.run_weights.delete().where(db.run_weights.c.run_id == run_id))
@@ -203,8 +258,16 @@ class RunStore:
         """Delete the owner's oldest settled jobs beyond `keep` (runs, failed and cancelled ones alike); returns their ids."""
         r = db.runs.c
         with db.read() as conn:
-            ids = conn.execute(sa.select(r.id).where(r.owner == owner, r.status.notin_([str(s) for s in ACTIVE]))
-                               .order_by(r.created.desc()).offset(keep)).scalars().all()
+            ids = (
+                conn.execute(
+                    sa.select(r.id)
+                    .where(r.owner == owner, r.status.notin_([str(s) for s in ACTIVE]))
+                    .order_by(r.created.desc())
+                    .offset(keep)
+                )
+                .scalars()
+                .all()
+            )
         for run_id in ids:
             self.delete(owner, run_id)
         return list(ids)

@@ -44,8 +44,17 @@ class _Wiring:
         self.rows = [LayerRow("input", "InputLayer", input_shape)]
         self.trainable = self.frozen = self.flops = self.conv_flops = 0
 
-    def add(self, name: str, kind: str, shape: Shape, inputs: list[str], params: int = 0, flops: int = 0,
-            frozen: int = 0, block: str = "") -> str:
+    def add(
+        self,
+        name: str,
+        kind: str,
+        shape: Shape,
+        inputs: list[str],
+        params: int = 0,
+        flops: int = 0,
+        frozen: int = 0,
+        block: str = "",
+    ) -> str:
         self.rows.append(LayerRow(name, kind, shape, params=params + frozen, inputs=inputs, block=block))
         self.trainable += params
         self.frozen += frozen
@@ -63,15 +72,17 @@ def _out(size: int, kernel: int, stride: int, padding: str) -> int:
     return -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
 
 
-def _conv(w: _Wiring, name: str, x: str, shape: Shape, filters: int, k: int, stride: int = 1, padding: str = "valid",
-          block: str = "") -> tuple[str, Shape]:
+def _conv(
+    w: _Wiring, name: str, x: str, shape: Shape, filters: int, k: int, stride: int = 1, padding: str = "valid", block: str = ""
+) -> tuple[str, Shape]:
     out = (None, _out(shape[1], k, stride, padding), _out(shape[2], k, stride, padding), filters)
     params = k * k * shape[3] * filters + filters
     return w.add(name, "Conv2D", out, [x], params, 2 * k * k * shape[3] * filters * out[1] * out[2], block=block), out
 
 
-def _pool(w: _Wiring, name: str, kind: str, x: str, shape: Shape, size: int, stride: int, padding: str,
-          block: str = "") -> tuple[str, Shape]:
+def _pool(
+    w: _Wiring, name: str, kind: str, x: str, shape: Shape, size: int, stride: int, padding: str, block: str = ""
+) -> tuple[str, Shape]:
     out = (None, _out(shape[1], size, stride, padding), _out(shape[2], size, stride, padding), shape[3])
     return w.add(name, kind, out, [x], flops=size * size * _size(out), block=block), out
 
@@ -79,15 +90,21 @@ def _pool(w: _Wiring, name: str, kind: str, x: str, shape: Shape, size: int, str
 def _check_spatial(layer: LayerSpec, shape: Shape, after_flat: str | None) -> None:
     if layer.type in SPATIAL_TYPES and len(shape) != 4:
         if after_flat:
-            raise ModelBuildError("build.needs_image", layer.name, type=layer.type, size=shape_text(shape),
-                                  where=Msg("build.after_flat", {"flat": after_flat}))
+            raise ModelBuildError(
+                "build.needs_image",
+                layer.name,
+                type=layer.type,
+                size=shape_text(shape),
+                where=Msg("build.after_flat", {"flat": after_flat}),
+            )
         raise ModelBuildError("build.needs_image_data", layer.name, type=layer.type, size=shape_text(shape))
 
 
 def _too_small(layer: LayerSpec, before: Shape, after: Shape) -> None:
     if any(d is not None and d < 1 for d in after[1:3]):
-        raise ModelBuildError("build.too_small", layer.name, type=layer.type, before=shape_text(before[1:3]),
-                              after=shape_text(after[1:3]))
+        raise ModelBuildError(
+            "build.too_small", layer.name, type=layer.type, before=shape_text(before[1:3]), after=shape_text(after[1:3])
+        )
 
 
 def _block(w: _Wiring, layer: LayerSpec, x: str, shape: Shape) -> tuple[str, Shape]:

@@ -26,13 +26,39 @@ SPEC_PARAM, LOCK_PARAM, HIDE_PARAM, PAGE_PARAM = "s", "lock", "hide", "page"
 MAX_PARAM_CHARS = 8000  # a link longer than this is refused (browsers and proxies cut long URLs)
 
 #: Controls an instructor can lock or hide, by the spec field they edit (the widget's `attr`).
-CONTROLS = ("dataset", "noise", "n_samples", "train_size", "validation", "layers", "optimizer", "learning_rate",
-            "loss", "batch_size", "epochs", "early_stopping", "seed", "augment", "transfer")
+CONTROLS = (
+    "dataset",
+    "noise",
+    "n_samples",
+    "train_size",
+    "validation",
+    "layers",
+    "optimizer",
+    "learning_rate",
+    "loss",
+    "batch_size",
+    "epochs",
+    "early_stopping",
+    "seed",
+    "augment",
+    "transfer",
+)
 #: Spec field names that a control covers, where they differ from the control's name.
-FIELD_CONTROL = {"name": "dataset", "validation_split": "validation", "test_size": "train_size", "momentum": "optimizer",
-                 "nesterov": "optimizer", "weight_decay": "optimizer", "patience": "early_stopping",
-                 "restore_best_weights": "early_stopping", "enabled": "augment", "base": "transfer", "mode": "transfer",
-                 "frozen": "transfer", "preprocess": "transfer"}
+FIELD_CONTROL = {
+    "name": "dataset",
+    "validation_split": "validation",
+    "test_size": "train_size",
+    "momentum": "optimizer",
+    "nesterov": "optimizer",
+    "weight_decay": "optimizer",
+    "patience": "early_stopping",
+    "restore_best_weights": "early_stopping",
+    "enabled": "augment",
+    "base": "transfer",
+    "mode": "transfer",
+    "frozen": "transfer",
+    "preprocess": "transfer",
+}
 PAGES = ("home", "recipes", "data", "model", "augment", "transfer", "train", "runs", "classify")
 
 

@@ -123,8 +123,13 @@ class LayerSpec:
         if self.type == "Dense":
             return f"Dense({p['units']}, {p['activation']}" + (f", L2 {p['l2']:g})" if p["l2"] else ")")
         if self.type == "Conv2D":
-            extra = "".join([f", stride {p['strides']}" if p["strides"] != 1 else "", ", same" if p["padding"] == "same" else "",
-                             f", {p['activation']}" if p["activation"] != "linear" else ""])
+            extra = "".join(
+                [
+                    f", stride {p['strides']}" if p["strides"] != 1 else "",
+                    ", same" if p["padding"] == "same" else "",
+                    f", {p['activation']}" if p["activation"] != "linear" else "",
+                ]
+            )
             return f"Conv2D({p['filters']}, {p['kernel_size']}x{p['kernel_size']}{extra})"
         if self.type in ("MaxPooling2D", "AveragePooling2D"):
             return f"{self.type}({p['pool_size']})"
@@ -355,11 +360,12 @@ def _read_part(cls, raw: Any, part: str):
     return cls(**values)
 
 
-
 def tutorial_augmentation(enabled: bool = True) -> "AugmentSpec":
     """Tutorial 003's ImageDataGenerator settings: shifts 0.3, rotation 30, zoom 0.3, both flips."""
-    return AugmentSpec(enabled=enabled, width_shift_range=0.3, rotation_range=30.0, zoom_range=0.3,
-                       horizontal_flip=True, vertical_flip=True)
+    return AugmentSpec(
+        enabled=enabled, width_shift_range=0.3, rotation_range=30.0, zoom_range=0.3, horizontal_flip=True, vertical_flip=True
+    )
+
 
 @dataclass
 class ExperimentSpec:
@@ -503,7 +509,9 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
         "dataset": d.name,
         "train_samples": str(d.train_size) if d.train_size else ("settings.all", {}),
         "test_samples": str(d.test_size) if d.test_size else ("settings.all", {}),
-        "validation": ("settings.test_set", {}) if d.validation == "test" else ("settings.split", {"fraction": f"{d.validation_split:g}"}),
+        "validation": ("settings.test_set", {})
+        if d.validation == "test"
+        else ("settings.split", {"fraction": f"{d.validation_split:g}"}),
         "layers": " → ".join(layer.short() for layer in spec.layers) or "-",
         "optimizer": c.optimizer,
         "learning_rate": f"{c.learning_rate:g}",
@@ -524,9 +532,20 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
         rows["image_size"] = f"{d.image_height}x{d.image_width} {d.color_mode}"
     if _KINDS.get(d.name) == "image":
         a = spec.augment
-        on = [f"{k}={getattr(a, k)}" for k in ("rotation_range", "width_shift_range", "height_shift_range", "shear_range",
-                                                 "zoom_range", "channel_shift_range", "horizontal_flip", "vertical_flip")
-              if getattr(a, k)]
+        on = [
+            f"{k}={getattr(a, k)}"
+            for k in (
+                "rotation_range",
+                "width_shift_range",
+                "height_shift_range",
+                "shear_range",
+                "zoom_range",
+                "channel_shift_range",
+                "horizontal_flip",
+                "vertical_flip",
+            )
+            if getattr(a, k)
+        ]
         rows["augmentation"] = ", ".join(on) if a.enabled and on else ("settings.off", {})
     tr = spec.transfer
     if tr.base:
@@ -537,10 +556,21 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
 #: Dataset name -> kind, for the datasets this module needs to know about to pick defaults.
 #: The dataset registry (core.datasets) is the full source; this map only avoids an import cycle.
 _KINDS = {
-    "moons": "points", "circles": "points", "xor": "points", "spiral": "points", "blobs": "points",
-    "iris": "tabular", "wine": "tabular", "breast_cancer": "tabular",
-    "digits": "image", "mnist": "image", "fashion_mnist": "image", "cifar10": "image", "dummy": "tabular",
-    "folder": "image", "csv": "tabular",
+    "moons": "points",
+    "circles": "points",
+    "xor": "points",
+    "spiral": "points",
+    "blobs": "points",
+    "iris": "tabular",
+    "wine": "tabular",
+    "breast_cancer": "tabular",
+    "digits": "image",
+    "mnist": "image",
+    "fashion_mnist": "image",
+    "cifar10": "image",
+    "dummy": "tabular",
+    "folder": "image",
+    "csv": "tabular",
 }
 
 

@@ -39,8 +39,7 @@ class ModelSummary:
 
     def records(self) -> list[dict]:
         return [
-            {"layer": r.name, "type": r.type, "output shape": shape_text(r.output_shape), "params": r.params}
-            for r in self.rows
+            {"layer": r.name, "type": r.type, "output shape": shape_text(r.output_shape), "params": r.params} for r in self.rows
         ]
 
 

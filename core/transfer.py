@@ -62,8 +62,10 @@ def _preprocess_layers(keras, m: pretrained.ZooModel, how: str) -> list:
         to_bgr = L.Conv2D(3, 1, use_bias=False, trainable=False, name="to_bgr")
         return [to_bgr, L.Normalization(mean=_CAFFE_MEAN, variance=[1.0, 1.0, 1.0], name="imagenet_mean")]
     if mode == "torch":
-        return [L.Rescaling(1 / 255, name="rescale"),
-                L.Normalization(mean=_TORCH_MEAN, variance=[s * s for s in _TORCH_STD], name="imagenet_mean")]
+        return [
+            L.Rescaling(1 / 255, name="rescale"),
+            L.Normalization(mean=_TORCH_MEAN, variance=[s * s for s in _TORCH_STD], name="imagenet_mean"),
+        ]
     return []  # EfficientNet rescales inside the model
 
 
@@ -95,8 +97,14 @@ def add_base(g, x, tr: TransferSpec, data: Dataset, load_weights: bool = True):
     frozen = own if tr.mode == "features" else own[: max(0, tr.frozen - 1)]
     for layer in frozen:
         layer.trainable = False
-    row = LayerRow("base", f"{m.constructor} (ImageNet, include_top=False)", tuple(base.output.shape),
-                   params=int(sum(layer.count_params() for layer in own)), inputs=[g.rows[-1].name], block="base")
+    row = LayerRow(
+        "base",
+        f"{m.constructor} (ImageNet, include_top=False)",
+        tuple(base.output.shape),
+        params=int(sum(layer.count_params() for layer in own)),
+        inputs=[g.rows[-1].name],
+        block="base",
+    )
     g.add_row(row, base.output)
     return base.output
 
@@ -147,8 +155,9 @@ def _run(model, x: np.ndarray, batch_size: int, on_batch: Callable[[int, int], N
     return np.concatenate(chunks) if chunks else np.zeros((0,), "float32")
 
 
-def features_dataset(tr: TransferSpec, data: Dataset, cache_key: str, on_batch: Callable[[int, int], None] | None = None,
-                     batch_size: int = 32) -> Dataset:
+def features_dataset(
+    tr: TransferSpec, data: Dataset, cache_key: str, on_batch: Callable[[int, int], None] | None = None, batch_size: int = 32
+) -> Dataset:
     """The dataset with every image replaced by the base's output, computed once per (base, data).
 
     `cache_key` identifies the data (the data spec's JSON and owner): the next run of the
@@ -178,8 +187,9 @@ def features_dataset(tr: TransferSpec, data: Dataset, cache_key: str, on_batch: 
                 _FEATURES.popitem(last=False)
     f_train, f_test = cached
     info = replace(data.info, kind="features")
-    return Dataset(info, f_train, data.y_train, f_test, data.y_test, class_names=data.class_names,
-                   notes=list(data.notes), report=data.report)
+    return Dataset(
+        info, f_train, data.y_train, f_test, data.y_test, class_names=data.class_names, notes=list(data.notes), report=data.report
+    )
 
 
 def feature_stub(tr: TransferSpec, data: Dataset) -> Dataset:
@@ -204,8 +214,10 @@ def head_layers(pooling: str, units: int, dropout: float) -> list:
     """The tutorial's head as layer specs: Flatten (or GlobalAveragePooling2D) - Dense(units, relu) - Dropout."""
     from core.spec import LayerSpec
 
-    layers = [LayerSpec.make("GlobalAveragePooling2D" if pooling == "gap" else "Flatten"),
-              LayerSpec.make("Dense", units=int(units), activation="relu")]
+    layers = [
+        LayerSpec.make("GlobalAveragePooling2D" if pooling == "gap" else "Flatten"),
+        LayerSpec.make("Dense", units=int(units), activation="relu"),
+    ]
     if dropout > 0:
         layers.append(LayerSpec.make("Dropout", rate=float(dropout)))
     return layers
@@ -214,8 +226,14 @@ def head_layers(pooling: str, units: int, dropout: float) -> list:
 def read_head(layers) -> tuple[str, int, float] | None:
     """(pooling, units, dropout) when the layer stack is such a head, else None (edited on the Model page)."""
     types = [layer.type for layer in layers]
-    if types[:2] not in (["Flatten", "Dense"], ["GlobalAveragePooling2D", "Dense"]) or len(types) > 3 or \
-            (len(types) == 3 and types[2] != "Dropout"):
+    if (
+        types[:2] not in (["Flatten", "Dense"], ["GlobalAveragePooling2D", "Dense"])
+        or len(types) > 3
+        or (len(types) == 3 and types[2] != "Dropout")
+    ):
         return None
-    return ("gap" if types[0] != "Flatten" else "flatten", int(layers[1].params["units"]),
-            float(layers[2].params["rate"]) if len(types) == 3 else 0.0)
+    return (
+        "gap" if types[0] != "Flatten" else "flatten",
+        int(layers[1].params["units"]),
+        float(layers[2].params["rate"]) if len(types) == 3 else 0.0,
+    )

@@ -191,15 +191,30 @@ def read_image_zip(data: bytes, size: tuple[int, int] = (60, 90), color_mode: st
         raise UploadRefused("upload.refused.need_two_classes", found=len(classes), skipped=len(skipped))
     counts = Counter(labels)
     if max(counts.values()) >= IMBALANCE_RATIO * min(counts.values()):
-        warnings.append(Msg("upload.warn.imbalance", {"most": Plain(max(counts, key=counts.get)), "least": Plain(min(counts, key=counts.get)),
-                                                      "ratio": f"{max(counts.values()) / min(counts.values()):.1f}"}))
+        warnings.append(
+            Msg(
+                "upload.warn.imbalance",
+                {
+                    "most": Plain(max(counts, key=counts.get)),
+                    "least": Plain(min(counts, key=counts.get)),
+                    "ratio": f"{max(counts.values()) / min(counts.values()):.1f}",
+                },
+            )
+        )
     index = {name: i for i, name in enumerate(classes)}
     subset_array = np.array(subsets) if split else None
     if split and not ({"train", "test"} <= set(subsets)):
         subset_array = None  # only one of the two folders had images: split at random instead
     return FolderImages(
-        np.stack(images), np.array([index[label] for label in labels], "int64"), classes, subset_array,
-        skipped, warnings, converted, rotated, resized,
+        np.stack(images),
+        np.array([index[label] for label in labels], "int64"),
+        classes,
+        subset_array,
+        skipped,
+        warnings,
+        converted,
+        rotated,
+        resized,
     )
 
 
@@ -279,8 +294,9 @@ def read_csv_table(data: bytes, label_column: str) -> CsvTable:
 
     frame = _read_frame(data)
     if label_column not in frame.columns:
-        raise UploadRefused("upload.refused.no_label_column", column=Plain(label_column),
-                            columns=Plain(", ".join(map(str, frame.columns[:20]))))
+        raise UploadRefused(
+            "upload.refused.no_label_column", column=Plain(label_column), columns=Plain(", ".join(map(str, frame.columns[:20])))
+        )
     warnings: list[Msg] = []
     labels = frame.pop(label_column)
     numeric = frame.apply(pd.to_numeric, errors="coerce")
@@ -347,10 +363,20 @@ class UploadStore:
         upload = Upload(uuid.uuid4().hex[:12], owner, kind, filename[:120], data, now)
         U = db.uploads.c
         with db.transaction() as conn:
-            conn.execute(db.uploads.insert().values(id=upload.id, owner=owner, kind=kind, filename=upload.filename,
-                                                    size=len(data), data=data, created=now, used=now))
+            conn.execute(
+                db.uploads.insert().values(
+                    id=upload.id,
+                    owner=owner,
+                    kind=kind,
+                    filename=upload.filename,
+                    size=len(data),
+                    data=data,
+                    created=now,
+                    used=now,
+                )
+            )
             mine = conn.execute(sa.select(U.id).where(U.owner == owner).order_by(U.used.desc(), U.created.desc())).scalars().all()
-            for old in mine[self.per_owner:]:
+            for old in mine[self.per_owner :]:
                 conn.execute(db.uploads.delete().where(U.id == old))
             rows = conn.execute(sa.select(U.id, U.size).order_by(U.used, U.created)).all()
             total = sum(r.size for r in rows)
@@ -375,8 +401,9 @@ class UploadStore:
         """The owner's uploads, oldest first (without their bytes: `get` one to read it)."""
         U = db.uploads.c
         with db.read() as conn:
-            rows = conn.execute(sa.select(U.id, U.owner, U.kind, U.filename, U.created).where(U.owner == owner)
-                                .order_by(U.created)).all()
+            rows = conn.execute(
+                sa.select(U.id, U.owner, U.kind, U.filename, U.created).where(U.owner == owner).order_by(U.created)
+            ).all()
         return [Upload(r.id, r.owner, r.kind, r.filename, b"", r.created) for r in rows]
 
     def total_bytes(self) -> int:

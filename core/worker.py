@@ -92,7 +92,9 @@ def _warm_up() -> None:
     from core import pipeline
 
     pipeline.warm_imports()
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2, activation="softmax")]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(np.zeros((8, 4), "float32"), np.zeros(8, "int64"), epochs=1, verbose=0)
     del model

@@ -49,7 +49,12 @@ def _paths() -> dict[str, Path]:
     home = settings.home_dir()
     (home / "clients").mkdir(exist_ok=True)
     (home / "logs").mkdir(exist_ok=True)
-    return {"lock": home / "pool.lock", "info": home / "pool.json", "clients": home / "clients", "log": home / "logs" / "pool.log"}
+    return {
+        "lock": home / "pool.lock",
+        "info": home / "pool.json",
+        "clients": home / "clients",
+        "log": home / "logs" / "pool.log",
+    }
 
 
 class Supervisor:
@@ -167,7 +172,9 @@ def supervise() -> int:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0  # another supervisor owns this home
-    paths["info"].write_text(json.dumps({"pid": os.getpid(), "started": time.time(), "size": settings.max_concurrent_trainings()}))
+    paths["info"].write_text(
+        json.dumps({"pid": os.getpid(), "started": time.time(), "size": settings.max_concurrent_trainings()})
+    )
     supervisor = Supervisor(settings.max_concurrent_trainings())
     signal.signal(signal.SIGTERM, lambda *_: supervisor.quitting.set())
     for slot in range(supervisor.size):
@@ -227,8 +234,15 @@ def ensure_pool(every: float = 5.0) -> None:
         return
     paths = _paths()
     with open(paths["log"], "ab") as out:
-        subprocess.Popen([sys.executable, "-m", "core.workers"], cwd=ROOT, env=dict(os.environ), stdout=out, stderr=out,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "core.workers"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def shutdown_pool(timeout: float = 30.0) -> None:

@@ -18,7 +18,9 @@ a = spec.augment
 settings, preview = st.columns([1, 2], gap="large")
 with settings:
     bound(st.checkbox, t("augment.use_in_training"), a, "enabled", help=t("help.augment.enabled"))
-    st.button(t("augment.tutorial_settings"), icon=":material/menu_book:", on_click=augment_view.load_tutorial_settings, args=(spec,))
+    st.button(
+        t("augment.tutorial_settings"), icon=":material/menu_book:", on_click=augment_view.load_tutorial_settings, args=(spec,)
+    )
     augment_view.controls(a)
 
 with preview:

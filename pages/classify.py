@@ -12,11 +12,16 @@ st.title(t("classify.title"))
 st.caption(t("classify.intro"))
 
 SOURCES = ("zoo", "run", "upload")
-source = st.radio(t("classify.source"), SOURCES, format_func=lambda s: t(f"classify.source_{s}"), horizontal=True, key="classify_source")
+source = st.radio(
+    t("classify.source"), SOURCES, format_func=lambda s: t(f"classify.source_{s}"), horizontal=True, key="classify_source"
+)
 left, right = st.columns([2, 1])
 with left:
-    classifier = {"zoo": classify_view.zoo_classifier, "run": classify_view.run_classifier,
-                  "upload": classify_view.upload_classifier}[source]()
+    classifier = {
+        "zoo": classify_view.zoo_classifier,
+        "run": classify_view.run_classifier,
+        "upload": classify_view.upload_classifier,
+    }[source]()
 with right:
     top = st.slider(t("classify.top_k"), 1, 10, 5, key="classify_top")
     explain = st.toggle(t("classify.gradcam"), value=True, key="classify_gradcam", help=t("help.classify.gradcam"))

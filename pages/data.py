@@ -38,8 +38,16 @@ def dataset_label(key: str) -> str:
 st.session_state["data_kind_before"] = datasets.DATASETS[d.name].kind
 left, right = st.columns([1, 2])
 with left:
-    bound(st.selectbox, t("data.dataset"), d, "name", options=list(datasets.DATASETS), format_func=dataset_label,
-          after=on_dataset_change, help=t("help.dataset"))
+    bound(
+        st.selectbox,
+        t("data.dataset"),
+        d,
+        "name",
+        options=list(datasets.DATASETS),
+        format_func=dataset_label,
+        after=on_dataset_change,
+        help=t("help.dataset"),
+    )
     info = datasets.DATASETS[d.name]
     st.caption(t(f"datasets.{d.name}.about"))
     if d.name == "folder":
@@ -50,11 +58,27 @@ with left:
         bound(st.slider, t("data.n_samples"), d, "n_samples", min_value=50, max_value=5000, step=50, help=t("help.n_samples"))
         bound(st.slider, t("data.noise"), d, "noise", min_value=0.0, max_value=1.0, step=0.05, help=t("help.noise"))
     if info.group in ("playground", "sklearn", "upload"):
-        bound(st.slider, t("data.test_fraction"), d, "test_fraction", min_value=0.1, max_value=0.5, step=0.05, help=t("help.test_fraction"))
+        bound(
+            st.slider,
+            t("data.test_fraction"),
+            d,
+            "test_fraction",
+            min_value=0.1,
+            max_value=0.5,
+            step=0.05,
+            help=t("help.test_fraction"),
+        )
     optional_count(t("data.train_size"), d, "train_size", t("help.train_size"))
     optional_count(t("data.test_size"), d, "test_size", t("help.test_size"))
-    bound(st.radio, t("data.validation"), d, "validation", options=["test", "split"],
-          format_func=lambda v: t(f"data.source_{v}"), help=t("help.validation"))
+    bound(
+        st.radio,
+        t("data.validation"),
+        d,
+        "validation",
+        options=["test", "split"],
+        format_func=lambda v: t(f"data.source_{v}"),
+        help=t("help.validation"),
+    )
     if d.validation == "split":
         bound(st.slider, t("data.validation_split"), d, "validation_split", min_value=0.05, max_value=0.5, step=0.05)
     if info.kind != "image":

@@ -40,23 +40,57 @@ stack, settings = st.columns([3, 2], gap="large")
 with stack:
     st.subheader(t("model.layers"))
     preprocess = t("model.rescale_line") if info.kind == "image" else (t("model.normalize_line") if spec.data.standardize else "")
-    layer_editor(spec, info.kind, t("model.input_line", dataset=t(f"datasets.{info.key}.title"), preprocess=preprocess), output_text())
+    layer_editor(
+        spec, info.kind, t("model.input_line", dataset=t(f"datasets.{info.key}.title"), preprocess=preprocess), output_text()
+    )
 
 with settings:
     st.subheader(t("model.compile"))
-    bound(st.selectbox, t("model.optimizer"), c, "optimizer", options=list(OPTIMIZERS),
-          format_func=lambda o: t(f"optimizer.{o}"), help=t("help.optimizer"),
-          after=use_optimizer_default_rate)
-    bound(st.number_input, t("model.learning_rate"), c, "learning_rate", min_value=1e-7, max_value=100.0,
-          step=None, format="%g", help=t("help.learning_rate"))
+    bound(
+        st.selectbox,
+        t("model.optimizer"),
+        c,
+        "optimizer",
+        options=list(OPTIMIZERS),
+        format_func=lambda o: t(f"optimizer.{o}"),
+        help=t("help.optimizer"),
+        after=use_optimizer_default_rate,
+    )
+    bound(
+        st.number_input,
+        t("model.learning_rate"),
+        c,
+        "learning_rate",
+        min_value=1e-7,
+        max_value=100.0,
+        step=None,
+        format="%g",
+        help=t("help.learning_rate"),
+    )
     if c.optimizer in ("sgd", "rmsprop"):
         bound(st.slider, t("model.momentum"), c, "momentum", min_value=0.0, max_value=0.99, step=0.01, help=t("help.momentum"))
     if c.optimizer == "sgd":
         bound(st.checkbox, t("model.nesterov"), c, "nesterov", help=t("help.nesterov"))
     if c.optimizer == "adamw":
-        bound(st.number_input, t("model.weight_decay"), c, "weight_decay", min_value=0.0, max_value=1.0, format="%g", help=t("help.weight_decay"))
-    bound(st.selectbox, t("model.loss"), c, "loss", options=list(LOSSES), format_func=lambda v: t("model.loss_auto") if v == "auto" else v,
-          help=t("help.loss"))
+        bound(
+            st.number_input,
+            t("model.weight_decay"),
+            c,
+            "weight_decay",
+            min_value=0.0,
+            max_value=1.0,
+            format="%g",
+            help=t("help.weight_decay"),
+        )
+    bound(
+        st.selectbox,
+        t("model.loss"),
+        c,
+        "loss",
+        options=list(LOSSES),
+        format_func=lambda v: t("model.loss_auto") if v == "auto" else v,
+        help=t("help.loss"),
+    )
 
 st.divider()
 st.subheader(t("model.summary"))
@@ -76,9 +110,17 @@ b.metric(t("model.trainable_params"), f"{summary.trainable_params:,}")
 c2.metric(t("model.layer_count"), len(summary.rows))
 table, diagram = st.columns([3, 2])
 table.dataframe(
-    [{t("model.col_layer"): r["layer"], t("model.col_type"): r["type"], t("model.col_shape"): r["output shape"],
-      t("model.col_params"): r["params"]} for r in summary.records()],
-    hide_index=True, width="stretch",
+    [
+        {
+            t("model.col_layer"): r["layer"],
+            t("model.col_type"): r["type"],
+            t("model.col_shape"): r["output shape"],
+            t("model.col_params"): r["params"],
+        }
+        for r in summary.records()
+    ],
+    hide_index=True,
+    width="stretch",
 )
 diagram.graphviz_chart(summary.dot(t("model.diagram_params")), width="content")
 st.page_link("pages/train.py", label=t("model.go_train"), icon=":material/play_arrow:")

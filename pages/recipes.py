@@ -15,7 +15,12 @@ with st.container(border=True):
     st.markdown(f"**{t('recipebook.trio_title')}**")
     st.caption(t("recipebook.trio_text"))
     recipes_view.guess_widget("overfitting")
-    st.button(t("recipebook.trio_button"), icon=":material/stacked_line_chart:", on_click=recipes_view.train_group, args=("overfitting",))
+    st.button(
+        t("recipebook.trio_button"),
+        icon=":material/stacked_line_chart:",
+        on_click=recipes_view.train_group,
+        args=("overfitting",),
+    )
 
 for tutorial, items in recipes.by_tutorial().items():
     st.subheader(t(f"tutorials.{tutorial}"))

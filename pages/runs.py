@@ -33,8 +33,13 @@ def active_panel() -> None:
 state.watch()
 jobs_active = bool(jobs.unsettled(state.owner()))
 st.fragment(active_panel, run_every=POLL_SECONDS if jobs_active else None)()
-st.button(t("recipebook.trio_button"), icon=":material/stacked_line_chart:", on_click=recipes_view.train_group, args=("overfitting",),
-          disabled=jobs_active)
+st.button(
+    t("recipebook.trio_button"),
+    icon=":material/stacked_line_chart:",
+    on_click=recipes_view.train_group,
+    args=("overfitting",),
+    disabled=jobs_active,
+)
 
 all_runs = runs.store().list(state.owner())
 recipes_view.reveal_panel("overfitting", all_runs)

@@ -42,12 +42,22 @@ if datasets.DATASETS[spec.data.name].kind == "image":
 recipe = recipes.RECIPES.get(spec.recipe)
 if recipe is not None:
     reported = recipe.reported_for(f.epochs)
-    st.info(t("train.recipe_line", title=t(f"recipes.{recipe.id}.title"),
-              figure=recipes_view.reported_text(reported) if reported else t(f"recipebook.criterion.{recipe.criterion or 'none'}")),
-            icon=":material/menu_book:")
+    st.info(
+        t(
+            "train.recipe_line",
+            title=t(f"recipes.{recipe.id}.title"),
+            figure=recipes_view.reported_text(reported) if reported else t(f"recipebook.criterion.{recipe.criterion or 'none'}"),
+        ),
+        icon=":material/menu_book:",
+    )
     if recipe.uses_fallback(spec):  # the tutorial's base is not here: say which one trains instead
-        st.caption(t("train.fallback_base", wanted=pretrained.get(recipe.spec.transfer.base).label,
-                     used=pretrained.get(spec.transfer.base).label))
+        st.caption(
+            t(
+                "train.fallback_base",
+                wanted=pretrained.get(recipe.spec.transfer.base).label,
+                used=pretrained.get(spec.transfer.base).label,
+            )
+        )
 
 problem = train_view.preflight(spec)
 
@@ -55,10 +65,23 @@ job = state.current_job()
 busy = job is not None and job.active
 
 go, stop, _ = st.columns([1, 1, 4])
-go.button(t("train.train"), type="primary", icon=":material/play_arrow:", disabled=busy or problem is not None,
-          on_click=state.start_job, args=(spec,), width="stretch")
-stop.button(t("train.stop"), icon=":material/stop:", disabled=not busy, on_click=state.stop_job, args=(job.id if job else "",),
-            width="stretch")
+go.button(
+    t("train.train"),
+    type="primary",
+    icon=":material/play_arrow:",
+    disabled=busy or problem is not None,
+    on_click=state.start_job,
+    args=(spec,),
+    width="stretch",
+)
+stop.button(
+    t("train.stop"),
+    icon=":material/stop:",
+    disabled=not busy,
+    on_click=state.stop_job,
+    args=(job.id if job else "",),
+    width="stretch",
+)
 
 
 def live_panel(job_id: str) -> None:

@@ -27,18 +27,54 @@ if datasets.DATASETS[spec.data.name].kind != "image":
 
 settings_col, summary_col = st.columns([1, 1], gap="large")
 with settings_col:
-    st.toggle(t("transfer.enabled"), value=bool(tr.base), key="transfer_enabled", on_change=transfer_view.toggle, args=(spec,),
-              help=t("help.transfer.enabled"))
+    st.toggle(
+        t("transfer.enabled"),
+        value=bool(tr.base),
+        key="transfer_enabled",
+        on_change=transfer_view.toggle,
+        args=(spec,),
+        help=t("help.transfer.enabled"),
+    )
     if tr.base:
-        bound(st.selectbox, t("transfer.base"), tr, "base", options=list(pretrained.ZOO),
-              format_func=transfer_view.base_label, help=t("help.transfer.base"))
-        bound(st.radio, t("transfer.mode"), tr, "mode", options=["features", "finetune"], horizontal=True,
-              format_func=lambda m: t(f"transfer.mode_{m}"), help=t("help.transfer.mode"))
+        bound(
+            st.selectbox,
+            t("transfer.base"),
+            tr,
+            "base",
+            options=list(pretrained.ZOO),
+            format_func=transfer_view.base_label,
+            help=t("help.transfer.base"),
+        )
+        bound(
+            st.radio,
+            t("transfer.mode"),
+            tr,
+            "mode",
+            options=["features", "finetune"],
+            horizontal=True,
+            format_func=lambda m: t(f"transfer.mode_{m}"),
+            help=t("help.transfer.mode"),
+        )
         if tr.mode == "finetune":
-            bound(st.slider, t("transfer.frozen"), tr, "frozen", min_value=0, max_value=transfer_view.layer_count(tr),
-                  help=t("help.transfer.frozen"))
-        bound(st.radio, t("transfer.preprocess"), tr, "preprocess", options=["model", "rescale"], horizontal=True,
-              format_func=lambda p: t(f"transfer.preprocess_{p}"), help=t("help.transfer.preprocess"))
+            bound(
+                st.slider,
+                t("transfer.frozen"),
+                tr,
+                "frozen",
+                min_value=0,
+                max_value=transfer_view.layer_count(tr),
+                help=t("help.transfer.frozen"),
+            )
+        bound(
+            st.radio,
+            t("transfer.preprocess"),
+            tr,
+            "preprocess",
+            options=["model", "rescale"],
+            horizontal=True,
+            format_func=lambda p: t(f"transfer.preprocess_{p}"),
+            help=t("help.transfer.preprocess"),
+        )
         transfer_view.head_editor(spec)
 
 with summary_col:

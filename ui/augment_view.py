@@ -19,7 +19,9 @@ STUDIO_MAX_SIDE = 256  # uploads are shrunk to this for a fast preview
 
 
 def _slider(a: AugmentSpec, name: str, low: float, high: float, step: float) -> None:
-    bound(st.slider, t(f"augment.param.{name}"), a, name, min_value=low, max_value=high, step=step, help=t(f"help.augment.{name}"))
+    bound(
+        st.slider, t(f"augment.param.{name}"), a, name, min_value=low, max_value=high, step=step, help=t(f"help.augment.{name}")
+    )
 
 
 def _checkbox(a: AugmentSpec, name: str) -> None:
@@ -40,8 +42,16 @@ def _brightness(a: AugmentSpec) -> None:
             a.brightness_min, a.brightness_max = (float(v) for v in st.session_state[key])
             state.commit()
 
-    st.slider(t("augment.param.brightness_range"), min_value=0.1, max_value=3.0, step=0.05, key=key, on_change=write_back,
-              help=t("help.augment.brightness_range"), disabled=classroom.is_locked("brightness_min"))
+    st.slider(
+        t("augment.param.brightness_range"),
+        min_value=0.1,
+        max_value=3.0,
+        step=0.05,
+        key=key,
+        on_change=write_back,
+        help=t("help.augment.brightness_range"),
+        disabled=classroom.is_locked("brightness_min"),
+    )
 
 
 def controls(a: AugmentSpec) -> None:
@@ -58,12 +68,22 @@ def controls(a: AugmentSpec) -> None:
         _slider(a, "channel_shift_range", 0.0, 255.0, 5.0)
         _brightness(a)
     with st.expander(t("augment.fill"), icon=":material/format_color_fill:"):
-        bound(st.selectbox, t("augment.param.fill_mode"), a, "fill_mode", options=list(FILL_MODES), help=t("help.augment.fill_mode"))
+        bound(
+            st.selectbox, t("augment.param.fill_mode"), a, "fill_mode", options=list(FILL_MODES), help=t("help.augment.fill_mode")
+        )
         if a.fill_mode == "constant":
             _slider(a, "cval", 0.0, 255.0, 5.0)
     with st.expander(t("augment.normalisation"), icon=":material/tune:"):
-        bound(st.number_input, t("augment.param.rescale"), a, "rescale", min_value=0.0, max_value=1.0, format="%g",
-              help=t("help.augment.rescale"))
+        bound(
+            st.number_input,
+            t("augment.param.rescale"),
+            a,
+            "rescale",
+            min_value=0.0,
+            max_value=1.0,
+            format="%g",
+            help=t("help.augment.rescale"),
+        )
         for name in ("featurewise_center", "featurewise_std_normalization", "samplewise_center", "samplewise_std_normalization"):
             _checkbox(a, name)
 
@@ -75,8 +95,13 @@ def load_tutorial_settings(spec: ExperimentSpec) -> None:
 
 def source_image(spec: ExperimentSpec) -> np.ndarray | None:
     """The picture to augment: the bundled sample, one from the current dataset, or an upload."""
-    choice = st.radio(t("augment.source"), ["sample", "dataset", "upload"], horizontal=True, key="augment_source",
-                      format_func=lambda v: t(f"augment.source_{v}"))
+    choice = st.radio(
+        t("augment.source"),
+        ["sample", "dataset", "upload"],
+        horizontal=True,
+        key="augment_source",
+        format_func=lambda v: t(f"augment.source_{v}"),
+    )
     if choice == "sample":
         return images.to_array(images.decode(SAMPLE.read_bytes()).image)
     if choice == "dataset":
@@ -88,9 +113,13 @@ def source_image(spec: ExperimentSpec) -> np.ndarray | None:
         if data.kind != "image":
             st.info(t("augment.not_images"), icon=":material/info:")
             return None
-        index = st.number_input(t("augment.sample_index"), min_value=0, max_value=len(data.x_train) - 1, value=0, key="augment_index")
+        index = st.number_input(
+            t("augment.sample_index"), min_value=0, max_value=len(data.x_train) - 1, value=0, key="augment_index"
+        )
         return np.asarray(data.x_train[int(index)])
-    file = st.file_uploader(t("augment.upload"), type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"], key="augment_upload")
+    file = st.file_uploader(
+        t("augment.upload"), type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"], key="augment_upload"
+    )
     if file is None:
         return None
     try:
@@ -113,8 +142,13 @@ def grid(image: np.ndarray, a: AugmentSpec, count: int, seed: int) -> list[np.nd
     out = augment.variants(image, a, count, seed)
     shown = [images.for_display(v) for v in out]
     st.image(shown, width=150 if image.shape[1] > 60 else 96)
-    st.download_button(t("augment.download_grid"), lambda: export.images_zip(list(out), "augmented"), file_name="augmented.zip",
-                       mime="application/zip", icon=":material/download:")
+    st.download_button(
+        t("augment.download_grid"),
+        lambda: export.images_zip(list(out), "augmented"),
+        file_name="augmented.zip",
+        mime="application/zip",
+        icon=":material/download:",
+    )
     return shown
 
 

@@ -29,8 +29,10 @@ def plain(text: str) -> str:
 
 
 def _plain_fields(msg: Msg) -> Msg:
-    return Msg(msg.key, {k: plain(v) if isinstance(v, str) else _plain_fields(v) if isinstance(v, Msg) else v
-                         for k, v in msg.fields.items()})
+    return Msg(
+        msg.key,
+        {k: plain(v) if isinstance(v, str) else _plain_fields(v) if isinstance(v, Msg) else v for k, v in msg.fields.items()},
+    )
 
 
 def _render(msg: Msg) -> str:
@@ -55,14 +57,17 @@ def availability_text(m: pretrained.ZooModel) -> str:
 
 def zoo_rows() -> list[dict]:
     """The model zoo as table rows, with whether each one's weights are here right now."""
-    return [{
-        t("classify.col_model"): m.label,
-        t("classify.col_on_disk"): availability_text(m),
-        t("classify.col_size"): f"{m.size}x{m.size}",
-        t("classify.col_params"): f"{m.params_m:g} M",
-        t("classify.col_weights"): f"{m.weights_mb:g} MB",
-        t("classify.col_top1"): f"{m.top1:.1%}",
-    } for m in pretrained.ZOO.values()]
+    return [
+        {
+            t("classify.col_model"): m.label,
+            t("classify.col_on_disk"): availability_text(m),
+            t("classify.col_size"): f"{m.size}x{m.size}",
+            t("classify.col_params"): f"{m.params_m:g} M",
+            t("classify.col_weights"): f"{m.weights_mb:g} MB",
+            t("classify.col_top1"): f"{m.top1:.1%}",
+        }
+        for m in pretrained.ZOO.values()
+    ]
 
 
 @st.cache_resource(max_entries=3, show_spinner=False)
@@ -81,11 +86,20 @@ def _pick_model() -> pretrained.ZooModel:
     if "classify_model" not in st.session_state:
         local = [k for k in keys if pretrained.availability(pretrained.ZOO[k]) == "local"]
         st.session_state["classify_model"] = local[0] if local else DEFAULT_MODEL
-    key = st.selectbox(t("classify.model"), keys, key="classify_model", help=t("help.classify.model"),
-                       format_func=lambda k: pretrained.ZOO[k].label)
+    key = st.selectbox(
+        t("classify.model"),
+        keys,
+        key="classify_model",
+        help=t("help.classify.model"),
+        format_func=lambda k: pretrained.ZOO[k].label,
+    )
     with st.expander(t("classify.zoo_table")):
-        st.dataframe(zoo_rows(), hide_index=True, width="stretch",
-                     column_config={t("classify.col_on_disk"): st.column_config.TextColumn(width="large")})
+        st.dataframe(
+            zoo_rows(),
+            hide_index=True,
+            width="stretch",
+            column_config={t("classify.col_on_disk"): st.column_config.TextColumn(width="large")},
+        )
         st.caption(t("classify.weights_folder", folder=plain(str(pretrained.weights_folder()))))
     return pretrained.ZOO[key]
 
@@ -93,9 +107,15 @@ def _pick_model() -> pretrained.ZooModel:
 def _not_here(m: pretrained.ZooModel) -> None:
     """A plain note: the weights are not here and cannot be downloaded now; which file goes where."""
     why = network.status().why or Msg("network.switch")
-    st.info(_render(Msg("classify.not_here_info", {"model": m.label, "file": m.file, "why": why,
-                                                   "folder": str(pretrained.weights_folder())})),
-            icon=":material/download_for_offline:")
+    st.info(
+        _render(
+            Msg(
+                "classify.not_here_info",
+                {"model": m.label, "file": m.file, "why": why, "folder": str(pretrained.weights_folder())},
+            )
+        ),
+        icon=":material/download_for_offline:",
+    )
 
 
 def _download(m: pretrained.ZooModel) -> bool:
@@ -103,7 +123,9 @@ def _download(m: pretrained.ZooModel) -> bool:
     bar = st.progress(0.0, text=t("classify.downloading", file=m.file))
 
     def progress(done: int, total: int) -> None:
-        text = t("classify.downloading_bytes", file=m.file, done=f"{done / 1e6:.1f}", total=f"{total / 1e6:.1f}" if total else "?")
+        text = t(
+            "classify.downloading_bytes", file=m.file, done=f"{done / 1e6:.1f}", total=f"{total / 1e6:.1f}" if total else "?"
+        )
         bar.progress(min(1.0, done / total) if total else 0.0, text=text)
 
     try:
@@ -170,8 +192,9 @@ def upload_classifier():
     """A `.keras` / `.h5` file from the learner, kept for this session only."""
     from core import own_models
 
-    upload = st.file_uploader(t("classify.model_upload"), type=["keras", "h5", "hdf5"], key="classify_model_file",
-                              help=t("help.classify.model_upload"))
+    upload = st.file_uploader(
+        t("classify.model_upload"), type=["keras", "h5", "hdf5"], key="classify_model_file", help=t("help.classify.model_upload")
+    )
     if upload is None:
         return None
     data = upload.getvalue()
@@ -195,8 +218,13 @@ def preprocess_choice() -> str:
     """How the pixels reach an uploaded model: 0..1, -1..1, caffe, torch, or raw."""
     from core import own_models
 
-    return st.radio(t("classify.preprocess"), own_models.PREPROCESSING, key="classify_preprocess",
-                    format_func=lambda mode: t(f"classify.preprocess_{mode}"), help=t("help.classify.preprocess"))
+    return st.radio(
+        t("classify.preprocess"),
+        own_models.PREPROCESSING,
+        key="classify_preprocess",
+        format_func=lambda mode: t(f"classify.preprocess_{mode}"),
+        help=t("help.classify.preprocess"),
+    )
 
 
 # --------------------------------------------------------------------------- pictures
@@ -204,8 +232,9 @@ def preprocess_choice() -> str:
 
 def pictures() -> list[tuple[str, object]]:
     """(name, decoded PIL image) for every picture given; refusals are shown, the rest go on."""
-    files = st.file_uploader(t("classify.images"), type=IMAGE_TYPES, accept_multiple_files=True, key="classify_images",
-                             help=t("help.classify.images"))
+    files = st.file_uploader(
+        t("classify.images"), type=IMAGE_TYPES, accept_multiple_files=True, key="classify_images", help=t("help.classify.images")
+    )
     raw = [(f.name, f.getvalue()) for f in files or []]
     if st.toggle(t("classify.camera"), key="classify_camera_on"):
         shot = st.camera_input(t("classify.camera_take"), key="classify_camera")
@@ -235,12 +264,18 @@ def result(classifier, name: str, picture, top: int, explain: bool, invert: bool
     labels = [label.replace("_", " ") for label, _, _ in prediction.top]
     cols = st.columns([1, 2, 1] if explain else [1, 2])
     cols[0].image(images.for_display(seen), caption=plain(name), width="stretch")
-    cols[1].plotly_chart(charts.top_k_figure(labels, [p for _, p, _ in prediction.top], title=t("classify.chart_title", k=top),
-                                             x_title=t("classify.probability")), key=f"topk-{name}-{id(picture)}")
+    cols[1].plotly_chart(
+        charts.top_k_figure(
+            labels, [p for _, p, _ in prediction.top], title=t("classify.chart_title", k=top), x_title=t("classify.probability")
+        ),
+        key=f"topk-{name}-{id(picture)}",
+    )
     cols[1].caption(t("classify.timing", ms=f"{prediction.seconds * 1000:.0f}"))
     if explain:
         try:
             heat = classifier.heatmap(prediction.input, prediction.top[0][2])
-            cols[2].image(images.heat_overlay(seen, heat), caption=t("classify.gradcam_caption", label=plain(labels[0])), width="stretch")
+            cols[2].image(
+                images.heat_overlay(seen, heat), caption=t("classify.gradcam_caption", label=plain(labels[0])), width="stretch"
+            )
         except ValueError:
             cols[2].info(t("classify.gradcam_needs_conv"), icon=":material/info:")

@@ -18,22 +18,57 @@ def panel(run: runs.Run) -> None:
     """The download buttons of one run and its script's code."""
     folder = runs.run_dir(run.id)
     cols = st.columns(5)
-    cols[0].download_button(t("results.download_history"), export.history_csv(run.history), file_name=f"{run.id}-history.csv",
-                            mime="text/csv", icon=":material/download:", key=f"dl_csv.{run.id}", width="stretch")
-    cols[1].download_button(t("runs.download_json"), export.history_json(run.history), file_name=f"{run.id}-history.json",
-                            mime="application/json", icon=":material/download:", key=f"dl_json.{run.id}", width="stretch")
+    cols[0].download_button(
+        t("results.download_history"),
+        export.history_csv(run.history),
+        file_name=f"{run.id}-history.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key=f"dl_csv.{run.id}",
+        width="stretch",
+    )
+    cols[1].download_button(
+        t("runs.download_json"),
+        export.history_json(run.history),
+        file_name=f"{run.id}-history.json",
+        mime="application/json",
+        icon=":material/download:",
+        key=f"dl_json.{run.id}",
+        width="stretch",
+    )
     model = runs.model_file(run.id)
     if model.exists():
-        cols[2].download_button(t("results.download_model"), model.read_bytes, file_name=f"{run.id}.keras",
-                                mime="application/octet-stream", icon=":material/download:", key=f"dl_model.{run.id}", width="stretch")
+        cols[2].download_button(
+            t("results.download_model"),
+            model.read_bytes,
+            file_name=f"{run.id}.keras",
+            mime="application/octet-stream",
+            icon=":material/download:",
+            key=f"dl_model.{run.id}",
+            width="stretch",
+        )
     logs = folder / "tensorboard"
     if logs.is_dir():
-        cols[3].download_button(t("runs.download_tensorboard"), lambda: export.folder_zip(logs), file_name=f"{run.id}-tensorboard.zip",
-                                mime="application/zip", icon=":material/download:", key=f"dl_tb.{run.id}", width="stretch")
+        cols[3].download_button(
+            t("runs.download_tensorboard"),
+            lambda: export.folder_zip(logs),
+            file_name=f"{run.id}-tensorboard.zip",
+            mime="application/zip",
+            icon=":material/download:",
+            key=f"dl_tb.{run.id}",
+            width="stretch",
+        )
     n_classes = run.metrics.get("n_classes")
     source = codegen.script(run.spec, run.name, state.data_file_name(run.spec), int(n_classes) if n_classes else None)
-    cols[4].download_button(t("runs.download_script"), source, file_name=codegen.file_name(run.spec), mime="text/x-python",
-                            icon=":material/code:", key=f"dl_py.{run.id}", width="stretch")
+    cols[4].download_button(
+        t("runs.download_script"),
+        source,
+        file_name=codegen.file_name(run.spec),
+        mime="text/x-python",
+        icon=":material/code:",
+        key=f"dl_py.{run.id}",
+        width="stretch",
+    )
     if codegen.reproduction_note(run.spec):
         st.caption(t("results.script_note_uploads"))
     with st.expander(t("runs.show_code"), icon=":material/code:"):

@@ -21,11 +21,25 @@ def panel(view) -> None:
         if layers:
             left, right = st.columns([3, 1])
             layer = left.selectbox(t("inside.layer"), layers, key=f"inside_layer_{view.id}")
-            part = right.radio(t("inside.part"), ["kernel", "bias"], key=f"inside_part_{view.id}", horizontal=True,
-                               format_func=lambda p: t(f"inside.part_{p}"))
-            st.plotly_chart(charts.weight_histogram_figure(history, layer, part, x_title=t("inside.value"),
-                                                           y_title=t("inside.count"), epoch_label=t("inside.epoch_label")),
-                            key=f"inside_hist_{view.id}", width="stretch")
+            part = right.radio(
+                t("inside.part"),
+                ["kernel", "bias"],
+                key=f"inside_part_{view.id}",
+                horizontal=True,
+                format_func=lambda p: t(f"inside.part_{p}"),
+            )
+            st.plotly_chart(
+                charts.weight_histogram_figure(
+                    history,
+                    layer,
+                    part,
+                    x_title=t("inside.value"),
+                    y_title=t("inside.count"),
+                    epoch_label=t("inside.epoch_label"),
+                ),
+                key=f"inside_hist_{view.id}",
+                width="stretch",
+            )
             st.caption(t("inside.histogram_hint"))
         seen = view.inside
         if seen is not None:

@@ -28,19 +28,45 @@ def _layer_row(spec: ExperimentSpec, index: int) -> None:
         head.markdown(f"**{layer.type}** · `{layer.name}` — {t(f'layer.{layer.type}')}")
         buttons = tools.container(horizontal=True, horizontal_alignment="right", gap="small")
         locked = state.classroom().is_locked("layers")
-        buttons.button(":material/arrow_upward:", key=f"up.{layer.name}", help=t("model.move_up"), type="tertiary", disabled=locked or index == 0,
-                  on_click=_edit, args=(spec.move_layer, layer.name, -1))
-        buttons.button(":material/arrow_downward:", key=f"down.{layer.name}", help=t("model.move_down"), type="tertiary",
-                       disabled=locked or index == len(spec.layers) - 1, on_click=_edit, args=(spec.move_layer, layer.name, 1))
-        buttons.button(":material/delete:", key=f"del.{layer.name}", help=t("model.remove"), type="tertiary", disabled=locked,
-                       on_click=_edit, args=(spec.remove_layer, layer.name))
+        buttons.button(
+            ":material/arrow_upward:",
+            key=f"up.{layer.name}",
+            help=t("model.move_up"),
+            type="tertiary",
+            disabled=locked or index == 0,
+            on_click=_edit,
+            args=(spec.move_layer, layer.name, -1),
+        )
+        buttons.button(
+            ":material/arrow_downward:",
+            key=f"down.{layer.name}",
+            help=t("model.move_down"),
+            type="tertiary",
+            disabled=locked or index == len(spec.layers) - 1,
+            on_click=_edit,
+            args=(spec.move_layer, layer.name, 1),
+        )
+        buttons.button(
+            ":material/delete:",
+            key=f"del.{layer.name}",
+            help=t("model.remove"),
+            type="tertiary",
+            disabled=locked,
+            on_click=_edit,
+            args=(spec.remove_layer, layer.name),
+        )
         # At most three controls side by side: a Conv2D's six would cut their labels and values.
         for start in range(0, len(schema), PER_ROW):
             cols = st.columns(PER_ROW)
             for col, param in zip(cols, schema[start : start + PER_ROW]):
                 with col:
-                    param_widget(param, layer.params, f"{state.WIDGET_PREFIX}layer.{layer.name}.{param.name}",
-                                 t(f"param.{param.name}"), t(f"help.param.{param.name}"))
+                    param_widget(
+                        param,
+                        layer.params,
+                        f"{state.WIDGET_PREFIX}layer.{layer.name}.{param.name}",
+                        t(f"param.{param.name}"),
+                        t(f"help.param.{param.name}"),
+                    )
 
 
 def _add_layer(spec: ExperimentSpec) -> None:
@@ -66,7 +92,8 @@ def layer_editor(spec: ExperimentSpec, kind: str, input_text: str, output_text: 
         st.caption(t("share.locked_by_instructor"))
         return
     pick, add, reset = st.columns([3, 2, 2], vertical_alignment="bottom")
-    pick.selectbox(t("model.layer_type"), list(LAYER_TYPES), key="add_layer_type",
-                   format_func=lambda k: f"{k} — {t(f'layer.{k}')}")
+    pick.selectbox(
+        t("model.layer_type"), list(LAYER_TYPES), key="add_layer_type", format_func=lambda k: f"{k} — {t(f'layer.{k}')}"
+    )
     add.button(t("model.add_layer"), icon=":material/add:", on_click=_add_layer, args=(spec,), width="stretch")
     reset.button(t("model.reset"), icon=":material/restart_alt:", on_click=_reset, args=(spec, kind), width="stretch")

@@ -53,9 +53,15 @@ def reveal_panel(name: str, all_runs: list) -> None:
         st.session_state["guess_score"] = (hits + int(verdict == "right"), rounds + 1)
     hits, rounds = st.session_state["guess_score"]
     values = ", ".join(f"{t(f'recipes.{rid}.title')} {acc:.3f}" for rid, acc in outcome.items())
-    text = t(f"recipebook.guess_{verdict}", guess=t(f"recipes.{guess}.title"),
-             best=" / ".join(t(f"recipes.{rid}.title") for rid in best),
-             others=" / ".join(t(f"recipes.{rid}.title") for rid in best if rid != guess), values=values, hits=hits, rounds=rounds)
+    text = t(
+        f"recipebook.guess_{verdict}",
+        guess=t(f"recipes.{guess}.title"),
+        best=" / ".join(t(f"recipes.{rid}.title") for rid in best),
+        others=" / ".join(t(f"recipes.{rid}.title") for rid in best if rid != guess),
+        values=values,
+        hits=hits,
+        rounds=rounds,
+    )
     right = verdict == "right"
     (st.success if right else st.warning)(text, icon=":material/emoji_events:" if right else ":material/lightbulb:")
 
@@ -82,20 +88,48 @@ def card(recipe: Recipe) -> None:
         st.markdown(f"**{t(f'recipes.{recipe.id}.title')}** · `{recipe.id}`")
         st.caption(t(f"recipes.{recipe.id}.teaches"))
         c = spec.compile
-        st.markdown(t("recipebook.settings", dataset=t(f"datasets.{spec.data.name}.title"),
-                      layers=" → ".join(layer.short() for layer in spec.layers) or "-",
-                      optimizer=t(f"optimizer.{c.optimizer}"), lr=f"{c.learning_rate:g}", batch=spec.fit.batch_size,
-                      epochs=spec.fit.epochs))
+        st.markdown(
+            t(
+                "recipebook.settings",
+                dataset=t(f"datasets.{spec.data.name}.title"),
+                layers=" → ".join(layer.short() for layer in spec.layers) or "-",
+                optimizer=t(f"optimizer.{c.optimizer}"),
+                lr=f"{c.learning_rate:g}",
+                batch=spec.fit.batch_size,
+                epochs=spec.fit.epochs,
+            )
+        )
         epochs = None
         if recipe.epoch_choices:
-            epochs = st.segmented_control(t("train.epochs"), list(recipe.epoch_choices), default=spec.fit.epochs,
-                                          key=f"epochs.{recipe.id}", help=t("recipebook.epochs_help")) or spec.fit.epochs
+            epochs = (
+                st.segmented_control(
+                    t("train.epochs"),
+                    list(recipe.epoch_choices),
+                    default=spec.fit.epochs,
+                    key=f"epochs.{recipe.id}",
+                    help=t("recipebook.epochs_help"),
+                )
+                or spec.fit.epochs
+            )
         reported = recipe.reported_for(epochs or spec.fit.epochs)
         st.markdown(reported_text(reported) if reported else t(f"recipebook.criterion.{recipe.criterion}"))
         if datasets.availability(spec.data.name) == "download":
             st.caption(t("recipebook.needs_download", dataset=t(f"datasets.{spec.data.name}.title")))
         load, train = st.columns(2)
-        load.button(t("recipebook.load"), key=f"load.{recipe.id}", icon=":material/edit:", on_click=_load,
-                    args=(recipe, epochs), width="stretch")
-        train.button(t("recipebook.train"), key=f"train.{recipe.id}", type="primary", icon=":material/play_arrow:",
-                     on_click=_train, args=(recipe, epochs), width="stretch")
+        load.button(
+            t("recipebook.load"),
+            key=f"load.{recipe.id}",
+            icon=":material/edit:",
+            on_click=_load,
+            args=(recipe, epochs),
+            width="stretch",
+        )
+        train.button(
+            t("recipebook.train"),
+            key=f"train.{recipe.id}",
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=_train,
+            args=(recipe, epochs),
+            width="stretch",
+        )

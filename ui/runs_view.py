@@ -43,13 +43,30 @@ def table(all_runs: list[runs.Run]) -> list[runs.Run]:
         for run in all_runs
     ]
     # The start time and the name are the columns a learner reads whole: never cut them.
-    config = {t("runs.col_when"): st.column_config.TextColumn(width="medium"),
-              t("runs.col_name"): st.column_config.TextColumn(width="medium"),
-              **{t(key): st.column_config.Column(width="small") for key in
-                 ("runs.col_status", "runs.col_epochs", "metric.train_accuracy", "metric.val_accuracy", "metric.test_accuracy",
-                  "runs.col_seconds")}}
-    event = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table", width="stretch",
-                         column_config=config)
+    config = {
+        t("runs.col_when"): st.column_config.TextColumn(width="medium"),
+        t("runs.col_name"): st.column_config.TextColumn(width="medium"),
+        **{
+            t(key): st.column_config.Column(width="small")
+            for key in (
+                "runs.col_status",
+                "runs.col_epochs",
+                "metric.train_accuracy",
+                "metric.val_accuracy",
+                "metric.test_accuracy",
+                "runs.col_seconds",
+            )
+        },
+    }
+    event = st.dataframe(
+        rows,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="multi-row",
+        key="runs_table",
+        width="stretch",
+        column_config=config,
+    )
     return [all_runs[i] for i in event.selection.rows if i < len(all_runs)]
 
 
@@ -58,8 +75,11 @@ def compare(series: list[tuple[str, dict]], key: str = "compare") -> None:
     left, right = st.columns(2)
     for column, metric in ((left, "accuracy"), (right, "loss")):
         column.plotly_chart(
-            charts.compare_figure(series, metric, t(f"chart.{metric}"), t("chart.epoch"), t("chart.train"), t("chart.validation")),
-            key=f"{key}_{metric}", width="stretch",
+            charts.compare_figure(
+                series, metric, t(f"chart.{metric}"), t("chart.epoch"), t("chart.train"), t("chart.validation")
+            ),
+            key=f"{key}_{metric}",
+            width="stretch",
         )
 
 
@@ -74,7 +94,10 @@ def settings_diff(chosen: list[runs.Run]) -> None:
     tables = [settings_table(run.spec) for run in chosen]
     keys = list(dict.fromkeys(k for table_ in tables for k in table_))
     frame = pd.DataFrame(
-        {f"{i + 1}. {run.name}": [_cell(table_.get(k, "-")) for k in keys] for i, (run, table_) in enumerate(zip(chosen, tables))},
+        {
+            f"{i + 1}. {run.name}": [_cell(table_.get(k, "-")) for k in keys]
+            for i, (run, table_) in enumerate(zip(chosen, tables))
+        },
         index=[t(f"settings.{k}") for k in keys],
     )
     differs = frame.nunique(axis=1) > 1

@@ -57,10 +57,14 @@ def _share(page: str) -> None:
         # Options are the translated labels themselves (a format_func calling t() would run outside the page's language).
         controls = {t(f"share.control.{c}"): c for c in share.CONTROLS}
         pages = {t(f"nav.{p}"): p for p in share.PAGES}
-        locked = [controls[c] for c in st.multiselect(t("share.lock"), list(controls), key=f"share_lock_{state.lang()}",
-                                                       help=t("help.share.lock"))]
-        hidden = [controls[c] for c in st.multiselect(t("share.hide"), list(controls), key=f"share_hide_{state.lang()}",
-                                                       help=t("help.share.hide"))]
+        locked = [
+            controls[c]
+            for c in st.multiselect(t("share.lock"), list(controls), key=f"share_lock_{state.lang()}", help=t("help.share.lock"))
+        ]
+        hidden = [
+            controls[c]
+            for c in st.multiselect(t("share.hide"), list(controls), key=f"share_hide_{state.lang()}", help=t("help.share.hide"))
+        ]
         here = t(f"nav.{page}") if page in share.PAGES else t("nav.home")
         opens = pages[st.selectbox(t("share.page"), list(pages), index=list(pages).index(here), key=f"share_page_{state.lang()}")]
         if locked or hidden:

@@ -82,8 +82,10 @@ def say(msg: i18n.Msg) -> str:
 def class_names(dataset: str, names) -> list[str]:
     """Class names in the learner's language where the catalogue has them (Fashion-MNIST, CIFAR-10)."""
     code = lang()
-    return [i18n.translate(code, f"classes.{dataset}.{i}") if i18n.has(code, f"classes.{dataset}.{i}") else str(n)
-            for i, n in enumerate(names)]
+    return [
+        i18n.translate(code, f"classes.{dataset}.{i}") if i18n.has(code, f"classes.{dataset}.{i}") else str(n)
+        for i, n in enumerate(names)
+    ]
 
 
 # --------------------------------------------------------------------------- the spec

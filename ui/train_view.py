@@ -22,8 +22,9 @@ def status_line(view: JobView) -> str:
     parts = [f"**{t(f'status.{view.status}')}**"]
     p = view.progress
     if view.status == Status.QUEUED:
-        parts.append(t("train.queue_position", position=view.queue_position) if view.queue_position
-                     else t("sidebar.waiting_previous"))
+        parts.append(
+            t("train.queue_position", position=view.queue_position) if view.queue_position else t("sidebar.waiting_previous")
+        )
     elif view.status == Status.RUNNING:
         if view.phase != Phase.TRAINING:
             parts.append(t(f"phase.{view.phase}"))
@@ -69,8 +70,12 @@ def augmentation_panel(spec) -> None:
                 st.caption(t("train.augment_identity"))
                 return
             x, labels, names = batch
-            shown = [images.for_display(images.stretch_for_display(img) if spec.augment.samplewise_center or
-                                        spec.augment.featurewise_center else img) for img in x[:16]]
+            shown = [
+                images.for_display(
+                    images.stretch_for_display(img) if spec.augment.samplewise_center or spec.augment.featurewise_center else img
+                )
+                for img in x[:16]
+            ]
             st.image(shown, caption=[names[k] for k in labels[:16]], width=90)
 
 
@@ -95,18 +100,39 @@ def live_charts(view: JobView) -> None:
     reported = tutorial_figure(view)
     found = view.decision_map
     columns = st.columns([1, 1, 1] if found is not None else [1, 1])
-    loss = _figure("loss", view, lambda: charts.history_figure(
-        view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs))
-    accuracy = _figure("accuracy", view, lambda: charts.history_figure(
-        view.history, "accuracy", t("chart.accuracy"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs,
-        reference=reported.value if reported else None,
-        reference_name=t("chart.tutorial", metric=t(f"metric.{reported.metric}")) if reported else ""))
+    loss = _figure(
+        "loss",
+        view,
+        lambda: charts.history_figure(
+            view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs
+        ),
+    )
+    accuracy = _figure(
+        "accuracy",
+        view,
+        lambda: charts.history_figure(
+            view.history,
+            "accuracy",
+            t("chart.accuracy"),
+            t("chart.epoch"),
+            t("chart.train"),
+            t("chart.validation"),
+            epochs,
+            reference=reported.value if reported else None,
+            reference_name=t("chart.tutorial", metric=t(f"metric.{reported.metric}")) if reported else "",
+        ),
+    )
     columns[0].plotly_chart(loss, key="chart_loss", width="stretch")
     columns[1].plotly_chart(accuracy, key="chart_accuracy", width="stretch")
     if found is not None:
         names = state.class_names(view.spec.data.name, [str(k) for k in range(found.n_classes)])
-        boundary = _figure(f"boundary-{found.epoch}", view, lambda: charts.decision_boundary_figure(
-            found.xs, found.ys, found.z, found.x, found.y, found.n_classes, t("chart.boundary"), names))
+        boundary = _figure(
+            f"boundary-{found.epoch}",
+            view,
+            lambda: charts.decision_boundary_figure(
+                found.xs, found.ys, found.z, found.x, found.y, found.n_classes, t("chart.boundary"), names
+            ),
+        )
         columns[2].plotly_chart(boundary, key="chart_boundary", width="stretch")
 
 
@@ -129,8 +155,12 @@ def _metrics(view: JobView, ev) -> None:
     ours = recipes.ours(reported.metric, view.history, ev.test_accuracy) if reported else None
     if ours is not None:
         metric = t(f"metric.{reported.metric}")
-        d.metric(t("results.vs_tutorial", metric=metric[:1].upper() + metric[1:], value=f"{reported.value:g}"), f"{ours:.4f}",
-                 delta=t("results.points", delta=f"{(ours - reported.value) * 100:+.2f}"), delta_color="off")
+        d.metric(
+            t("results.vs_tutorial", metric=metric[:1].upper() + metric[1:], value=f"{reported.value:g}"),
+            f"{ours:.4f}",
+            delta=t("results.points", delta=f"{(ours - reported.value) * 100:+.2f}"),
+            delta_color="off",
+        )
 
 
 def _mistakes(ev, names: list[str]) -> None:
@@ -143,8 +173,10 @@ def _mistakes(ev, names: list[str]) -> None:
     if ev.images:
         st.image([images.for_display(img) for img in ev.samples[: len(shown)]], caption=caption, width=80)
         return
-    rows = [{t("results.index"): int(i), t("results.true"): names[true], t("results.predicted"): names[pred]}
-            for i, true, pred in shown]
+    rows = [
+        {t("results.index"): int(i), t("results.true"): names[true], t("results.predicted"): names[pred]}
+        for i, true, pred in shown
+    ]
     if ev.samples is not None and ev.feature_names:
         for row, sample in zip(rows, ev.samples):
             row.update({name: round(float(v), 4) for name, v in zip(ev.feature_names, sample)})
@@ -162,7 +194,8 @@ def results(view: JobView) -> None:
     matrix, mistakes = st.columns([1, 1])
     matrix.plotly_chart(
         charts.confusion_figure(ev.confusion, names, t("results.confusion"), t("results.predicted"), t("results.true")),
-        key="chart_confusion", width="stretch",
+        key="chart_confusion",
+        width="stretch",
     )
     with mistakes:
         _mistakes(ev, names)
@@ -180,19 +213,48 @@ def preflight(spec) -> str | None:
         st.error(problem, icon=":material/error:")
         st.page_link("pages/model.py", label=t("train.fix_model"), icon=":material/account_tree:")
         return problem
-    st.caption(t("train.setup", dataset=t(f"datasets.{spec.data.name}.title"), params=f"{p.params:,}",
-                 optimizer=t(f"optimizer.{spec.compile.optimizer}"), lr=f"{spec.compile.learning_rate:g}",
-                 batch=spec.fit.batch_size, epochs=spec.fit.epochs))
+    st.caption(
+        t(
+            "train.setup",
+            dataset=t(f"datasets.{spec.data.name}.title"),
+            params=f"{p.params:,}",
+            optimizer=t(f"optimizer.{spec.compile.optimizer}"),
+            lr=f"{spec.compile.learning_rate:g}",
+            batch=spec.fit.batch_size,
+            epochs=spec.fit.epochs,
+        )
+    )
     eta = p.eta_seconds(spec.fit.epochs)
     memory = t("train.memory_mb", mb=f"{p.memory_mb:,.0f}") if p.memory_mb >= 1 else t("train.memory_small")
-    st.caption(t("train.preflight", memory=memory, samples=f"{p.samples:,}",
-                 ms=f"{p.batch_seconds * 1000:.1f}" if p.batch_seconds is not None else "-",
-                 eta=_clock(eta) if eta is not None else "-", epochs=spec.fit.epochs))
+    st.caption(
+        t(
+            "train.preflight",
+            memory=memory,
+            samples=f"{p.samples:,}",
+            ms=f"{p.batch_seconds * 1000:.1f}" if p.batch_seconds is not None else "-",
+            eta=_clock(eta) if eta is not None else "-",
+            epochs=spec.fit.epochs,
+        )
+    )
     with st.expander(t("explain.title"), icon=":material/school:"):
-        val = t("explain.val_test") if spec.data.validation == "test" else t("explain.val_split", fraction=spec.data.validation_split)
-        st.markdown(t("explain.steps", samples=f"{p.samples:,}", batch=spec.fit.batch_size, steps=f"{p.steps_per_epoch:,}",
-                      epochs=spec.fit.epochs, updates=f"{p.steps_per_epoch * spec.fit.epochs:,}", validation=val,
-                      optimizer=t(f"optimizer.{spec.compile.optimizer}"), lr=f"{spec.compile.learning_rate:g}"))
+        val = (
+            t("explain.val_test")
+            if spec.data.validation == "test"
+            else t("explain.val_split", fraction=spec.data.validation_split)
+        )
+        st.markdown(
+            t(
+                "explain.steps",
+                samples=f"{p.samples:,}",
+                batch=spec.fit.batch_size,
+                steps=f"{p.steps_per_epoch:,}",
+                epochs=spec.fit.epochs,
+                updates=f"{p.steps_per_epoch * spec.fit.epochs:,}",
+                validation=val,
+                optimizer=t(f"optimizer.{spec.compile.optimizer}"),
+                lr=f"{spec.compile.learning_rate:g}",
+            )
+        )
     if p.problems:
         text = "\n\n".join(state.say(m) for m in p.problems)
         st.error(text, icon=":material/block:")
@@ -218,10 +280,17 @@ def diagnosis_panel(view: JobView) -> None:
         return
     show = {"error": st.error, "warning": st.warning, "info": st.info}
     for finding in findings:
-        show[finding.severity](f"**{t(f'diagnosis.kind.{finding.kind}')}** · {state.say(finding.message)}",
-                               icon=":material/stethoscope:")
+        show[finding.severity](
+            f"**{t(f'diagnosis.kind.{finding.kind}')}** · {state.say(finding.message)}", icon=":material/stethoscope:"
+        )
         if finding.fixes:
             row = st.container(horizontal=True, gap="small")  # buttons as wide as their labels, wrapping when needed
             for fix in finding.fixes[:4]:
-                row.button(state.say(fix.label), key=f"diag-{view.id}-{finding.kind}-{fix.id}", on_click=_apply_fix,
-                           args=(fix, view.spec), width="content", help=t("diagnosis.try").rstrip(":："))
+                row.button(
+                    state.say(fix.label),
+                    key=f"diag-{view.id}-{finding.kind}-{fix.id}",
+                    on_click=_apply_fix,
+                    args=(fix, view.spec),
+                    width="content",
+                    help=t("diagnosis.try").rstrip(":："),
+                )

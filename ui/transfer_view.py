@@ -61,10 +61,20 @@ def head_editor(spec: ExperimentSpec) -> None:
         return
     for key, value in zip(HEAD_KEYS, current):
         st.session_state.setdefault(key, value)
-    st.radio(t("transfer.pooling"), ["flatten", "gap"], key=HEAD_KEYS[0], horizontal=True, on_change=_set_head, args=(spec,),
-             format_func=lambda p: t(f"transfer.pooling_{p}"), help=t("help.transfer.pooling"))
+    st.radio(
+        t("transfer.pooling"),
+        ["flatten", "gap"],
+        key=HEAD_KEYS[0],
+        horizontal=True,
+        on_change=_set_head,
+        args=(spec,),
+        format_func=lambda p: t(f"transfer.pooling_{p}"),
+        help=t("help.transfer.pooling"),
+    )
     st.number_input(t("transfer.units"), 1, 4096, key=HEAD_KEYS[1], on_change=_set_head, args=(spec,), help=t("help.param.units"))
-    st.slider(t("transfer.dropout"), 0.0, 0.9, step=0.05, key=HEAD_KEYS[2], on_change=_set_head, args=(spec,), help=t("help.param.rate"))
+    st.slider(
+        t("transfer.dropout"), 0.0, 0.9, step=0.05, key=HEAD_KEYS[2], on_change=_set_head, args=(spec,), help=t("help.param.rate")
+    )
 
 
 def summary(spec: ExperimentSpec) -> None:

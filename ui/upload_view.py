@@ -41,35 +41,75 @@ def _source_picker(spec: ExperimentSpec) -> None:
         spec.data.source = ""
     names = {u.id: u.filename for u in mine}
     if options:
-        bound(st.selectbox, t("data.source"), spec.data, "source", options=options,
-              format_func=lambda v: names.get(v, t("data.demo_folder")))
+        bound(
+            st.selectbox,
+            t("data.source"),
+            spec.data,
+            "source",
+            options=options,
+            format_func=lambda v: names.get(v, t("data.demo_folder")),
+        )
 
 
 def folder_controls(spec: ExperimentSpec) -> None:
     """Upload, size, colour mode and class mode for image folders (flow_from_directory semantics)."""
     d = spec.data
-    st.file_uploader(t("data.upload_zip"), type=["zip"], key="upload.zip", help=t("help.upload_zip"),
-                     on_change=_store_upload, args=(spec, "upload.zip"))
+    st.file_uploader(
+        t("data.upload_zip"),
+        type=["zip"],
+        key="upload.zip",
+        help=t("help.upload_zip"),
+        on_change=_store_upload,
+        args=(spec, "upload.zip"),
+    )
     _source_picker(spec)
     h, w = st.columns(2)
     with h:
         bound(st.number_input, t("data.image_height"), d, "image_height", min_value=8, max_value=256, help=t("help.target_size"))
     with w:
         bound(st.number_input, t("data.image_width"), d, "image_width", min_value=8, max_value=256, help=t("help.target_size"))
-    bound(st.radio, t("data.color_mode"), d, "color_mode", options=list(COLOR_MODES), horizontal=True,
-          format_func=lambda v: t(f"data.color_{v}"), help=t("help.color_mode"))
+    bound(
+        st.radio,
+        t("data.color_mode"),
+        d,
+        "color_mode",
+        options=list(COLOR_MODES),
+        horizontal=True,
+        format_func=lambda v: t(f"data.color_{v}"),
+        help=t("help.color_mode"),
+    )
     if spec.compile.loss in ("auto", "categorical_crossentropy"):
-        bound(st.radio, t("data.class_mode"), spec.compile, "loss", options=["auto", "categorical_crossentropy"], horizontal=True,
-              format_func=lambda v: t("data.class_mode_binary") if v == "auto" else t("data.class_mode_categorical"),
-              help=t("help.class_mode"), key=f"{state.WIDGET_PREFIX}class_mode")
-    st.download_button(t("data.download_demo"), demo_folders.kinoko_takenoko_zip, file_name="kinoko_takenoko.zip",
-                       mime="application/zip", icon=":material/download:", help=t("help.download_demo"))
+        bound(
+            st.radio,
+            t("data.class_mode"),
+            spec.compile,
+            "loss",
+            options=["auto", "categorical_crossentropy"],
+            horizontal=True,
+            format_func=lambda v: t("data.class_mode_binary") if v == "auto" else t("data.class_mode_categorical"),
+            help=t("help.class_mode"),
+            key=f"{state.WIDGET_PREFIX}class_mode",
+        )
+    st.download_button(
+        t("data.download_demo"),
+        demo_folders.kinoko_takenoko_zip,
+        file_name="kinoko_takenoko.zip",
+        mime="application/zip",
+        icon=":material/download:",
+        help=t("help.download_demo"),
+    )
 
 
 def csv_controls(spec: ExperimentSpec) -> None:
     """Upload a CSV and pick the label column; numeric columns become the features."""
-    st.file_uploader(t("data.upload_csv"), type=["csv", "txt"], key="upload.csv", help=t("help.upload_csv"),
-                     on_change=_store_upload, args=(spec, "upload.csv"))
+    st.file_uploader(
+        t("data.upload_csv"),
+        type=["csv", "txt"],
+        key="upload.csv",
+        help=t("help.upload_csv"),
+        on_change=_store_upload,
+        args=(spec, "upload.csv"),
+    )
     _source_picker(spec)
     upload = uploads.store().get(state.owner(), spec.data.source) if spec.data.source else None
     if upload is None:
@@ -92,10 +132,27 @@ def report(data) -> None:
     for warning in found.warnings:
         st.warning(state.say(warning), icon=":material/warning:")
     if isinstance(found, uploads.FolderImages):
-        st.caption(t("data.folder_summary", images=len(found.y), classes=len(found.class_names),
-                     converted=found.converted, rotated=found.rotated, resized=found.resized))
+        st.caption(
+            t(
+                "data.folder_summary",
+                images=len(found.y),
+                classes=len(found.class_names),
+                converted=found.converted,
+                rotated=found.rotated,
+                resized=found.resized,
+            )
+        )
         if found.skipped:
-            with st.expander(t("data.skipped", count=len(found.skipped)), icon=":material/block:", expanded=len(found.skipped) <= 10):
-                st.dataframe(pd.DataFrame({t("data.file"): [s.name for s in found.skipped],
-                                           t("data.reason"): [s.reason.render(state.lang()) for s in found.skipped]}),
-                             hide_index=True, width="stretch")
+            with st.expander(
+                t("data.skipped", count=len(found.skipped)), icon=":material/block:", expanded=len(found.skipped) <= 10
+            ):
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            t("data.file"): [s.name for s in found.skipped],
+                            t("data.reason"): [s.reason.render(state.lang()) for s in found.skipped],
+                        }
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )

@@ -72,14 +72,26 @@ def param_widget(param: Param, params: dict, key: str, label: str, help_text: st
     if param.kind == "int":
         return st.number_input(label, min_value=int(param.minimum), max_value=int(param.maximum), step=1, **common)
     return st.number_input(
-        label, min_value=float(param.minimum), max_value=float(param.maximum), step=float(param.step or 0.01), format="%g", **common
+        label,
+        min_value=float(param.minimum),
+        max_value=float(param.maximum),
+        step=float(param.step or 0.01),
+        format="%g",
+        **common,
     )
 
 
 def optional_count(label: str, obj: Any, attr: str, help_text: str | None = None, maximum: int = 1_000_000):
     """A number input where 0 means 'all' (None in the spec)."""
     return bound(
-        st.number_input, label, obj, attr,
-        encode=lambda v: v or 0, decode=lambda v: int(v) or None,
-        min_value=0, max_value=maximum, step=100, help=help_text,
+        st.number_input,
+        label,
+        obj,
+        attr,
+        encode=lambda v: v or 0,
+        decode=lambda v: int(v) or None,
+        min_value=0,
+        max_value=maximum,
+        step=100,
+        help=help_text,
     )

@@ -101,9 +101,26 @@ class Server:
         self._log = open(log_path, "wb")
         self.env = env
         self.proc = subprocess.Popen(
-            [python, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                python,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_healthy(self, timeout: float = SERVER_START_TIMEOUT) -> None:
@@ -144,8 +161,13 @@ class Server:
 
 
 def _shutdown_pool(home: str) -> None:
-    subprocess.run([str(PYTHON) if PYTHON.exists() else sys.executable, "-c", "from core import workers; workers.shutdown_pool()"],
-                   cwd=ROOT, env={**os.environ, "PLAYGROUND_HOME": home}, timeout=60, check=False)
+    subprocess.run(
+        [str(PYTHON) if PYTHON.exists() else sys.executable, "-c", "from core import workers; workers.shutdown_pool()"],
+        cwd=ROOT,
+        env={**os.environ, "PLAYGROUND_HOME": home},
+        timeout=60,
+        check=False,
+    )
 
 
 def start_server(log_dir: Path, name: str, env: dict | None = None) -> Server:
@@ -340,11 +362,15 @@ class App:
         try:
             handle = self.page.wait_for_function(
                 f"(re) => {{ const s = ({STATUS_JS})(); return s !== null && new RegExp(re).test(s) ? s : null; }}",
-                arg=pattern, polling=200, timeout=timeout,
+                arg=pattern,
+                polling=200,
+                timeout=timeout,
             )
         except PlaywrightTimeoutError:
-            raise AssertionError(f"status line never matched {pattern!r} within {timeout / 1000:.0f} s; "
-                                 f"it reads {self.status()!r}; charts: {self.charts()}") from None
+            raise AssertionError(
+                f"status line never matched {pattern!r} within {timeout / 1000:.0f} s; "
+                f"it reads {self.status()!r}; charts: {self.charts()}"
+            ) from None
         return handle.json_value()
 
     def wait_charts(self, predicate_js: str, what: str, timeout: float = DEFAULT_TIMEOUT_MS) -> None:
@@ -356,17 +382,25 @@ class App:
         try:
             self.page.wait_for_function(f"() => ({predicate_js})(({CHARTS_JS})())", polling=250, timeout=timeout)
         except PlaywrightTimeoutError:
-            raise AssertionError(f"the charts never showed {what} within {timeout / 1000:.0f} s; "
-                                 f"they are {self.charts()}; status {self.status()!r}") from None
+            raise AssertionError(
+                f"the charts never showed {what} within {timeout / 1000:.0f} s; "
+                f"they are {self.charts()}; status {self.status()!r}"
+            ) from None
 
     def wait_loss_epochs(self, at_least: int, timeout: float = DEFAULT_TIMEOUT_MS) -> int:
         """Wait until the Loss chart shows at least `at_least` epochs; returns the count."""
         try:
-            handle = self.page.wait_for_function(f"(n) => {{ const k = ({LOSS_EPOCHS_JS})(); return k >= n ? {{k}} : null; }}",
-                                                 arg=at_least, polling=250, timeout=timeout)
+            handle = self.page.wait_for_function(
+                f"(n) => {{ const k = ({LOSS_EPOCHS_JS})(); return k >= n ? {{k}} : null; }}",
+                arg=at_least,
+                polling=250,
+                timeout=timeout,
+            )
         except PlaywrightTimeoutError:
-            raise AssertionError(f"the Loss chart never reached {at_least} epochs within {timeout / 1000:.0f} s; "
-                                 f"it has {self.loss_epochs()}; status {self.status()!r}") from None
+            raise AssertionError(
+                f"the Loss chart never reached {at_least} epochs within {timeout / 1000:.0f} s; "
+                f"it has {self.loss_epochs()}; status {self.status()!r}"
+            ) from None
         return handle.json_value()["k"]
 
 

@@ -51,8 +51,14 @@ def zoo_server(tmp_path_factory):
     """A server of its own whose PLAYGROUND_DATA_DIR holds fabricated MobileNet 0.25 weights."""
     data_dir = tmp_path_factory.mktemp("zoo-data")
     python = str(PYTHON) if PYTHON.exists() else sys.executable
-    made = subprocess.run([python, "-c", FABRICATE, str(data_dir), MODEL_KEY], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=300)
+    made = subprocess.run(
+        [python, "-c", FABRICATE, str(data_dir), MODEL_KEY],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert made.returncode == 0, f"could not fabricate the weights:\n{made.stderr[-3000:]}"
     assert (data_dir / "models" / "mobilenet_2_5_224_tf.h5").is_file(), made.stdout
     # The conftest's Server copies os.environ when it starts: set the variable just for that moment.
@@ -83,8 +89,9 @@ def wait_one_top5_chart(page, timeout: float) -> None:
     try:
         page.wait_for_function(f"() => ({predicate})(({CHARTS_JS})())", polling=250, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - say what the page showed instead
-        raise AssertionError(f"no single 'Top 5' chart with 5 bars within {timeout / 1000:.0f} s; "
-                             f"charts: {page.evaluate(CHARTS_JS)}") from exc
+        raise AssertionError(
+            f"no single 'Top 5' chart with 5 bars within {timeout / 1000:.0f} s; charts: {page.evaluate(CHARTS_JS)}"
+        ) from exc
 
 
 RUNNING_JS = """() => document.querySelector(
@@ -112,7 +119,8 @@ def test_classify_an_uploaded_picture_and_survive_a_broken_one(zoo_page, tmp_pat
     expect(model_box).to_have_value(MODEL_LABEL)  # the default is the first model whose weights are here
     # Before any upload the page classifies the bundled sample: the model loads (TensorFlow import included).
     expect(main.get_by_text(re.compile(rf"^{re.escape(MODEL_LABEL)} ready \(loaded in"))).to_be_visible(
-        timeout=FIRST_RESULT_TIMEOUT_MS)
+        timeout=FIRST_RESULT_TIMEOUT_MS
+    )
 
     uploader = main.get_by_test_id("stFileUploader").filter(has_text=UPLOADER)
     uploader.locator("input[type=file]").set_input_files(str(good))
@@ -132,7 +140,9 @@ def test_classify_an_uploaded_picture_and_survive_a_broken_one(zoo_page, tmp_pat
     warning = main.get_by_test_id("stAlert").filter(has_text="bad.png")
     expect(warning).to_have_count(1, timeout=60_000)
     wait_idle(page, 60_000)
-    expect(warning.get_by_test_id("stAlertContentWarning").get_by_test_id("stMarkdownContainer")).to_have_text(re.compile(r"^bad\.png: \S"))  # a warning, not an error
+    expect(warning.get_by_test_id("stAlertContentWarning").get_by_test_id("stMarkdownContainer")).to_have_text(
+        re.compile(r"^bad\.png: \S")
+    )  # a warning, not an error
     expect(main.get_by_test_id("stAlertContentError")).to_have_count(0)
     expect(captions.filter(has_text=re.compile(r"^good\.png$"))).to_have_count(1)
     wait_one_top5_chart(page, 60_000)
@@ -141,7 +151,6 @@ def test_classify_an_uploaded_picture_and_survive_a_broken_one(zoo_page, tmp_pat
 
 
 # --------------------------------------------------------------------------- no weights, no network
-
 
 
 def closed_port() -> int:
@@ -224,8 +233,9 @@ with h5py.File(folder / "[docs](example.com).h5", "w") as f:  # weights only: Ke
 def model_files(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models")
     python = str(PYTHON) if PYTHON.exists() else sys.executable
-    made = subprocess.run([python, "-c", SAVE_MODELS, str(folder)], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=300)
+    made = subprocess.run(
+        [python, "-c", SAVE_MODELS, str(folder)], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=300
+    )
     assert made.returncode == 0, f"could not save the models:\n{made.stderr[-3000:]}"
     return folder
 

@@ -31,14 +31,25 @@ def test_switch_to_japanese_and_train(app):
     field.press("Enter")
     page.get_by_text(re.compile(r"· 3 エポック$")).wait_for()
     app.main.get_by_role("button", name="学習", exact=True).click()
-    page.wait_for_function(f"() => {{ const s = ({STATUS_JA_JS})(); return s && s.startsWith('完了'); }}",
-                           timeout=app.FINISH_TIMEOUT_MS)
+    page.wait_for_function(
+        f"() => {{ const s = ({STATUS_JA_JS})(); return s && s.startsWith('完了'); }}", timeout=app.FINISH_TIMEOUT_MS
+    )
     status = page.evaluate(STATUS_JA_JS)
     assert status.startswith("完了 · 3 エポック中 3"), status
     # The charts and the results speak Japanese too.
     titles = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(el => {
         const t = el.layout && el.layout.title; return (typeof t === 'string' ? t : (t && t.text) || ''); })""")
     assert any("損失" in title for title in titles), titles
+    # ... their axes too: the epoch and the metric, in Japanese.
+    axes = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(el => {
+        const l = el.layout || {}; const t = a => a && a.title && (typeof a.title === 'string' ? a.title : a.title.text);
+        return [t(l.xaxis), t(l.yaxis)]; })""")
+    assert ["エポック", "損失"] in axes, axes
     expect(page.get_by_role("heading", name="テストデータでの結果")).to_be_visible()
     page.reload()  # the language is kept in the URL
     page.get_by_role("heading", name="学習", exact=True, level=1).wait_for()
+    # The model diagram counts parameters in Japanese (Graphviz draws it as SVG text).
+    app.nav("モデル")
+    diagram = page.get_by_test_id("stGraphVizChart")
+    expect(diagram).to_contain_text("パラメータ", timeout=30_000)
+    expect(diagram).not_to_contain_text("params")

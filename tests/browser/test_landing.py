@@ -24,8 +24,10 @@ def test_landing_page_paints_fast_on_a_cold_server(cold_page):
     elapsed = time.monotonic() - started
     steps = ", ".join(f"{name} {at - started:.2f} s" for name, at in sorted(marks.items(), key=lambda kv: kv[1]))
     print(f"landing page title after {elapsed:.2f} s ({steps})")
-    assert elapsed < LANDING_SECONDS, (f"the title took {elapsed:.2f} s on a cold server, limit {LANDING_SECONDS} s "
-                                       f"({steps}: the server's part starts at the websocket)")
+    assert elapsed < LANDING_SECONDS, (
+        f"the title took {elapsed:.2f} s on a cold server, limit {LANDING_SECONDS} s "
+        f"({steps}: the server's part starts at the websocket)"
+    )
 
     # It is the real home page of app.py's navigation, and the new learner got a token in the URL.
     page.get_by_role("link", name="Train it").wait_for()

@@ -48,7 +48,9 @@ def test_upload_a_zip_preview_it_and_train_with_augmentation(app, tmp_path):
     page.get_by_text("Data augmentation").click()
     page.get_by_text("Augment training data").first.click()
     page.get_by_text("Show the first batch fit will see").click()
-    expect(page.get_by_test_id("stImageCaption").filter(has_text=re.compile("^(apple|banana)$")).first).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stImageCaption").filter(has_text=re.compile("^(apple|banana)$")).first).to_be_visible(
+        timeout=60_000
+    )
     app.set_epochs(1)
     app.start_training()
     status = app.wait_status(r"^Finished\b", app.FINISH_TIMEOUT_MS)

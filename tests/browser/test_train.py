@@ -36,8 +36,10 @@ def test_train_default_dataset_until_finished(app):
     app.wait_status(rf"^(Running · Epoch \d+/{epochs}\b|Finished\b)")
     expect(app.train_button).to_be_disabled()
 
-    app.wait_charts("cs => cs.some(c => c.title === 'Accuracy') && cs.some(c => c.title.startsWith('Decision map'))",
-                    "an Accuracy chart and a decision map (moons is 2-D)")
+    app.wait_charts(
+        "cs => cs.some(c => c.title === 'Accuracy') && cs.some(c => c.title.startsWith('Decision map'))",
+        "an Accuracy chart and a decision map (moons is 2-D)",
+    )
 
     status = app.wait_status(r"^Finished\b", app.FINISH_TIMEOUT_MS)
     assert status.startswith(f"Finished · {epochs} of {epochs} epochs"), status
@@ -73,7 +75,9 @@ def test_training_goes_on_while_the_learner_is_on_another_page(app):
     page.wait_for_function(
         """(n) => [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
                  .some(c => { const m = c.textContent.match(/Epoch (\\d+)\\/\\d+/); return m && +m[1] > n + 2; })""",
-        arg=before, polling=250, timeout=30_000,
+        arg=before,
+        polling=250,
+        timeout=30_000,
     )
     assert app.token == token
 

@@ -40,8 +40,12 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="module")
 def walk_server(tmp_path_factory):
-    env = {"PLAYGROUND_HOME": str(tmp_path_factory.mktemp("walk-home")), "PLAYGROUND_OFFLINE": "",
-           "PLAYGROUND_PROBE_HOST": f"127.0.0.1:{closed_port()}", "PLAYGROUND_DATA_DIR": str(SHARED) if HAVE_DATA else ""}
+    env = {
+        "PLAYGROUND_HOME": str(tmp_path_factory.mktemp("walk-home")),
+        "PLAYGROUND_OFFLINE": "",
+        "PLAYGROUND_PROBE_HOST": f"127.0.0.1:{closed_port()}",
+        "PLAYGROUND_DATA_DIR": str(SHARED) if HAVE_DATA else "",
+    }
     server = start_server(tmp_path_factory.mktemp("streamlit-walk"), "walk-server", env)
     yield server
     server.stop()
@@ -181,7 +185,9 @@ events = [p for p in logs.rglob("events.out.tfevents*") if "train" in str(p)]
 acc = EventAccumulator(str(events[0].parent)); acc.Reload()
 print(json.dumps({{"params": model.count_params(), "tags": sorted(acc.Tags()["tensors"] + acc.Tags()["scalars"])}}))
 """
-    done = subprocess.run([str(PYTHON) if PYTHON.exists() else sys.executable, "-c", check], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(PYTHON) if PYTHON.exists() else sys.executable, "-c", check], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["params"] > 0 and any("loss" in tag for tag in found["tags"]), found

@@ -24,9 +24,17 @@ def test_the_grid_repeats_for_a_seed_and_changes_with_the_seed():
 
 @pytest.mark.parametrize(
     "change",
-    [dict(rotation_range=45), dict(width_shift_range=0.4), dict(height_shift_range=0.4), dict(shear_range=40),
-     dict(zoom_range=0.5), dict(channel_shift_range=80), dict(brightness_min=0.3, brightness_max=1.8),
-     dict(horizontal_flip=True), dict(vertical_flip=True)],
+    [
+        dict(rotation_range=45),
+        dict(width_shift_range=0.4),
+        dict(height_shift_range=0.4),
+        dict(shear_range=40),
+        dict(zoom_range=0.5),
+        dict(channel_shift_range=80),
+        dict(brightness_min=0.3, brightness_max=1.8),
+        dict(horizontal_flip=True),
+        dict(vertical_flip=True),
+    ],
 )
 def test_each_control_changes_the_grid(change):
     plain = augment.variants(IMAGE, AugmentSpec(), 4, seed=3)
@@ -43,8 +51,13 @@ def test_fill_mode_and_cval_decide_the_uncovered_corners():
 
 def test_generator_arguments_and_the_code_match_the_settings():
     spec = AugmentSpec(rotation_range=30, brightness_min=0.8, brightness_max=1.2, fill_mode="constant", cval=10, rescale=1 / 255)
-    assert augment.generator_kwargs(spec) == {"rotation_range": 30, "brightness_range": (0.8, 1.2), "fill_mode": "constant",
-                                              "cval": 10, "rescale": 1 / 255}
+    assert augment.generator_kwargs(spec) == {
+        "rotation_range": 30,
+        "brightness_range": (0.8, 1.2),
+        "fill_mode": "constant",
+        "cval": 10,
+        "rescale": 1 / 255,
+    }
     assert "rescale" not in augment.generator_kwargs(spec, for_training=True)  # the model rescales itself
     code = augment.code(spec)
     assert "tf.keras.preprocessing.image.ImageDataGenerator(" in code and "rotation_range=30" in code
@@ -76,7 +89,9 @@ def test_batches_are_deterministic_even_with_worker_threads():
 def test_the_preview_shows_exactly_the_batches_fit_consumes():
     spec = ExperimentSpec.default_for("folder")
     spec.layers = [LayerSpec.make("Flatten", name="flatten_1")]
-    spec.augment = AugmentSpec(enabled=True, **{k: getattr(TUTORIAL, k) for k in ("width_shift_range", "rotation_range", "zoom_range")})
+    spec.augment = AugmentSpec(
+        enabled=True, **{k: getattr(TUTORIAL, k) for k in ("width_shift_range", "rotation_range", "zoom_range")}
+    )
     spec.fit.batch_size = 32
     data = datasets.load(spec.data)
     from core.builder import build_model

@@ -30,7 +30,11 @@ def test_two_layer_net_of_tutorial_001_has_79510_params(mnist_dir):
     built = build_model(spec, load(spec.data))
     assert built.total_params == 79_510
     assert [(r.name, r.params) for r in built.rows] == [
-        ("input", 0), ("rescale", 0), ("flatten_1", 0), ("dense_1", 78_500), ("output", 1_010)
+        ("input", 0),
+        ("rescale", 0),
+        ("flatten_1", 0),
+        ("dense_1", 78_500),
+        ("output", 1_010),
     ]
     assert built.model.get_layer("output").activation.__name__ == "softmax"
 
@@ -136,8 +140,12 @@ def test_a_kernel_bigger_than_the_image_is_refused():
 
 
 def test_a_strided_conv_that_shrinks_to_nothing_is_refused():
-    spec = spec_with("digits", LayerSpec.make("Conv2D", kernel_size=3, strides=4), LayerSpec.make("Conv2D", kernel_size=3),
-                     LayerSpec.make("Flatten"))
+    spec = spec_with(
+        "digits",
+        LayerSpec.make("Conv2D", kernel_size=3, strides=4),
+        LayerSpec.make("Conv2D", kernel_size=3),
+        LayerSpec.make("Flatten"),
+    )
     with pytest.raises(ModelBuildError) as info:
         build_model(spec, load(spec.data))
     assert info.value.layer == "conv2d_2"

@@ -37,8 +37,9 @@ class BatchCounter(keras.callbacks.Callback):
 
 def test_records_every_epoch_with_validation_learning_rate_and_time():
     sink, x, y = ListSink(), *tiny_data()
-    tiny_model().fit(x, y, batch_size=16, epochs=3, validation_data=(x, y), verbose=0,
-                     callbacks=[LiveCallback(sink, threading.Event())])
+    tiny_model().fit(
+        x, y, batch_size=16, epochs=3, validation_data=(x, y), verbose=0, callbacks=[LiveCallback(sink, threading.Event())]
+    )
     assert [e["epoch"] for e in sink.epochs] == [1, 2, 3]
     first = sink.epochs[0]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"} <= set(first)
@@ -51,7 +52,9 @@ def test_records_every_epoch_with_validation_learning_rate_and_time():
 
 def test_batch_progress_is_throttled():
     sink, x, y = ListSink(), *tiny_data(256)
-    tiny_model().fit(x, y, batch_size=1, epochs=1, verbose=0, callbacks=[LiveCallback(sink, threading.Event(), progress_interval=3600)])
+    tiny_model().fit(
+        x, y, batch_size=1, epochs=1, verbose=0, callbacks=[LiveCallback(sink, threading.Event(), progress_interval=3600)]
+    )
     assert len(sink.progress) == 1  # only the epoch start: 256 batches, no report due within an hour
 
 
@@ -74,16 +77,23 @@ def test_nan_loss_raises_training_diverged():
     sink = ListSink()
     with pytest.raises(TrainingDiverged) as info:
         # tanh, not relu: TensorFlow's fused Dense+ReLU (oneDNN) turns a NaN input into 0
-        tiny_model(activation="tanh").fit(x, y, batch_size=16, epochs=2, verbose=0,
-                                          callbacks=[LiveCallback(sink, threading.Event(), progress_interval=0)])
+        tiny_model(activation="tanh").fit(
+            x, y, batch_size=16, epochs=2, verbose=0, callbacks=[LiveCallback(sink, threading.Event(), progress_interval=0)]
+        )
     assert math.isnan(info.value.value) and info.value.epoch == 1
 
 
 def test_an_exploding_loss_counts_as_diverged():
     x, y = tiny_data()
     with pytest.raises(TrainingDiverged) as info:
-        tiny_model(lr=20.0).fit(x, y, batch_size=16, epochs=5, verbose=0,
-                                callbacks=[LiveCallback(ListSink(), threading.Event(), progress_interval=0, diverge_above=50.0)])
+        tiny_model(lr=20.0).fit(
+            x,
+            y,
+            batch_size=16,
+            epochs=5,
+            verbose=0,
+            callbacks=[LiveCallback(ListSink(), threading.Event(), progress_interval=0, diverge_above=50.0)],
+        )
     assert math.isfinite(info.value.value) and info.value.value > 50
 
 

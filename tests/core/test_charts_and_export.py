@@ -5,7 +5,9 @@ from core import charts, export
 
 
 def test_history_figure_has_train_and_validation_by_epoch():
-    fig = charts.history_figure({"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.6]}, "loss", "Loss", total_epochs=10, reference=0.3)
+    fig = charts.history_figure(
+        {"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.6]}, "loss", "Loss", total_epochs=10, reference=0.3
+    )
     assert [t.name for t in fig.data] == ["train", "validation"]
     assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[1].y) == [1.0, 0.7, 0.6]
     assert tuple(fig.layout.xaxis.range) == (0.5, 10.5)
@@ -19,7 +21,9 @@ def test_history_figure_without_validation_has_one_trace():
 
 
 def test_compare_figure_draws_train_dotted_and_validation_solid_per_run():
-    fig = charts.compare_figure([("plain", {"accuracy": [0.5], "val_accuracy": [0.4]}), ("l2", {"accuracy": [0.6], "val_accuracy": [0.5]})], "accuracy")
+    fig = charts.compare_figure(
+        [("plain", {"accuracy": [0.5], "val_accuracy": [0.4]}), ("l2", {"accuracy": [0.6], "val_accuracy": [0.5]})], "accuracy"
+    )
     assert [t.line.dash for t in fig.data] == ["dot", "solid", "dot", "solid"]
     assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
 

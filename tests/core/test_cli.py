@@ -21,7 +21,8 @@ def test_out_of_range_epochs_exit_2_with_a_message(epochs, capsys):
 
 
 def test_a_real_process_exits_2_and_trains_nothing():
-    done = subprocess.run([sys.executable, "-m", "core", "recipe", "iris", "--epochs", "0"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "recipe", "iris", "--epochs", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2, done
     assert "finished" not in done.stdout and "outside 1..1000" in done.stderr

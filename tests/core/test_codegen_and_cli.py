@@ -63,9 +63,16 @@ def augmented_spec(case: str) -> ExperimentSpec:
     else:  # the demo folder, small: validation split, featurewise normalisation, brightness (PIL), shuffle off
         spec = ExperimentSpec.default_for("folder")
         spec.data.image_height, spec.data.image_width, spec.data.validation = 24, 36, "split"
-        spec.augment = AugmentSpec(enabled=True, rotation_range=20.0, width_shift_range=0.2, horizontal_flip=True,
-                                   brightness_min=0.7, brightness_max=1.3, featurewise_center=True,
-                                   featurewise_std_normalization=True)
+        spec.augment = AugmentSpec(
+            enabled=True,
+            rotation_range=20.0,
+            width_shift_range=0.2,
+            horizontal_flip=True,
+            brightness_min=0.7,
+            brightness_max=1.3,
+            featurewise_center=True,
+            featurewise_std_normalization=True,
+        )
         spec.fit.batch_size, spec.fit.shuffle = 32, False
     spec.fit.epochs = 2
     return spec
@@ -122,8 +129,12 @@ def test_scripts_for_every_recipe_are_valid_python_with_the_tutorial_settings():
 
 def test_blocks_regularizers_and_callbacks_in_a_script_run(tmp_path):
     spec = ExperimentSpec.default_for("digits")
-    spec.layers = [LayerSpec.make("Conv2D", filters=4, padding="same", l2=0.01), LayerSpec.make("InceptionBlock", filters=2),
-                   LayerSpec.make("ResidualBlock", filters=4), LayerSpec.make("GlobalAveragePooling2D")]
+    spec.layers = [
+        LayerSpec.make("Conv2D", filters=4, padding="same", l2=0.01),
+        LayerSpec.make("InceptionBlock", filters=2),
+        LayerSpec.make("ResidualBlock", filters=4),
+        LayerSpec.make("GlobalAveragePooling2D"),
+    ]
     spec.ensure_layer_names()
     spec.fit.epochs, spec.fit.early_stopping, spec.compile.loss = 1, True, "categorical_crossentropy"
     spec.data.validation = "split"

@@ -17,8 +17,17 @@ from core.datasets import DATASETS
 from core.spec import AugmentSpec, ExperimentSpec, LayerSpec, TransferSpec, tutorial_augmentation
 
 #: Top-level module -> pip package.
-PIP_NAMES = {"numpy": "numpy", "keras": "keras", "tensorflow": "tensorflow", "sklearn": "scikit-learn", "PIL": "pillow",
-             "pandas": "pandas", "matplotlib": "matplotlib", "scipy": "scipy", "tensorboard": "tensorboard"}
+PIP_NAMES = {
+    "numpy": "numpy",
+    "keras": "keras",
+    "tensorflow": "tensorflow",
+    "sklearn": "scikit-learn",
+    "PIL": "pillow",
+    "pandas": "pandas",
+    "matplotlib": "matplotlib",
+    "scipy": "scipy",
+    "tensorboard": "tensorboard",
+}
 GEOMETRIC = {"rotation_range", "width_shift_range", "height_shift_range", "shear_range", "zoom_range"}
 
 
@@ -144,8 +153,10 @@ def _upload(name: str) -> ExperimentSpec:
 
 FEATUREWISE = AugmentSpec(enabled=True, featurewise_center=True, featurewise_std_normalization=True, rotation_range=10.0)
 VARIANTS = {
-    **{f"dataset-{name}": (lambda name=name: _upload(name) if DATASETS[name].group == "upload" else _spec(name))
-       for name in DATASETS},
+    **{
+        f"dataset-{name}": (lambda name=name: _upload(name) if DATASETS[name].group == "upload" else _spec(name))
+        for name in DATASETS
+    },
     "xor-noisy-subset": lambda: _with(_spec("xor"), data__noise=0.5, data__train_size=100, data__test_size=50),
     "spiral-standardized": lambda: _with(_spec("spiral"), data__standardize=True, data__validation="split"),
     "tensorboard-iris": lambda: _spec("iris", tensorboard=True),
@@ -157,17 +168,30 @@ VARIANTS = {
     "augment-brightness-only": lambda: _augmented("digits", AugmentSpec(enabled=True, brightness_min=0.5, brightness_max=1.5)),
     "augment-flips-only": lambda: _augmented("cifar10", AugmentSpec(enabled=True, horizontal_flip=True)),
     "augment-samplewise-channel-shift": lambda: _augmented(
-        "mnist", AugmentSpec(enabled=True, samplewise_center=True, samplewise_std_normalization=True, channel_shift_range=20.0)),
-    "augment-constant-fill": lambda: _augmented("fashion_mnist", AugmentSpec(enabled=True, zoom_range=0.2, fill_mode="constant", cval=10.0)),
+        "mnist", AugmentSpec(enabled=True, samplewise_center=True, samplewise_std_normalization=True, channel_shift_range=20.0)
+    ),
+    "augment-constant-fill": lambda: _augmented(
+        "fashion_mnist", AugmentSpec(enabled=True, zoom_range=0.2, fill_mode="constant", cval=10.0)
+    ),
     "augment-enabled-but-identity": lambda: _augmented("digits", AugmentSpec(enabled=True, rescale=1 / 255)),
     "augment-on-points-is-ignored": lambda: _augmented("moons", tutorial_augmentation()),
     "augment-folder": lambda: _augmented("folder", tutorial_augmentation(), validation="split"),
-    "folder-grayscale-small": lambda: _with(_upload("folder"), data__color_mode="grayscale", data__image_height=16, data__image_width=24),
-    "inception-and-residual": lambda: _blocks(LayerSpec.make("InceptionBlock", filters=4), LayerSpec.make("ResidualBlock", filters=12)),
+    "folder-grayscale-small": lambda: _with(
+        _upload("folder"), data__color_mode="grayscale", data__image_height=16, data__image_width=24
+    ),
+    "inception-and-residual": lambda: _blocks(
+        LayerSpec.make("InceptionBlock", filters=4), LayerSpec.make("ResidualBlock", filters=12)
+    ),
     "residual-projection-conv-l2-pooling": lambda: _blocks(
-        LayerSpec.make("Conv2D", filters=4, padding="same", l2=0.01), LayerSpec.make("ResidualBlock", filters=8, kernel_size=5),
-        LayerSpec.make("AveragePooling2D", padding="same"), LayerSpec.make("BatchNormalization"), LayerSpec.make("Activation", activation="gelu")),
-    "dense-l2-categorical": lambda: _with(_blocks(LayerSpec.make("Dense", units=8, l2=0.001), dataset="iris"), compile__loss="categorical_crossentropy"),
+        LayerSpec.make("Conv2D", filters=4, padding="same", l2=0.01),
+        LayerSpec.make("ResidualBlock", filters=8, kernel_size=5),
+        LayerSpec.make("AveragePooling2D", padding="same"),
+        LayerSpec.make("BatchNormalization"),
+        LayerSpec.make("Activation", activation="gelu"),
+    ),
+    "dense-l2-categorical": lambda: _with(
+        _blocks(LayerSpec.make("Dense", units=8, l2=0.001), dataset="iris"), compile__loss="categorical_crossentropy"
+    ),
     "binary-mse": lambda: _with(_spec("breast_cancer"), compile__loss="mean_squared_error"),
     "binary-as-two-softmax": lambda: _with(_spec("moons"), compile__loss="categorical_crossentropy"),
     "sgd": lambda: _optimizer("sgd"),
@@ -178,8 +202,11 @@ VARIANTS = {
     "adam": lambda: _optimizer("adam"),
     "adamw": lambda: _optimizer("adamw", weight_decay=0.01),
     "adadelta": lambda: _optimizer("adadelta", learning_rate=1.0),
-    **{f"transfer-{base}-{mode}": (lambda base=base, mode=mode: _transfer(base, mode))
-       for base in ("mobilenet_0.25", "resnet50", "densenet121", "efficientnet_b0", "inception_v3") for mode in ("features", "finetune")},
+    **{
+        f"transfer-{base}-{mode}": (lambda base=base, mode=mode: _transfer(base, mode))
+        for base in ("mobilenet_0.25", "resnet50", "densenet121", "efficientnet_b0", "inception_v3")
+        for mode in ("features", "finetune")
+    },
     "transfer-rescale-features": lambda: _transfer("vgg16", "features", preprocess="rescale"),
     "transfer-finetune-augmented": lambda: _transfer("mobilenet_v2", "finetune", augment=True),
     "transfer-features-augmentation-is-ignored": lambda: _transfer("mobilenet_0.25", "features", augment=True),
@@ -189,8 +216,9 @@ VARIANTS = {
 
 def _source(spec: ExperimentSpec) -> str:
     upload = spec.data.name in ("folder", "csv")
-    return codegen.script(spec, data_name={"folder": "flowers.zip", "csv": "iris.csv"}.get(spec.data.name, ""),
-                          n_classes=3 if upload else None)
+    return codegen.script(
+        spec, data_name={"folder": "flowers.zip", "csv": "iris.csv"}.get(spec.data.name, ""), n_classes=3 if upload else None
+    )
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -213,7 +241,10 @@ def test_the_variants_cover_what_the_brief_asks_for():
     assert {s.compile.optimizer for s in specs.values()} == {"sgd", "adagrad", "rmsprop", "adam", "adamw", "adadelta"}
     assert {s.data.name for s in specs.values()} == set(DATASETS)
     assert {(s.transfer.mode, s.transfer.preprocess) for s in specs.values() if s.transfer.base} >= {
-        ("features", "model"), ("finetune", "model"), ("features", "rescale")}
+        ("features", "model"),
+        ("finetune", "model"),
+        ("features", "rescale"),
+    }
     from core import pretrained
 
     families = {pretrained.PREPROCESS_MODE[pretrained.get(s.transfer.base).module] for s in specs.values() if s.transfer.base}
@@ -244,9 +275,19 @@ def test_augmented_scripts_need_scipy_for_geometry_and_pillow_for_brightness():
     flips = codegen.requirements(_augmented("cifar10", AugmentSpec(enabled=True, horizontal_flip=True)))
     assert flips == ["numpy", "keras", "tensorflow"]  # flips are NumPy: no scipy, nothing else
     assert codegen.requirements(_augmented("mnist", AugmentSpec(enabled=True, brightness_min=0.8))) == [
-        "numpy", "keras", "tensorflow", "pillow"]
+        "numpy",
+        "keras",
+        "tensorflow",
+        "pillow",
+    ]
     assert codegen.requirements(_augmented("folder", tutorial_augmentation())) == [
-        "numpy", "keras", "tensorflow", "scikit-learn", "pillow", "scipy"]
+        "numpy",
+        "keras",
+        "tensorflow",
+        "scikit-learn",
+        "pillow",
+        "scipy",
+    ]
 
 
 def test_the_header_pins_the_versions_the_app_ran_with():

@@ -41,8 +41,12 @@ def pins() -> dict[str, str]:
 
 def digits_cnn() -> ExperimentSpec:
     spec = ExperimentSpec.default_for("digits")
-    spec.layers = [LayerSpec.make("Conv2D", filters=8, padding="same"), LayerSpec.make("MaxPooling2D"),
-                   LayerSpec.make("Flatten"), LayerSpec.make("Dense", units=32)]
+    spec.layers = [
+        LayerSpec.make("Conv2D", filters=8, padding="same"),
+        LayerSpec.make("MaxPooling2D"),
+        LayerSpec.make("Flatten"),
+        LayerSpec.make("Dense", units=32),
+    ]
     spec.ensure_layer_names()
     spec.fit.epochs = 2
     return spec

@@ -59,7 +59,10 @@ def test_translate_formats_and_falls_back():
     assert i18n.Msg("job.stopped", {"epoch": 3}).render("ja").startswith("エポック 3")
 
 
-@pytest.mark.parametrize("requested, browser, expected", [("ja", None, "ja"), (None, "ja-JP", "ja"), (None, "de-DE", "en"), ("fr", "ja", "ja"), (None, None, "en")])
+@pytest.mark.parametrize(
+    "requested, browser, expected",
+    [("ja", None, "ja"), (None, "ja-JP", "ja"), (None, "de-DE", "en"), ("fr", "ja", "ja"), (None, None, "en")],
+)
 def test_language_choice(requested, browser, expected):
     assert i18n.pick_language(requested, browser) == expected
 
@@ -67,9 +70,35 @@ def test_language_choice(requested, browser, expected):
 # --------------------------------------------------------------------------- no hard-coded text in pages
 
 SHOWN = {
-    "title", "header", "subheader", "markdown", "caption", "write", "text", "info", "warning", "error", "success",
-    "toast", "button", "download_button", "checkbox", "radio", "selectbox", "multiselect", "slider", "number_input",
-    "text_input", "file_uploader", "page_link", "metric", "expander", "tabs", "segmented_control", "spinner", "Page",
+    "title",
+    "header",
+    "subheader",
+    "markdown",
+    "caption",
+    "write",
+    "text",
+    "info",
+    "warning",
+    "error",
+    "success",
+    "toast",
+    "button",
+    "download_button",
+    "checkbox",
+    "radio",
+    "selectbox",
+    "multiselect",
+    "slider",
+    "number_input",
+    "text_input",
+    "file_uploader",
+    "page_link",
+    "metric",
+    "expander",
+    "tabs",
+    "segmented_control",
+    "spinner",
+    "Page",
 }
 BOUND_HELPERS = {"bound", "optional_count"}
 ALLOWED = re.compile(r"^(:material/[a-z_]+:|[^A-Za-z\u3040-\u30ff\u4e00-\u9fff]*)$")

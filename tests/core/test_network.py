@@ -135,8 +135,10 @@ def test_sessions_asking_at_once_share_one_probe(monkeypatch):
     assert answers == [False] * 8 and len(probes.calls) == 1
 
 
-@pytest.mark.parametrize("raw, expected", [("127.0.0.1:9", ("127.0.0.1", 9)), ("mirror.example", ("mirror.example", 443)),
-                                           ("[::1]:8080", ("::1", 8080))])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("127.0.0.1:9", ("127.0.0.1", 9)), ("mirror.example", ("mirror.example", 443)), ("[::1]:8080", ("::1", 8080))],
+)
 def test_the_probe_target_is_overridable(monkeypatch, raw, expected):
     monkeypatch.setenv("PLAYGROUND_PROBE_HOST", raw)
     assert network.probe_target() == expected
@@ -160,16 +162,19 @@ def keras_style_failure() -> Exception:
         return exc
 
 
-@pytest.mark.parametrize("exc, expected", [
-    (urllib.error.URLError(socket.gaierror(-2, "Name or service not known")), True),
-    (urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")), True),
-    (TimeoutError("timed out"), True),
-    (ConnectionResetError(104, "reset"), True),
-    (keras_style_failure(), True),
-    (urllib.error.HTTPError("https://x", 404, "Not Found", {}, None), False),
-    (ValueError("bad file"), False),
-    (OSError(28, "No space left on device"), False),
-])
+@pytest.mark.parametrize(
+    "exc, expected",
+    [
+        (urllib.error.URLError(socket.gaierror(-2, "Name or service not known")), True),
+        (urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")), True),
+        (TimeoutError("timed out"), True),
+        (ConnectionResetError(104, "reset"), True),
+        (keras_style_failure(), True),
+        (urllib.error.HTTPError("https://x", 404, "Not Found", {}, None), False),
+        (ValueError("bad file"), False),
+        (OSError(28, "No space left on device"), False),
+    ],
+)
 def test_which_failures_are_connection_failures(exc, expected):
     assert network.is_connection_error(exc) is expected
 

@@ -37,8 +37,13 @@ def layers():
 
 def sequential_cnn(with_input: bool, classes: int = 4):
     keras, L = layers()
-    body = [L.Conv2D(6, 3, activation="relu", name="conv_a"), L.MaxPooling2D(), L.Conv2D(8, 3, activation="relu", name="conv_b"),
-            L.Flatten(), L.Dense(classes, activation="softmax")]
+    body = [
+        L.Conv2D(6, 3, activation="relu", name="conv_a"),
+        L.MaxPooling2D(),
+        L.Conv2D(8, 3, activation="relu", name="conv_b"),
+        L.Flatten(),
+        L.Dense(classes, activation="softmax"),
+    ]
     if with_input:
         return keras.Sequential([keras.Input((SIDE, SIDE, 3)), *body])
     model = keras.Sequential(body)  # the shape comes from a first call, as `fit` would give it
@@ -48,7 +53,9 @@ def sequential_cnn(with_input: bool, classes: int = 4):
 
 def sequential_mlp():
     keras, L = layers()
-    return keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(16, activation="relu"), L.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [keras.Input((28, 28, 1)), L.Flatten(), L.Dense(16, activation="relu"), L.Dense(10, activation="softmax")]
+    )
 
 
 def functional_cnn():
@@ -71,8 +78,10 @@ def nested_spatial_base():
 def nested_pooled_base(outer: str):
     """A base that pools inside (as `pooling="avg"` does), under a Sequential or functional head."""
     keras, L = layers()
-    base = keras.Sequential([keras.Input((SIDE, SIDE, 3)), L.Rescaling(1 / 255), L.Conv2D(6, 3, activation="relu"),
-                             L.GlobalAveragePooling2D()], name="pooled_base")
+    base = keras.Sequential(
+        [keras.Input((SIDE, SIDE, 3)), L.Rescaling(1 / 255), L.Conv2D(6, 3, activation="relu"), L.GlobalAveragePooling2D()],
+        name="pooled_base",
+    )
     if outer == "sequential":
         return keras.Sequential([keras.Input((SIDE, SIDE, 3)), base, L.Dense(5, activation="softmax")])
     inputs = keras.Input((SIDE, SIDE, 3))
@@ -136,7 +145,9 @@ def test_a_spatial_input_alone_is_not_a_convolution():
 
 def test_a_thousand_class_upload_shows_imagenet_names(tmp_path):
     keras, L = layers()
-    model = keras.Sequential([keras.Input((SIDE, SIDE, 3)), L.Conv2D(4, 3), L.GlobalAveragePooling2D(), L.Dense(1000, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((SIDE, SIDE, 3)), L.Conv2D(4, 3), L.GlobalAveragePooling2D(), L.Dense(1000, activation="softmax")]
+    )
     own = upload(model, tmp_path, ".h5")
     names = {name for _, name in pretrained.class_index().values()}
     assert own.class_names[954] == "banana" and len(own.class_names) == 1000
@@ -173,13 +184,16 @@ def test_a_refusal_names_the_upload_never_the_temporary_file(tmp_path):
 PIXELS = np.array([[[[0.0, 127.5, 255.0]]]], "float32")  # one RGB pixel
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("unit", [0.0, 0.5, 1.0]),
-    ("tf", [-1.0, 0.0, 1.0]),
-    ("caffe", [255.0 - 103.939, 127.5 - 116.779, 0.0 - 123.68]),  # BGR order, minus the mean
-    ("torch", [(0 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (1 - 0.406) / 0.225]),
-    ("none", [0.0, 127.5, 255.0]),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("unit", [0.0, 0.5, 1.0]),
+        ("tf", [-1.0, 0.0, 1.0]),
+        ("caffe", [255.0 - 103.939, 127.5 - 116.779, 0.0 - 123.68]),  # BGR order, minus the mean
+        ("torch", [(0 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (1 - 0.406) / 0.225]),
+        ("none", [0.0, 127.5, 255.0]),
+    ],
+)
 def test_preprocessing_modes(mode, expected):
     np.testing.assert_allclose(own_models.preprocess_pixels(PIXELS, mode)[0, 0, 0], expected, rtol=1e-5, atol=1e-4)
 

@@ -49,11 +49,14 @@ def test_memory_grows_with_batch_size_and_optimizer_state():
     assert rows.memory_mb > 0
 
 
-@pytest.mark.parametrize("variable, value, key, spec_args", [
-    ("PLAYGROUND_MAX_PARAMS", "1000", "limits.params", {}),
-    ("PLAYGROUND_MAX_SAMPLE_EPOCHS", "5000", "limits.sample_epochs", {"epochs": 10}),
-    ("PLAYGROUND_MAX_MODEL_MB", "1", "limits.memory", {"units": 4000}),
-])
+@pytest.mark.parametrize(
+    "variable, value, key, spec_args",
+    [
+        ("PLAYGROUND_MAX_PARAMS", "1000", "limits.params", {}),
+        ("PLAYGROUND_MAX_SAMPLE_EPOCHS", "5000", "limits.sample_epochs", {"epochs": 10}),
+        ("PLAYGROUND_MAX_MODEL_MB", "1", "limits.memory", {"units": 4000}),
+    ],
+)
 def test_a_run_over_a_limit_is_refused_with_the_limit_named(monkeypatch, variable, value, key, spec_args):
     monkeypatch.setenv(variable, value)
     spec = digits_spec(**spec_args)

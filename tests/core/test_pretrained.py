@@ -33,8 +33,20 @@ def picture(mode: str = "RGB", size=(120, 90)) -> Image.Image:
 
 
 def test_every_issue_model_is_in_the_zoo_with_keras_file_names():
-    keys = {"mobilenet_0.25", "mobilenet_0.5", "mobilenet_0.75", "mobilenet_1.0", "mobilenet_v2", "efficientnet_b0",
-            "resnet50", "vgg16", "vgg19", "inception_v3", "xception", "densenet121"}
+    keys = {
+        "mobilenet_0.25",
+        "mobilenet_0.5",
+        "mobilenet_0.75",
+        "mobilenet_1.0",
+        "mobilenet_v2",
+        "efficientnet_b0",
+        "resnet50",
+        "vgg16",
+        "vgg19",
+        "inception_v3",
+        "xception",
+        "densenet121",
+    }
     assert keys <= set(pretrained.ZOO)
     assert pretrained.weights_file(pretrained.ZOO["mobilenet_0.75"]) == "mobilenet_7_5_224_tf.h5"
     assert pretrained.weights_file(pretrained.ZOO["mobilenet_0.75"], include_top=False) == "mobilenet_7_5_224_tf_no_top.h5"
@@ -204,9 +216,14 @@ def test_a_flattened_mnist_mlp_is_fed_a_flattened_grayscale_picture(tmp_path):
     assert batch.shape == (1, 784) and float(batch.max()) <= 1.0 and seen.shape == (28, 28, 1)
 
 
-@pytest.mark.parametrize("data, name, reason", [
-    (b"", "empty.keras", "not_a_model"), (b"hello", "notes.txt", "not_a_model"), (b"not a zip", "broken.keras", "unreadable"),
-])
+@pytest.mark.parametrize(
+    "data, name, reason",
+    [
+        (b"", "empty.keras", "not_a_model"),
+        (b"hello", "notes.txt", "not_a_model"),
+        (b"not a zip", "broken.keras", "unreadable"),
+    ],
+)
 def test_bad_model_files_get_a_reason(data, name, reason):
     with pytest.raises(own_models.ModelRefused) as info:
         own_models.from_upload(data, name)
@@ -230,7 +247,7 @@ def test_uploaded_model_files_never_outlive_loading(tmp_path):
 
 def test_the_code_is_plain_keras():
     code = pretrained.code(pretrained.ZOO["mobilenet_0.75"], top=3)
-    assert "mobilenet.MobileNet(alpha=0.75, weights=\"imagenet\")" in code and "predict_on_batch" in code
+    assert 'mobilenet.MobileNet(alpha=0.75, weights="imagenet")' in code and "predict_on_batch" in code
     compile(code, "code", "exec")
 
 

@@ -71,8 +71,9 @@ def test_a_running_job_whose_worker_went_silent_fails_and_keeps_its_epochs():
     job = queue.submit(spec(), "ann")
     queue.claim("w:1")
     with db.transaction() as conn:
-        conn.execute(db.runs.update().where(db.runs.c.id == job).values(
-            history='{"loss": [0.6, 0.5]}', heartbeat=time.time() - 60))
+        conn.execute(
+            db.runs.update().where(db.runs.c.id == job).values(history='{"loss": [0.6, 0.5]}', heartbeat=time.time() - 60)
+        )
     assert queue.fail_stale() == [job]
     run = queue.get(job)
     assert run.status == Status.FAILED and run.message.key == "job.worker_lost" and run.history["loss"] == [0.6, 0.5]

@@ -9,9 +9,26 @@ from tests.core import fabricate
 
 warm_imports()
 
-IDS = ["dummy-3-2-3", "iris", "intro-mlp", "two-layer-net", "batchnorm-mlp", "small-cnn", "deeper-cnn", "inception-block",
-       "residual-block", "overfit", "overfit-l2", "overfit-dropout", "fashion-mlp", "folder-mlp", "folder-cnn",
-       "folder-cnn-augmented", "transfer-features", "transfer-finetune"]
+IDS = [
+    "dummy-3-2-3",
+    "iris",
+    "intro-mlp",
+    "two-layer-net",
+    "batchnorm-mlp",
+    "small-cnn",
+    "deeper-cnn",
+    "inception-block",
+    "residual-block",
+    "overfit",
+    "overfit-l2",
+    "overfit-dropout",
+    "fashion-mlp",
+    "folder-mlp",
+    "folder-cnn",
+    "folder-cnn-augmented",
+    "transfer-features",
+    "transfer-finetune",
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +75,14 @@ def test_keras2_learning_rates_are_set_explicitly():
 
 
 def test_recipe_models_match_the_tutorials_parameter_counts(tiny_keras_data):
-    counts = {"two-layer-net": 79_510, "deeper-cnn": 1_199_882, "dummy-3-2-3": 17, "iris": 403,
-              "intro-mlp": 784 * 50 + 50 + 50 * 20 + 20 + 20 * 10 + 10, "small-cnn": 320 + 13 * 13 * 32 * 10 + 10}
+    counts = {
+        "two-layer-net": 79_510,
+        "deeper-cnn": 1_199_882,
+        "dummy-3-2-3": 17,
+        "iris": 403,
+        "intro-mlp": 784 * 50 + 50 + 50 * 20 + 20 + 20 * 10 + 10,
+        "small-cnn": 320 + 13 * 13 * 32 * 10 + 10,
+    }
     for recipe_id, expected in counts.items():
         spec = recipes.get(recipe_id).build_spec()
         assert build_model(spec, datasets.load(spec.data)).total_params == expected, recipe_id
@@ -97,8 +120,15 @@ def test_predict_then_reveal_scores_a_guess_against_the_groups_newest_runs():
     from core.runs import Run
 
     def run(recipe_id, val, created, status="finished"):
-        return Run(f"{recipe_id}-{created}", "me", recipe_id, recipes.get(recipe_id).build_spec(), status,
-                   {"val_accuracy": [0.5, val]}, created=created)
+        return Run(
+            f"{recipe_id}-{created}",
+            "me",
+            recipe_id,
+            recipes.get(recipe_id).build_spec(),
+            status,
+            {"val_accuracy": [0.5, val]},
+            created=created,
+        )
 
     old = [run("overfit", 0.99, 1.0)]
     fresh = [run("overfit", 0.80, 10.0), run("overfit-l2", 0.86, 11.0), run("overfit-dropout", 0.84, 12.0)]

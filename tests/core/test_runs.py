@@ -21,9 +21,19 @@ FINISHED = Status.FINISHED
 def make_run(run_id="abc123", owner="ann", created=None, **kw):
     spec = ExperimentSpec.default_for("iris")
     spec.recipe = kw.pop("recipe", "")
-    return Run(run_id, owner, kw.pop("name", f"run {run_id}"), spec, kw.pop("status", FINISHED),
-               history={"loss": [0.9, 0.5], "accuracy": [0.5, 0.8]}, metrics={"test_accuracy": 0.75},
-               timings={"fit": 1.5}, created=created or time.time(), finished=time.time(), message=Msg("job.stopped", {"epoch": 2}))
+    return Run(
+        run_id,
+        owner,
+        kw.pop("name", f"run {run_id}"),
+        spec,
+        kw.pop("status", FINISHED),
+        history={"loss": [0.9, 0.5], "accuracy": [0.5, 0.8]},
+        metrics={"test_accuracy": 0.75},
+        timings={"fit": 1.5},
+        created=created or time.time(),
+        finished=time.time(),
+        message=Msg("job.stopped", {"epoch": 2}),
+    )
 
 
 @pytest.fixture

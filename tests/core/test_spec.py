@@ -11,7 +11,20 @@ from core.spec import (
     layer_prefix,
 )
 
-DATASETS = ["moons", "circles", "xor", "spiral", "blobs", "iris", "wine", "breast_cancer", "digits", "mnist", "fashion_mnist", "cifar10"]
+DATASETS = [
+    "moons",
+    "circles",
+    "xor",
+    "spiral",
+    "blobs",
+    "iris",
+    "wine",
+    "breast_cancer",
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+]
 
 
 @pytest.mark.parametrize("name", DATASETS)
@@ -38,7 +51,14 @@ def test_every_layer_type_round_trips_with_its_parameters():
     spec.add_layer("Flatten")
     raw = json.loads(spec.to_json())
     assert [layer["type"] for layer in raw["layers"]][:2] == ["Conv2D", "MaxPooling2D"]
-    assert raw["layers"][0]["params"] == {"filters": 16, "kernel_size": 5, "strides": 2, "padding": "same", "activation": "tanh", "l2": 0.01}
+    assert raw["layers"][0]["params"] == {
+        "filters": 16,
+        "kernel_size": 5,
+        "strides": 2,
+        "padding": "same",
+        "activation": "tanh",
+        "l2": 0.01,
+    }
     assert ExperimentSpec.from_dict(raw) == spec
 
 

@@ -108,7 +108,9 @@ def test_caffe_preprocessing_survives_saving(data_dir, tmp_path):
     model.save(tmp_path / "m.keras")
     again = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
     image = np.full((1, 8, 8, 3), [10.0, 20.0, 30.0], "float32")
-    np.testing.assert_allclose(np.asarray(again.predict_on_batch(image))[0, 0, 0], [30 - 103.939, 20 - 116.779, 10 - 123.68], atol=1e-3)
+    np.testing.assert_allclose(
+        np.asarray(again.predict_on_batch(image))[0, 0, 0], [30 - 103.939, 20 - 116.779, 10 - 123.68], atol=1e-3
+    )
 
 
 def test_transfer_recipes_fall_back_to_the_weights_that_are_here(data_dir):

@@ -41,19 +41,21 @@ def test_grayscale_color_mode_gives_one_channel():
 
 def test_every_bad_file_is_skipped_with_its_reason_and_the_rest_is_kept():
     files = zips.class_folders(per_class=3)
-    files.update({
-        "fruit/apple/notes.txt": b"not a picture",
-        "fruit/apple/empty.png": b"",
-        "fruit/apple/truncated.png": zips.image_bytes()[:60],
-        "fruit/apple/text.png": b"hello, I am text renamed .png",
-        "fruit/banana/bomb.png": zips.huge_png(30000, 30000),
-        "fruit/banana/inner.zip": zips.make_zip({"a.png": zips.image_bytes()}),
-        "fruit/../../etc/evil.png": zips.image_bytes(),
-        "/abs/evil.png": zips.image_bytes(),
-        "fruit/loose.png": zips.image_bytes(),
-        "__MACOSX/fruit/._apple.png": b"resource fork",
-        "fruit/.DS_Store": b"clutter",
-    })
+    files.update(
+        {
+            "fruit/apple/notes.txt": b"not a picture",
+            "fruit/apple/empty.png": b"",
+            "fruit/apple/truncated.png": zips.image_bytes()[:60],
+            "fruit/apple/text.png": b"hello, I am text renamed .png",
+            "fruit/banana/bomb.png": zips.huge_png(30000, 30000),
+            "fruit/banana/inner.zip": zips.make_zip({"a.png": zips.image_bytes()}),
+            "fruit/../../etc/evil.png": zips.image_bytes(),
+            "/abs/evil.png": zips.image_bytes(),
+            "fruit/loose.png": zips.image_bytes(),
+            "__MACOSX/fruit/._apple.png": b"resource fork",
+            "fruit/.DS_Store": b"clutter",
+        }
+    )
     data = zips.make_zip(files, links={"fruit/banana/link.png": "/etc/passwd"})
     folder = read_image_zip(data, size=(20, 20))
     assert folder.counts() == {"apple": 3, "banana": 3}  # training is still possible on the rest
@@ -71,7 +73,9 @@ def test_every_bad_file_is_skipped_with_its_reason_and_the_rest_is_kept():
     assert all(s.reason.render("en") and s.reason.render("ja") for s in folder.skipped)
 
 
-@pytest.mark.parametrize("mode, fmt", [("L", "PNG"), ("RGBA", "PNG"), ("P", "GIF"), ("CMYK", "JPEG"), ("I;16", "PNG"), ("1", "BMP")])
+@pytest.mark.parametrize(
+    "mode, fmt", [("L", "PNG"), ("RGBA", "PNG"), ("P", "GIF"), ("CMYK", "JPEG"), ("I;16", "PNG"), ("1", "BMP")]
+)
 def test_other_image_modes_are_converted(mode, fmt):
     files = zips.class_folders(per_class=2)
     files["fruit/apple/odd"] = zips.image_bytes(mode, fmt=fmt)
@@ -162,7 +166,9 @@ def test_the_decoder_refuses_bombs_by_pillows_guard():
 
 # --------------------------------------------------------------------------- CSV
 
-CSV = b"height,weight,colour,species\n1.0,2.0,red,a\n1.1,2.2,red,a\n3.0,5.0,blue,b\n3.1,5.1,blue,b\n,5.5,blue,b\n2.9,4.9,green,c\n"
+CSV = (
+    b"height,weight,colour,species\n1.0,2.0,red,a\n1.1,2.2,red,a\n3.0,5.0,blue,b\n3.1,5.1,blue,b\n,5.5,blue,b\n2.9,4.9,green,c\n"
+)
 
 
 def test_a_csv_gives_numeric_features_and_sorted_classes_with_warnings():

@@ -58,8 +58,11 @@ def heavy_spec(units, batch, layers=3):
 def slow_step_spec():
     """Two 11x11 convolutions of 64 filters on 128x128 pictures: one batch is a teraflop, its memory small."""
     s = spec("folder", epochs=1, batch=64, image_height=128, image_width=128)
-    s.layers = [LayerSpec.make("Conv2D", filters=64, kernel_size=11), LayerSpec.make("Conv2D", filters=64, kernel_size=11),
-                LayerSpec.make("GlobalAveragePooling2D")]
+    s.layers = [
+        LayerSpec.make("Conv2D", filters=64, kernel_size=11),
+        LayerSpec.make("Conv2D", filters=64, kernel_size=11),
+        LayerSpec.make("GlobalAveragePooling2D"),
+    ]
     s.ensure_layer_names()
     return s
 
@@ -75,8 +78,9 @@ def start_pool(monkeypatch, home, **env):
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
     mp = pytest.MonkeyPatch()
-    start_pool(mp, tmp_path_factory.mktemp("pool-home"), PLAYGROUND_MAX_TRAININGS=2, PLAYGROUND_CALIBRATE=0,
-               PLAYGROUND_ORPHAN_GRACE=3)
+    start_pool(
+        mp, tmp_path_factory.mktemp("pool-home"), PLAYGROUND_MAX_TRAININGS=2, PLAYGROUND_CALIBRATE=0, PLAYGROUND_ORPHAN_GRACE=3
+    )
     yield
     workers.shutdown_pool()
     db.dispose()
@@ -157,16 +161,25 @@ def test_the_web_side_needs_no_tensorflow(pool):
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
         "assert not bad, bad[:5]\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
-                          timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
 @pytest.fixture
 def strict_pool(tmp_path, monkeypatch):
     """One worker with tight limits: little memory, a short timeout, a short patience for silence."""
-    start_pool(monkeypatch, tmp_path, PLAYGROUND_MAX_TRAININGS=1, PLAYGROUND_CALIBRATE=0, PLAYGROUND_WORKER_MAX_MB=1500,
-               PLAYGROUND_JOB_TIMEOUT=25, PLAYGROUND_HANG_SECONDS=5, PLAYGROUND_WORKER_JOBS=2)
+    start_pool(
+        monkeypatch,
+        tmp_path,
+        PLAYGROUND_MAX_TRAININGS=1,
+        PLAYGROUND_CALIBRATE=0,
+        PLAYGROUND_WORKER_MAX_MB=1500,
+        PLAYGROUND_JOB_TIMEOUT=25,
+        PLAYGROUND_HANG_SECONDS=5,
+        PLAYGROUND_WORKER_JOBS=2,
+    )
     yield
     workers.shutdown_pool()
     db.dispose()

@@ -45,7 +45,14 @@ LINK_NAME = f"kp_link_{TOKEN}.png"  # a symlink entry ...
 LINK_TARGET = f"/tmp/kp_link_target_{TOKEN}"  # ... pointing here
 MODEL_EVIL_NAME = f"kp_evil_model_{TOKEN}.keras"  # a model upload's own (hostile) filename
 MODEL_EVIL_ENTRY = f"kp_evil_entry_{TOKEN}.txt"  # `../` entry inside a .keras archive
-NAMES_THAT_MUST_NOT_EXIST = (EVIL_NAME, LINK_NAME, f"kp_link_target_{TOKEN}", f"kp_abs_{TOKEN}.txt", MODEL_EVIL_NAME, MODEL_EVIL_ENTRY)
+NAMES_THAT_MUST_NOT_EXIST = (
+    EVIL_NAME,
+    LINK_NAME,
+    f"kp_link_target_{TOKEN}",
+    f"kp_abs_{TOKEN}.txt",
+    MODEL_EVIL_NAME,
+    MODEL_EVIL_ENTRY,
+)
 
 POINTS = ("zip", "csv", "augment", "classify", "model")
 ENTRY = "zip_entry"  # a picture case as one extra entry of an otherwise good folder zip (Data page)
@@ -182,7 +189,13 @@ def png_text_chunk_bomb() -> bytes:
     header = struct.pack(">IIBBBBB", 4, 4, 8, 0, 0, 0, 0)
     ztxt = b"comment\x00\x00" + zlib.compress(b"a" * (20 * MiB), 9)
     body = zlib.compress(b"\x00" * 5 * 4)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"zTXt", ztxt) + _png_chunk(b"IDAT", body) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"zTXt", ztxt)
+        + _png_chunk(b"IDAT", body)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def sliver_png() -> bytes:
@@ -212,8 +225,28 @@ def _raw_zip(entries: list[dict]) -> bytes:
         out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, 0, 33, crc, len(payload), size, len(name), 0))
         out.write(name)
         out.write(payload)
-        central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 20, 20, flags, method, 0, 33, crc, len(payload),
-                                  size, len(name), 0, 0, 0, 0, e.get("mode", 0o100644) << 16, offset))
+        central.write(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                (3 << 8) | 20,
+                20,
+                flags,
+                method,
+                0,
+                33,
+                crc,
+                len(payload),
+                size,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                e.get("mode", 0o100644) << 16,
+                offset,
+            )
+        )
         central.write(name)
     cd = central.getvalue()
     start = out.tell()
@@ -256,14 +289,22 @@ def zip_with_image(name: str, data: bytes) -> bytes:
 
 def zip_traversal() -> bytes:
     files = zips.class_folders(per_class=3)
-    files.update({f"../{EVIL_NAME}": b"escaped!", f"fruit/../../{EVIL_NAME}": b"escaped!",
-                  f"fruit/apple/../../../{EVIL_NAME}": zips.image_bytes(), f"..\\..\\{EVIL_NAME}": b"escaped!"})
+    files.update(
+        {
+            f"../{EVIL_NAME}": b"escaped!",
+            f"fruit/../../{EVIL_NAME}": b"escaped!",
+            f"fruit/apple/../../../{EVIL_NAME}": zips.image_bytes(),
+            f"..\\..\\{EVIL_NAME}": b"escaped!",
+        }
+    )
     return zips.make_zip(files)
 
 
 def zip_absolute() -> bytes:
     files = zips.class_folders(per_class=3)
-    files.update({ABS_PATH: b"absolute!", f"C:\\Windows\\Temp\\{EVIL_NAME}": b"drive!", f"\\\\server\\share\\{EVIL_NAME}": b"unc!"})
+    files.update(
+        {ABS_PATH: b"absolute!", f"C:\\Windows\\Temp\\{EVIL_NAME}": b"drive!", f"\\\\server\\share\\{EVIL_NAME}": b"unc!"}
+    )
     return zips.make_zip(files)
 
 
@@ -283,15 +324,19 @@ def zip_only_unsafe_entries() -> bytes:
 def zip_bomb_total() -> bytes:
     """22 entries of 48 MiB of zeros (each under the 50 MB per-entry cap): 1056 MiB inflated, about 1 MB stored."""
     stream, crc, size = _zero_block(48)
-    entries = [{"name": f"bomb/{'ab'[i % 2]}/{i:02d}.png".encode(), "payload": stream, "crc": crc, "size": size, "method": 8}
-               for i in range(22)]
+    entries = [
+        {"name": f"bomb/{'ab'[i % 2]}/{i:02d}.png".encode(), "payload": stream, "crc": crc, "size": size, "method": 8}
+        for i in range(22)
+    ]
     return _raw_zip(entries)
 
 
 def zip_bomb_entry() -> bytes:
     """One entry that inflates to 1 GiB (about 1 MB stored) among good class folders."""
     stream, crc, size = _zero_block(1024)
-    return _raw_zip(_good_entries() + [{"name": b"fruit/apple/bomb.png", "payload": stream, "crc": crc, "size": size, "method": 8}])
+    return _raw_zip(
+        _good_entries() + [{"name": b"fruit/apple/bomb.png", "payload": stream, "crc": crc, "size": size, "method": 8}]
+    )
 
 
 def zip_10000_files() -> bytes:
@@ -305,8 +350,13 @@ def zip_10000_files() -> bytes:
 def zip_nested() -> bytes:
     inner = zips.make_zip(zips.class_folders(per_class=2))
     files = zips.class_folders(per_class=3)
-    files.update({"fruit/apple/more.zip": inner, "fruit/banana/inner.zip": zips.make_zip({"deeper.zip": inner}),
-                  "fruit/banana/photos.tar.gz": b"\x1f\x8b" + b"\x00" * 20})
+    files.update(
+        {
+            "fruit/apple/more.zip": inner,
+            "fruit/banana/inner.zip": zips.make_zip({"deeper.zip": inner}),
+            "fruit/banana/photos.tar.gz": b"\x1f\x8b" + b"\x00" * 20,
+        }
+    )
     return zips.make_zip(files)
 
 
@@ -369,8 +419,18 @@ def zip_empty_archive() -> bytes:
 
 
 def csv_text_in_numeric() -> bytes:
-    rows = [b"1.0,2.0,a", b"1.1,two,a", b"3.0,5.0,b", b"3.1,n/a,b", b"2.9,4.9,a", b"3.3,5.5,b", b"1.2,2.2,a", b"3.2,5.1,b",
-            b"1.3,2.4,a", b"3.4,5.3,b"]
+    rows = [
+        b"1.0,2.0,a",
+        b"1.1,two,a",
+        b"3.0,5.0,b",
+        b"3.1,n/a,b",
+        b"2.9,4.9,a",
+        b"3.3,5.5,b",
+        b"1.2,2.2,a",
+        b"3.2,5.1,b",
+        b"1.3,2.4,a",
+        b"3.4,5.3,b",
+    ]
     return b"height,weight,label\n" + b"\n".join(rows) + b"\n"  # 2 of 10 rows have text in a number column
 
 
@@ -499,7 +559,9 @@ def good_h5() -> bytes:
 def _lambda_model():
     import keras
 
-    return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Lambda(lambda z: z * 2.0), keras.layers.Flatten(), keras.layers.Dense(2)])
+    return keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Lambda(lambda z: z * 2.0), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
 
 
 def _custom_model():
@@ -578,7 +640,9 @@ def model_oversized_input() -> bytes:
     PLAYGROUND_MAX_IMAGE_PIXELS (40 M); 100000x100000 would ask for 30 GB. The file itself is tiny."""
     import keras
 
-    return _functional((8000, 8000, 1), lambda x: keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(1, 3)(x))))
+    return _functional(
+        (8000, 8000, 1), lambda x: keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(1, 3)(x)))
+    )
 
 
 def model_text_renamed() -> bytes:
@@ -638,8 +702,14 @@ def _image(name, make, filename, expect="refused", key="", why="") -> Case:
 
 
 CASES: list[Case] = [
-    Case("zero_byte", POINTS + (ENTRY,), lambda: b"", "empty.png", {**{p: "refused" for p in POINTS}, ENTRY: "ok"},
-         why="a 0-byte file at every upload point"),
+    Case(
+        "zero_byte",
+        POINTS + (ENTRY,),
+        lambda: b"",
+        "empty.png",
+        {**{p: "refused" for p in POINTS}, ENTRY: "ok"},
+        why="a 0-byte file at every upload point",
+    ),
     # pictures: refused with a reason, or converted to upright 8-bit RGB
     _image("truncated_jpeg", truncated_jpeg, "cut.jpg", key="upload.reason.corrupt"),
     _image("truncated_png", truncated_png, "cut.png", key="upload.reason.corrupt"),
@@ -658,14 +728,34 @@ CASES: list[Case] = [
     _image("grey_alpha_png", grey_alpha_png, "la.png", "ok"),
     _image("float_tiff", float_tiff, "float.tif", "ok"),
     _image("one_bit_bmp", one_bit_bmp, "mono.bmp", "ok"),
-    Case("sliver_png", ("augment", "classify"), sliver_png, "sliver.png", {"augment": _R, "classify": "ok"},
-         "upload.reason.too_thin", why="1 x 20000: too thin for the studio's grid; Classify resizes it"),
+    Case(
+        "sliver_png",
+        ("augment", "classify"),
+        sliver_png,
+        "sliver.png",
+        {"augment": _R, "classify": "ok"},
+        "upload.reason.too_thin",
+        why="1 x 20000: too thin for the studio's grid; Classify resizes it",
+    ),
     Case("sliver_png_in_zip", (ENTRY,), sliver_png, "sliver.png", {ENTRY: "ok"}, why="inside a folder zip it is resized"),
     _image("jpeg_corrupt_exif", jpeg_corrupt_exif, "exif.jpg", "ok"),
-    Case("png_10000x1", ("augment", "classify"), png_10000x1, "line.png", {"augment": _R, "classify": "ok"},
-         "upload.reason.too_thin", why="a picture too thin for the studio's grid; Classify resizes it"),
-    Case("png_1x3000", ("augment", "classify"), png_1x3000, "column.png", {"augment": _R, "classify": "ok"},
-         "upload.reason.too_thin"),
+    Case(
+        "png_10000x1",
+        ("augment", "classify"),
+        png_10000x1,
+        "line.png",
+        {"augment": _R, "classify": "ok"},
+        "upload.reason.too_thin",
+        why="a picture too thin for the studio's grid; Classify resizes it",
+    ),
+    Case(
+        "png_1x3000",
+        ("augment", "classify"),
+        png_1x3000,
+        "column.png",
+        {"augment": _R, "classify": "ok"},
+        "upload.reason.too_thin",
+    ),
     # folder zips (Data page)
     Case("zip_traversal", ("zip",), zip_traversal, "traversal.zip", "ok", why="`../` entries skipped, the rest loads"),
     Case("zip_absolute", ("zip",), zip_absolute, "absolute.zip", "ok", why="absolute, drive and UNC entries skipped"),
@@ -678,13 +768,21 @@ CASES: list[Case] = [
     Case("zip_nested_only", ("zip",), zip_nested_only, "nested_only.zip", _R, "upload.refused.need_two_classes"),
     Case("zip_cp932_names", ("zip",), zip_cp932_names, "japanese.zip", "ok"),
     Case("zip_undecodable_names", ("zip",), zip_undecodable_names, "latin.zip", "ok"),
-    Case("zip_two_pictures_per_class", ("zip",), zip_two_pictures_per_class, "small.zip", "clean",
-         why="a good but tiny zip: loads, or a plain refusal"),
+    Case(
+        "zip_two_pictures_per_class",
+        ("zip",),
+        zip_two_pictures_per_class,
+        "small.zip",
+        "clean",
+        why="a good but tiny zip: loads, or a plain refusal",
+    ),
     Case("zip_text_renamed", ("zip",), zip_text_renamed, "notes.zip", _R, "upload.refused.not_zip"),
     Case("zip_truncated", ("zip",), zip_truncated, "cut.zip", _R, "upload.refused.not_zip"),
     Case("zip_bad_crc", ("zip",), zip_bad_crc, "crc.zip", "clean", why="one corrupt entry: skip it or refuse the zip"),
     Case("zip_encrypted_entry", ("zip",), zip_encrypted_entry, "secret.zip", "clean", why="a password-protected entry"),
-    Case("zip_unsupported_method", ("zip",), zip_unsupported_method, "aes.zip", "clean", why="an entry compressed with method 99"),
+    Case(
+        "zip_unsupported_method", ("zip",), zip_unsupported_method, "aes.zip", "clean", why="an entry compressed with method 99"
+    ),
     Case("zip_one_class", ("zip",), zip_one_class, "one.zip", _R, "upload.refused.need_two_classes"),
     Case("zip_empty_archive", ("zip",), zip_empty_archive, "empty.zip", _R, "upload.refused.need_two_classes"),
     # CSV tables (Data page, dataset "csv")
@@ -702,12 +800,30 @@ CASES: list[Case] = [
     Case("csv_shift_jis", ("csv",), csv_shift_jis, "japanese.csv", "ok", label="ラベル", why="Japanese Excel's CSV"),
     Case("csv_utf16", ("csv",), csv_utf16, "unicode.txt", "ok", why="Excel's Unicode text: UTF-16 with a BOM"),
     Case("csv_utf16_no_bom", ("csv",), csv_utf16_no_bom, "nobom.csv", _R, "upload.refused.encoding"),
-    Case("csv_duplicate_trimmed_header", ("csv",), csv_duplicate_trimmed_header, "twice.csv", _R,
-         "upload.refused.duplicate_columns"),
-    Case("csv_markdown_header", ("csv",), csv_markdown_header, "[docs](https://example.com).csv", "ok",
-         why="a column and a file named like a Markdown link"),
-    Case("csv_non_finite", ("csv",), csv_non_finite, "inf.csv", "clean",
-         why="inf / 1e999 in numeric columns: those rows dropped (or the file refused), never infinite features"),
+    Case(
+        "csv_duplicate_trimmed_header",
+        ("csv",),
+        csv_duplicate_trimmed_header,
+        "twice.csv",
+        _R,
+        "upload.refused.duplicate_columns",
+    ),
+    Case(
+        "csv_markdown_header",
+        ("csv",),
+        csv_markdown_header,
+        "[docs](https://example.com).csv",
+        "ok",
+        why="a column and a file named like a Markdown link",
+    ),
+    Case(
+        "csv_non_finite",
+        ("csv",),
+        csv_non_finite,
+        "inf.csv",
+        "clean",
+        why="inf / 1e999 in numeric columns: those rows dropped (or the file refused), never infinite features",
+    ),
     # model files (Classify page, "your own model")
     Case("keras_lambda", ("model",), keras_lambda, "lambda.keras", _R, "own_model.lambda"),
     Case("h5_lambda", ("model",), h5_lambda, "lambda.h5", _R, "own_model.lambda"),
@@ -719,14 +835,22 @@ CASES: list[Case] = [
     Case("model_input_sequence", ("model",), model_input_sequence, "video.keras", _R, "own_model.input_shape"),
     Case("model_two_inputs", ("model",), model_two_inputs, "two.keras", _R, "own_model.inputs"),
     Case("model_sequence_output", ("model",), model_sequence_output, "dense_map.keras", _R, "own_model.output_shape"),
-    Case("model_oversized_input", ("model",), model_oversized_input, "huge_input.keras", _R,
-         why="its input needs 64 Mpx pictures, over PLAYGROUND_MAX_IMAGE_PIXELS"),
+    Case(
+        "model_oversized_input",
+        ("model",),
+        model_oversized_input,
+        "huge_input.keras",
+        _R,
+        why="its input needs 64 Mpx pictures, over PLAYGROUND_MAX_IMAGE_PIXELS",
+    ),
     Case("model_text_renamed", ("model",), model_text_renamed, "notes.keras", _R, "own_model.unreadable"),
     Case("model_png_renamed", ("model",), model_png_renamed, "picture.h5", _R, "own_model.unreadable"),
     Case("model_truncated", ("model",), model_truncated, "cut.keras", _R, "own_model.unreadable"),
     Case("model_wrong_extension", ("model",), good_keras, "model.pkl", _R, "own_model.not_a_model"),
     Case("model_h5_weights_only", ("model",), model_h5_weights_only, "weights.h5", _R),
-    Case("model_hostile_filename", ("model",), good_keras, f"../../{MODEL_EVIL_NAME}", "ok", why="the upload's name is never used"),
+    Case(
+        "model_hostile_filename", ("model",), good_keras, f"../../{MODEL_EVIL_NAME}", "ok", why="the upload's name is never used"
+    ),
     # Anything beyond config.json, metadata.json and model.weights.h5 is refused before Keras unpacks it.
     Case("keras_extra_entry_bad_crc", ("model",), keras_extra_entry_bad_crc, "assets.keras", _R, "own_model.unexpected_entries"),
     Case("keras_traversal_entries", ("model",), keras_traversal_entries, "traversal.keras", _R, "own_model.unexpected_entries"),

@@ -72,7 +72,8 @@ def assert_msg(msg: Msg, where: str = "") -> None:
 def assert_refusal(exc: BaseException, case: corpus.Case, point: str) -> None:
     assert isinstance(exc, LocalizedError), (
         f"{case.name} at {point}: {type(exc).__module__}.{type(exc).__name__} escaped instead of a LocalizedError: {exc}"
-        f"{''.join(chr(10) + note for note in getattr(exc, '__notes__', []))}\n{getattr(exc, 'hardening_where', '')}")
+        f"{''.join(chr(10) + note for note in getattr(exc, '__notes__', []))}\n{getattr(exc, 'hardening_where', '')}"
+    )
     assert_msg(exc.msg, f"({case.name} at {point})")
     if case.key and point != ENTRY:
         assert exc.msg.key == case.key, f"{case.name} at {point}: refused as {exc.msg.key}, expected {case.key}"
@@ -186,9 +187,13 @@ def check_result(case: corpus.Case, point: str, result) -> None:
             assert_msg(w, f"(warning of {case.name})")
         if case.name == "csv_shift_jis":
             assert result.class_names == ("きのこ", "たけのこ") and result.feature_names == ("身長", "体重"), (
-                result.class_names, result.feature_names)
+                result.class_names,
+                result.feature_names,
+            )
         if case.name == "csv_text_in_numeric":
-            assert result.feature_names == ("height", "weight") and [w.key for w in result.warnings] == ["upload.warn.rows_dropped"]
+            assert result.feature_names == ("height", "weight") and [w.key for w in result.warnings] == [
+                "upload.warn.rows_dropped"
+            ]
     elif point == "augment":
         check_picture(case, result)
         assert max(result.shape[:2]) <= STUDIO_MAX_SIDE
@@ -212,7 +217,10 @@ def check_zip(case: corpus.Case, folder) -> None:
         assert reasons.get("fruit/apple/bomb.png") == "too_large", reasons
     elif case.name == "zip_nested":
         assert sorted(n for n in reasons if reasons[n] == "archive") == [
-            "fruit/apple/more.zip", "fruit/banana/inner.zip", "fruit/banana/photos.tar.gz"], reasons
+            "fruit/apple/more.zip",
+            "fruit/banana/inner.zip",
+            "fruit/banana/photos.tar.gz",
+        ], reasons
     elif case.name == "zip_cp932_names":
         assert folder.class_names == ("きのこ", "たけのこ")
 
@@ -239,10 +247,33 @@ def test_the_corpus_has_at_least_30_cases_and_covers_every_upload_point():
     assert len(CASES) >= 30, len(CASES)
     covered = {point for _, point in PAIRS}
     assert covered == set(corpus.POINTS) | {ENTRY}
-    required = {"zero_byte", "truncated_jpeg", "truncated_png", "text_renamed_png", "png_30000x30000", "png_16bit", "cmyk_jpeg",
-                "rgba_png", "palette_png", "animated_gif", "exif_rotated_jpeg", "zip_traversal", "zip_absolute", "zip_symlink",
-                "zip_bomb_total", "zip_bomb_entry", "zip_10000_files", "zip_nested", "zip_cp932_names", "zip_undecodable_names",
-                "csv_text_in_numeric", "csv_missing_label_column", "keras_lambda", "h5_custom_object", "model_input_not_square"}
+    required = {
+        "zero_byte",
+        "truncated_jpeg",
+        "truncated_png",
+        "text_renamed_png",
+        "png_30000x30000",
+        "png_16bit",
+        "cmyk_jpeg",
+        "rgba_png",
+        "palette_png",
+        "animated_gif",
+        "exif_rotated_jpeg",
+        "zip_traversal",
+        "zip_absolute",
+        "zip_symlink",
+        "zip_bomb_total",
+        "zip_bomb_entry",
+        "zip_10000_files",
+        "zip_nested",
+        "zip_cp932_names",
+        "zip_undecodable_names",
+        "csv_text_in_numeric",
+        "csv_missing_label_column",
+        "keras_lambda",
+        "h5_custom_object",
+        "model_input_not_square",
+    }
     assert required <= set(BY_NAME), required - set(BY_NAME)
 
 
@@ -307,7 +338,9 @@ def _audit(event: str, args) -> None:
     paths = []
     if event == "open":
         path, mode, flags = args
-        writes = (mode is not None and any(c in str(mode) for c in "wax+")) or (mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS)
+        writes = (mode is not None and any(c in str(mode) for c in "wax+")) or (
+            mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS
+        )
         if writes and not isinstance(path, int):
             paths.append(path)
     elif event in ("os.mkdir", "os.remove", "os.rmdir"):
@@ -394,8 +427,18 @@ def processed_corpus(tmp_path_factory, private_system_temp):
     events = list(_AUDIT["events"])
     after = {label: _tree(root) for label, root in roots.items()}
     tops_after = {"/tmp": _top(Path("/tmp")), "repo": _top(ROOT), "home parent": _top(home.parent)}
-    return {"home": home, "app_temp": app_temp, "roots": roots, "before": before, "after": after, "tops_before": tops_before,
-            "tops_after": tops_after, "events": events, "outcomes": outcomes, "base": base}
+    return {
+        "home": home,
+        "app_temp": app_temp,
+        "roots": roots,
+        "before": before,
+        "after": after,
+        "tops_before": tops_before,
+        "tops_after": tops_after,
+        "events": events,
+        "outcomes": outcomes,
+        "base": base,
+    }
 
 
 def test_the_whole_corpus_is_processed(processed_corpus):
@@ -421,12 +464,24 @@ def test_no_entry_named_by_an_upload_exists_anywhere(processed_corpus):
     for label, root in p["roots"].items():
         hits += [f"{label}: {n}" for n in p["after"][label] if corpus.TOKEN in n]
     for label in p["tops_after"]:
-        hits += [f"{label}: {n}" for n in p["tops_after"][label] - p["tops_before"][label]
-                 if corpus.TOKEN in n or n.startswith("upload-")]  # own_models' temp name, outside its temp dir
-    candidates = [Path(corpus.ABS_PATH), Path(corpus.LINK_TARGET), Path("/") / corpus.EVIL_NAME, Path("/tmp") / corpus.EVIL_NAME,
-                  ROOT / corpus.EVIL_NAME, ROOT.parent / corpus.EVIL_NAME, p["home"].parent / corpus.EVIL_NAME,
-                  p["home"].parent / corpus.MODEL_EVIL_NAME, p["app_temp"].parent.parent / corpus.MODEL_EVIL_NAME,
-                  Path("/tmp") / corpus.MODEL_EVIL_ENTRY, p["base"] / corpus.EVIL_NAME]
+        hits += [
+            f"{label}: {n}"
+            for n in p["tops_after"][label] - p["tops_before"][label]
+            if corpus.TOKEN in n or n.startswith("upload-")
+        ]  # own_models' temp name, outside its temp dir
+    candidates = [
+        Path(corpus.ABS_PATH),
+        Path(corpus.LINK_TARGET),
+        Path("/") / corpus.EVIL_NAME,
+        Path("/tmp") / corpus.EVIL_NAME,
+        ROOT / corpus.EVIL_NAME,
+        ROOT.parent / corpus.EVIL_NAME,
+        p["home"].parent / corpus.EVIL_NAME,
+        p["home"].parent / corpus.MODEL_EVIL_NAME,
+        p["app_temp"].parent.parent / corpus.MODEL_EVIL_NAME,
+        Path("/tmp") / corpus.MODEL_EVIL_ENTRY,
+        p["base"] / corpus.EVIL_NAME,
+    ]
     hits += [str(c) for c in candidates if os.path.lexists(c)]
     hits += [f"written: {path}" for _, path in p["events"] if corpus.TOKEN in path]
     assert hits == [], hits
@@ -435,11 +490,16 @@ def test_no_entry_named_by_an_upload_exists_anywhere(processed_corpus):
 def test_every_write_stays_inside_the_app_home(processed_corpus):
     p = processed_corpus
     home = str(p["home"])
-    outside = sorted({(event, path) for event, path in p["events"]
-                      if not (path == home or path.startswith(home + os.sep)) and "__pycache__" not in path
-                      and not path.startswith("/dev/")})
+    outside = sorted(
+        {
+            (event, path)
+            for event, path in p["events"]
+            if not (path == home or path.startswith(home + os.sep)) and "__pycache__" not in path and not path.startswith("/dev/")
+        }
+    )
     assert outside == [], "written outside the app's home while processing the corpus:\n" + "\n".join(
-        f"{event}: {path}" for event, path in outside[:40])
+        f"{event}: {path}" for event, path in outside[:40]
+    )
 
 
 @pytest.mark.parametrize("case, point", PAIRS, ids=[f"{c.name}-{p}" for c, p in PAIRS])
@@ -522,9 +582,20 @@ def data_page():
 
 
 # the 1 GB zip_bomb_total is left to the core level (8 s of inflating); zip_bomb_entry is the page's bomb
-DATA_ZIP_CASES = ["zero_byte", "zip_text_renamed", "zip_only_unsafe_entries", "zip_10000_files", "zip_nested_only", "zip_bad_crc",
-                  "zip_encrypted_entry", "zip_traversal", "zip_symlink", "zip_bomb_entry", "zip_cp932_names",
-                  "zip_two_pictures_per_class"]
+DATA_ZIP_CASES = [
+    "zero_byte",
+    "zip_text_renamed",
+    "zip_only_unsafe_entries",
+    "zip_10000_files",
+    "zip_nested_only",
+    "zip_bad_crc",
+    "zip_encrypted_entry",
+    "zip_traversal",
+    "zip_symlink",
+    "zip_bomb_entry",
+    "zip_cp932_names",
+    "zip_two_pictures_per_class",
+]
 
 
 def point_data_page_at(at, kind: str, upload_id: str, label_column: str = "") -> None:
@@ -554,9 +625,21 @@ def test_data_page_bad_zip_then_the_demo_folder(name, data_page):
     assert not at.exception and "in 2 classes" in texts(at) and preview_images(at) >= 2
 
 
-DATA_CSV_CASES = ["zero_byte", "csv_binary", "csv_ragged", "csv_all_text", "csv_header_only", "csv_too_many_rows",
-                  "csv_missing_label_column", "csv_text_in_numeric", "csv_four_rows", "csv_utf16", "csv_utf16_no_bom",
-                  "csv_duplicate_trimmed_header", "csv_markdown_header"]
+DATA_CSV_CASES = [
+    "zero_byte",
+    "csv_binary",
+    "csv_ragged",
+    "csv_all_text",
+    "csv_header_only",
+    "csv_too_many_rows",
+    "csv_missing_label_column",
+    "csv_text_in_numeric",
+    "csv_four_rows",
+    "csv_utf16",
+    "csv_utf16_no_bom",
+    "csv_duplicate_trimmed_header",
+    "csv_markdown_header",
+]
 GOOD_CSV = b"height,weight,label\n" + b"".join(f"{1 + i % 7},{2 + i % 5},{'xy'[i % 2]}\n".encode() for i in range(40))
 
 
@@ -586,8 +669,16 @@ def test_data_page_bad_csv_then_a_good_one(name, data_page):
     assert at.dataframe and list(at.dataframe[0].value.columns)[1:] == ["height", "weight"]
 
 
-AUGMENT_CASES = ["zero_byte", "truncated_jpeg", "text_renamed_png", "png_30000x30000", "cmyk_jpeg", "exif_rotated_jpeg",
-                 "png_10000x1", "png_1x3000"]
+AUGMENT_CASES = [
+    "zero_byte",
+    "truncated_jpeg",
+    "text_renamed_png",
+    "png_30000x30000",
+    "cmyk_jpeg",
+    "exif_rotated_jpeg",
+    "png_10000x1",
+    "png_1x3000",
+]
 
 
 def grid_size(at) -> int:
@@ -616,8 +707,15 @@ def test_augmentation_page_with_bad_pictures_then_a_good_one(fake_uploads):
         assert not at.exception and not at.error and grid_size(at) == 4, (name, page_messages(at))
 
 
-CLASSIFY_MODEL_CASES = ["zero_byte", "keras_lambda", "h5_custom_object", "model_input_not_square", "model_text_renamed",
-                        "model_wrong_extension", "keras_extra_entry_bad_crc"]
+CLASSIFY_MODEL_CASES = [
+    "zero_byte",
+    "keras_lambda",
+    "h5_custom_object",
+    "model_input_not_square",
+    "model_text_renamed",
+    "model_wrong_extension",
+    "keras_extra_entry_bad_crc",
+]
 CLASSIFY_PICTURE_CASES = ["zero_byte", "truncated_png", "text_renamed_png", "png_30000x30000", "rgba_png", "exif_rotated_jpeg"]
 
 
@@ -657,9 +755,18 @@ def _run(owner: str, name: str):
     from core import runs
     from core.spec import ExperimentSpec
 
-    return runs.Run(id=uuid.uuid4().hex[:12], owner=owner, name=name, spec=ExperimentSpec.default_for("moons"), status="finished",
-                    history={"loss": [0.9, 0.5], "accuracy": [0.6, 0.8], "val_loss": [0.8, 0.6], "val_accuracy": [0.7, 0.75]},
-                    metrics={"test_accuracy": 0.75}, timings={"fit": 1.0}, created=time.time(), finished=time.time())
+    return runs.Run(
+        id=uuid.uuid4().hex[:12],
+        owner=owner,
+        name=name,
+        spec=ExperimentSpec.default_for("moons"),
+        status="finished",
+        history={"loss": [0.9, 0.5], "accuracy": [0.6, 0.8], "val_loss": [0.8, 0.6], "val_accuracy": [0.7, 0.75]},
+        metrics={"test_accuracy": 0.75},
+        timings={"fit": 1.0},
+        created=time.time(),
+        finished=time.time(),
+    )
 
 
 def test_uploads_of_one_session_are_invisible_to_another():
@@ -707,7 +814,9 @@ def test_two_page_sessions_do_not_see_each_others_uploads_or_runs():
     bob = open_page("pages/data.py")
     ann_owner, bob_owner = ann.session_state["owner"], bob.session_state["owner"]
     assert ann_owner != bob_owner
-    secret = uploads.store().put(ann_owner, "images", "ann-secret.zip", zips.make_zip(zips.class_folders(("cat", "dog"), per_class=3)))
+    secret = uploads.store().put(
+        ann_owner, "images", "ann-secret.zip", zips.make_zip(zips.class_folders(("cat", "dog"), per_class=3))
+    )
     for at, source in ((ann, secret.id), (bob, secret.id)):  # bob even knows the upload's id
         spec = at.session_state["spec"]
         spec.data.name, spec.data.source = "folder", source

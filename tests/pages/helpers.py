@@ -55,4 +55,3 @@ def trained(spec, owner: str):
     from core import jobs
 
     return settled(jobs.submit(spec, owner, watched=False))
-

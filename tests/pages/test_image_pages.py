@@ -85,8 +85,12 @@ def test_classify_page_names_the_missing_weights_file(tmp_path, monkeypatch):
     at = open_page("pages/classify.py")
     at.selectbox(key="classify_model").set_value("vgg16").run()
     assert not at.exception and not at.error
-    assert any("vgg16\\_weights\\_tf" not in i.value and "vgg16_weights_tf_dim_ordering_tf_kernels.h5" in i.value
-               and plain(str(tmp_path / "models")) in i.value for i in at.info), [i.value for i in at.info]
+    assert any(
+        "vgg16\\_weights\\_tf" not in i.value
+        and "vgg16_weights_tf_dim_ordering_tf_kernels.h5" in i.value
+        and plain(str(tmp_path / "models")) in i.value
+        for i in at.info
+    ), [i.value for i in at.info]
     assert not at.get("plotly_chart")
 
 
@@ -96,10 +100,13 @@ def test_classify_page_own_model_sources_explain_what_is_missing():
     assert not at.exception and any("No trained model yet" in i.value for i in at.info)
     at.radio(key="classify_source").set_value("upload").run()
     assert not at.exception
-    assert at.radio(key="classify_preprocess").options == ["0..1 (divided by 255)", '-1..1 ("tf" mode: MobileNet, Inception, Xception)',
-                                                           '"caffe": BGR minus the ImageNet mean (VGG, ResNet)',
-                                                           '"torch": 0..1 minus the ImageNet mean, over its spread (DenseNet)',
-                                                           "raw 0..255 (the model scales them itself)"]
+    assert at.radio(key="classify_preprocess").options == [
+        "0..1 (divided by 255)",
+        '-1..1 ("tf" mode: MobileNet, Inception, Xception)',
+        '"caffe": BGR minus the ImageNet mean (VGG, ResNet)',
+        '"torch": 0..1 minus the ImageNet mean, over its spread (DenseNet)',
+        "raw 0..255 (the model scales them itself)",
+    ]
 
 
 # --------------------------------------------------------------------------- Classify offline, found out by itself
@@ -108,6 +115,7 @@ def test_classify_page_own_model_sources_explain_what_is_missing():
 @pytest.fixture()
 def no_network(tmp_path, monkeypatch):
     """PLAYGROUND_OFFLINE unset, no weights anywhere, and every connection fails its name lookup (never the real network)."""
+
     def no_dns(address, timeout=None):
         raise socket.gaierror(-2, "Name or service not known")
 
@@ -202,8 +210,15 @@ def plain_sequential_cnn():
     import keras
 
     keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, activation="relu"), keras.layers.MaxPooling2D(),
-                             keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -264,8 +279,10 @@ def test_transfer_page_switches_to_pictures_and_counts_trainable_parameters():
     assert int({m.label: m.value for m in at.metric}["trainable parameters"].replace(",", "")) > trainable
 
 
-@pytest.mark.parametrize("page, title", [("pages/augment.py", "データ拡張スタジオ"), ("pages/classify.py", "画像を分類する"),
-                                         ("pages/transfer.py", "転移学習")])
+@pytest.mark.parametrize(
+    "page, title",
+    [("pages/augment.py", "データ拡張スタジオ"), ("pages/classify.py", "画像を分類する"), ("pages/transfer.py", "転移学習")],
+)
 def test_picture_pages_in_japanese(page, title):
     at = open_page(page, lang="ja")
     assert at.title[0].value == title

@@ -150,9 +150,14 @@ def test_train_page_refuses_a_model_that_cannot_be_built():
 
 @pytest.mark.parametrize(
     "page, title, caption_start",
-    [("pages/home.py", "Keras Playground", "TensorFlow Playground のような"), ("pages/data.py", "データ", "ネットワーク"),
-     ("pages/model.py", "モデル", "隠れ層"), ("pages/train.py", "学習", "「学習」"),
-     ("pages/recipes.py", "チュートリアルのレシピ", "日本語の Keras"), ("pages/runs.py", "実行結果", "完了または停止")],
+    [
+        ("pages/home.py", "Keras Playground", "TensorFlow Playground のような"),
+        ("pages/data.py", "データ", "ネットワーク"),
+        ("pages/model.py", "モデル", "隠れ層"),
+        ("pages/train.py", "学習", "「学習」"),
+        ("pages/recipes.py", "チュートリアルのレシピ", "日本語の Keras"),
+        ("pages/runs.py", "実行結果", "完了または停止"),
+    ],
 )
 def test_every_page_in_japanese(page, title, caption_start):
     at = open_page(page, lang="ja")
@@ -253,9 +258,17 @@ def test_runs_page_reveals_the_guess_once_the_trio_has_finished():
     at.session_state["guess_since_overfitting"] = 100.0
     owner = at.session_state["owner"]
     for i, (recipe_id, val) in enumerate([("overfit", 0.80), ("overfit-l2", 0.86), ("overfit-dropout", 0.84)]):
-        runs.store().save(runs.Run(f"guess{i}{owner[:4]}", owner, recipe_id, recipes.get(recipe_id).build_spec(), "finished",
-                                   {"val_accuracy": [0.5, val], "accuracy": [0.5, 1.0], "loss": [1, 0.1], "val_loss": [1, 0.5]},
-                                   created=200.0 + i))
+        runs.store().save(
+            runs.Run(
+                f"guess{i}{owner[:4]}",
+                owner,
+                recipe_id,
+                recipes.get(recipe_id).build_spec(),
+                "finished",
+                {"val_accuracy": [0.5, val], "accuracy": [0.5, 1.0], "loss": [1, 0.1], "val_loss": [1, 0.5]},
+                created=200.0 + i,
+            )
+        )
     at.switch_page("pages/runs.py").run()
     assert not at.exception
     assert any("ended best" in w.value and "Score: 0 of 1" in w.value for w in at.warning), [w.value for w in at.warning]
