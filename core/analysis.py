@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import db
-from core.builder import LossPlan, predict_classes, targets
+from core.builder import predict_classes, targets
 from core.datasets import Dataset
+from core.model_rules import LossPlan
 
 MISTAKES_KEPT = 32  # mistakes shown on the results page (with their pictures)
 POINTS_KEPT = 1000  # training points drawn over a decision map
@@ -32,7 +33,7 @@ class DecisionGrid:
     ys: np.ndarray
 
     @classmethod
-    def around(cls, x: np.ndarray, resolution: int = 60, margin: float = 0.15) -> "DecisionGrid":
+    def around(cls, x: np.ndarray, resolution: int = 60, margin: float = 0.15) -> DecisionGrid:
         lo, hi = x.min(axis=0), x.max(axis=0)
         pad = (hi - lo) * margin + 1e-6
         return cls(
@@ -80,7 +81,7 @@ class DecisionMap:
         )
 
     @classmethod
-    def from_blob(cls, blob: bytes) -> "DecisionMap":
+    def from_blob(cls, blob: bytes) -> DecisionMap:
         meta, a = db.unpack(blob)
         return cls(a["xs"], a["ys"], a["z"], a["x"], a["y"], int(meta["n_classes"]), int(meta.get("epoch", 0)))
 
@@ -120,7 +121,7 @@ class Evaluation:
         return db.pack(meta, **arrays)
 
     @classmethod
-    def from_blob(cls, blob: bytes) -> "Evaluation":
+    def from_blob(cls, blob: bytes) -> Evaluation:
         meta, a = db.unpack(blob)
         return cls(
             float(meta["test_loss"]),

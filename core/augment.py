@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import fields
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -117,7 +117,7 @@ def first_batches(x: np.ndarray, y: np.ndarray, a: AugmentSpec, batch_size: int,
     return [batches[i] for i in range(min(count, len(batches)))]
 
 
-@lru_cache(maxsize=None)
+@cache
 def batches_class():
     """`AugmentedBatches`, a keras.utils.PyDataset; defined on first use so importing this module stays light."""
     import keras

@@ -22,51 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from core import shapes
 from core.datasets import Dataset
-from core.graph import BUILD_LOCK, Graph, LayerRow
-from core.i18n import LocalizedError, Msg
-from core.spec import SPATIAL_TYPES, CompileSpec, ExperimentSpec, LayerSpec
+from core.graph import BUILD_LOCK, Graph, LayerRow, diagram, shape_text
+from core.model_rules import RESERVED_NAMES, LossPlan, ModelBuildError, plan_loss
+from core.spec import CompileSpec, ExperimentSpec, LayerSpec
 
-RESERVED_NAMES = frozenset(
-    {"input", "rescale", "normalize", "output", "to_rgb", "resize", "preprocess", "to_bgr", "imagenet_mean", "base"}
-)
-
-
-class ModelBuildError(LocalizedError):
-    """A layer stack that cannot be built; `layer` names the culprit."""
-
-    def __init__(self, key: str, layer: str, **fields):
-        super().__init__(key, layer=layer, **fields)
-        self.layer = layer
-
-
-@dataclass(frozen=True)
-class LossPlan:
-    """How targets, output layer, loss and accuracy metric fit together."""
-
-    loss: str
-    units: int
-    activation: str
-    one_hot: bool  # targets must be one-hot encoded
-    metric: str  # the Keras accuracy metric class matching the targets
-
-
-def plan_loss(task: str, n_classes: int, loss: str = "auto") -> LossPlan:
-    """Pick (or check) the loss for a task. Raises ModelBuildError (layer 'output') for a mismatch.
-
-    Two classes get one sigmoid unit (flow_from_directory's class_mode='binary') unless a
-    categorical loss is chosen, which gives two softmax units (class_mode='categorical').
-
-    >>> plan_loss("multiclass", 10).loss
-    'sparse_categorical_crossentropy'
-    """
-    if task == "binary" and loss in ("auto", "binary_crossentropy", "mean_squared_error"):
-        return LossPlan("binary_crossentropy" if loss == "auto" else loss, 1, "sigmoid", False, "BinaryAccuracy")
-    if loss in ("auto", "sparse_categorical_crossentropy"):
-        return LossPlan("sparse_categorical_crossentropy", n_classes, "softmax", False, "SparseCategoricalAccuracy")
-    if loss in ("categorical_crossentropy", "mean_squared_error"):
-        return LossPlan(loss, n_classes, "softmax", True, "CategoricalAccuracy")
-    raise ModelBuildError("build.loss_multiclass", "output", loss=loss, n_classes=n_classes)
+__all__ = ["RESERVED_NAMES", "LossPlan", "ModelBuildError", "plan_loss", "diagram", "shape_text", "build_model"]
 
 
 def make_optimizer(c: CompileSpec):
@@ -107,40 +69,6 @@ class BuiltModel:
         return diagram(self.rows, params_label)
 
 
-def diagram(rows: list[LayerRow] | tuple[LayerRow, ...], params_label: str = "{params} params") -> str:
-    """A Graphviz DOT diagram (blocks drawn as clusters), for `st.graphviz_chart`.
-
-    `params_label` is the parameter count's text in the reader's language, e.g. "{params} パラメータ".
-    """
-    lines = [
-        "digraph model {",
-        "  rankdir=TB;",
-        '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];',
-    ]
-    blocks: dict[str, list[LayerRow]] = {}
-    for row in rows:
-        blocks.setdefault(row.block, []).append(row)
-    for block, members in blocks.items():
-        if block and len(members) > 1:
-            lines.append(f'  subgraph "cluster_{block}" {{ label="{block}"; style=dashed; color="#8899aa";')
-        for r in members:
-            params = "\\n" + params_label.format(params=f"{r.params:,}") if r.params else ""
-            lines.append(f'  "{r.name}" [label="{r.name} ({r.type})\\n{shape_text(r.output_shape)}{params}"];')
-        if block and len(members) > 1:
-            lines.append("  }")
-    for r in rows:
-        for src in r.inputs:
-            lines.append(f'  "{src}" -> "{r.name}";')
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def shape_text(shape: tuple) -> str:
-    """(None, 28, 28, 1) -> '28 x 28 x 1'."""
-    dims = [d for d in shape if d is not None]
-    return " x ".join(str(d) for d in dims) if dims else "scalar"
-
-
 # --------------------------------------------------------------------------- building
 
 
@@ -148,84 +76,88 @@ def _l2(keras, value: float):
     return keras.regularizers.L2(value) if value > 0 else None
 
 
-def _spatial_size_check(layer: LayerSpec, before: tuple, after: tuple) -> None:
-    if any(d is not None and d < 1 for d in after[1:3]):
-        raise ModelBuildError(
-            "build.too_small", layer.name, type=layer.type, before=shape_text(before[1:3]), after=shape_text(after[1:3])
-        )
+def _keras_layer(keras, layer: LayerSpec):
+    """The one Keras layer of a plain spec layer, with its explicit name."""
+    L, p, n = keras.layers, layer.params, layer.name
+    make = {
+        "Dense": lambda: L.Dense(p["units"], activation=p["activation"], kernel_regularizer=_l2(keras, p["l2"]), name=n),
+        "Dropout": lambda: L.Dropout(p["rate"], name=n),
+        "BatchNormalization": lambda: L.BatchNormalization(name=n),
+        "Activation": lambda: L.Activation(p["activation"], name=n),
+        "Flatten": lambda: L.Flatten(name=n),
+        "GlobalAveragePooling2D": lambda: L.GlobalAveragePooling2D(name=n),
+        "Conv2D": lambda: L.Conv2D(
+            p["filters"],
+            p["kernel_size"],
+            strides=p["strides"],
+            padding=p["padding"],
+            activation=p["activation"],
+            kernel_regularizer=_l2(keras, p["l2"]),
+            name=n,
+        ),
+        "MaxPooling2D": lambda: L.MaxPooling2D(p["pool_size"], strides=p["strides"] or None, padding=p["padding"], name=n),
+        "AveragePooling2D": lambda: L.AveragePooling2D(
+            p["pool_size"], strides=p["strides"] or None, padding=p["padding"], name=n
+        ),
+    }
+    return make[layer.type]()
 
 
-def _add_spec_layer(g: Graph, layer: LayerSpec, x, after_flat: str | None):
-    """Add one spec layer (maybe a block of several Keras layers) and return its output."""
-    keras, p, name = g.keras, layer.params, layer.name
-    L = keras.layers
-    shape = tuple(x.shape)
-    if layer.type in SPATIAL_TYPES and len(shape) != 4:
-        if after_flat:  # the data were images until a Flatten (or pooling to a vector): the layer is in the wrong place
-            raise ModelBuildError(
-                "build.needs_image",
-                name,
-                type=layer.type,
-                size=shape_text(shape),
-                where=Msg("build.after_flat", {"flat": after_flat}),
-            )
-        raise ModelBuildError("build.needs_image_data", name, type=layer.type, size=shape_text(shape))
-    t = layer.type
-    if t == "Dense":
-        return g.add(L.Dense(p["units"], activation=p["activation"], kernel_regularizer=_l2(keras, p["l2"]), name=name), x)
-    if t == "Dropout":
-        return g.add(L.Dropout(p["rate"], name=name), x)
-    if t == "BatchNormalization":
-        return g.add(L.BatchNormalization(name=name), x)
-    if t == "Activation":
-        return g.add(L.Activation(p["activation"], name=name), x)
-    if t == "Flatten":
-        return g.add(L.Flatten(name=name), x)
-    if t == "GlobalAveragePooling2D":
-        return g.add(L.GlobalAveragePooling2D(name=name), x)
-    if t == "Conv2D":
-        k, s = p["kernel_size"], p["strides"]
-        if p["padding"] == "valid" and (shape[1] < k or shape[2] < k):
-            raise ModelBuildError("build.kernel_too_big", name, size=k, input=shape_text(shape[1:3]))
-        out = g.add(
-            L.Conv2D(
-                p["filters"],
-                k,
-                strides=s,
-                padding=p["padding"],
-                activation=p["activation"],
-                kernel_regularizer=_l2(keras, p["l2"]),
-                name=name,
-            ),
-            x,
-        )
-        _spatial_size_check(layer, shape, tuple(out.shape))
-        return out
-    if t in ("MaxPooling2D", "AveragePooling2D"):
-        size = p["pool_size"]
-        if p["padding"] == "valid" and (shape[1] < size or shape[2] < size):
-            raise ModelBuildError("build.pool_too_big", name, type=t, size=size, input=shape_text(shape[1:3]))
-        cls = L.MaxPooling2D if t == "MaxPooling2D" else L.AveragePooling2D
-        out = g.add(cls(size, strides=p["strides"] or None, padding=p["padding"], name=name), x)
-        _spatial_size_check(layer, shape, tuple(out.shape))
-        return out
-    if t == "InceptionBlock":
-        # Tutorial 003: three towers (1x1->3x3, 1x1->5x5, 3x3 max-pool->1x1) concatenated.
-        # The tutorial concatenates on axis 1 (height); we use the channel axis, which gives the
-        # same parameter count and an equivalent model (Flatten only permutes the features).
-        f = p["filters"]
-        conv = lambda k, suffix: L.Conv2D(f, k, padding="same", activation="relu", name=f"{name}_{suffix}")  # noqa: E731
-        t1 = g.add(conv(3, "3x3"), g.add(conv(1, "1x1_a"), x, name), name)
-        t2 = g.add(conv(5, "5x5"), g.add(conv(1, "1x1_b"), x, name), name)
-        t3 = g.add(conv(1, "pool_1x1"), g.add(L.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool"), x, name), name)
-        return g.add(L.Concatenate(axis=-1, name=name), [t1, t2, t3], name)
-    if t == "ResidualBlock":
-        # Tutorial 003: y = Conv2D(same)(x); x + y. A 1x1 projection matches channels when needed.
-        f = p["filters"]
-        y = g.add(L.Conv2D(f, p["kernel_size"], padding="same", name=f"{name}_conv"), x, name)
-        shortcut = x if shape[-1] == f else g.add(L.Conv2D(f, 1, name=f"{name}_projection"), x, name)
-        return g.add(L.Add(name=name), [shortcut, y], name)
-    raise ModelBuildError("build.unknown_type", name, type=t)
+def _inception(g: Graph, layer: LayerSpec, x):
+    """Tutorial 003: three towers (1x1->3x3, 1x1->5x5, 3x3 max-pool->1x1) concatenated.
+
+    The tutorial concatenates on axis 1 (height); we use the channel axis, which gives the
+    same parameter count and an equivalent model (Flatten only permutes the features).
+    """
+    L, f, name = g.keras.layers, layer.params["filters"], layer.name
+    conv = lambda k, suffix: L.Conv2D(f, k, padding="same", activation="relu", name=f"{name}_{suffix}")
+    t1 = g.add(conv(3, "3x3"), g.add(conv(1, "1x1_a"), x, name), name)
+    t2 = g.add(conv(5, "5x5"), g.add(conv(1, "1x1_b"), x, name), name)
+    t3 = g.add(conv(1, "pool_1x1"), g.add(L.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool"), x, name), name)
+    return g.add(L.Concatenate(axis=-1, name=name), [t1, t2, t3], name)
+
+
+def _residual(g: Graph, layer: LayerSpec, x):
+    """Tutorial 003: y = Conv2D(same)(x); x + y. A 1x1 projection matches the channels when needed."""
+    L, p, name = g.keras.layers, layer.params, layer.name
+    y = g.add(L.Conv2D(p["filters"], p["kernel_size"], padding="same", name=f"{name}_conv"), x, name)
+    shortcut = x if x.shape[-1] == p["filters"] else g.add(L.Conv2D(p["filters"], 1, name=f"{name}_projection"), x, name)
+    return g.add(L.Add(name=name), [shortcut, y], name)
+
+
+BLOCKS = {"InceptionBlock": _inception, "ResidualBlock": _residual}
+
+
+def _stack(g: Graph, spec: ExperimentSpec, x):
+    """The spec's layers on `x`, each checked first by the rules the summary uses (core/shapes.py)."""
+    after_flat = None
+    for layer in spec.layers:
+        shapes.check_layer(layer, tuple(x.shape), after_flat)
+        try:
+            block = BLOCKS.get(layer.type)
+            x = block(g, layer, x) if block else g.add(_keras_layer(g.keras, layer), x)
+        except Exception as exc:  # noqa: BLE001 - Keras's own message, attributed to the layer
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelBuildError("build.keras_error", layer.name, type=layer.type, error=first[:300]) from exc
+        if layer.type in ("Flatten", "GlobalAveragePooling2D"):
+            after_flat = f"'{layer.name}' ({layer.type})"
+    shapes.check_flat_output(spec.layers, tuple(x.shape))
+    return x
+
+
+def _preprocessing(g: Graph, spec: ExperimentSpec, data: Dataset, x, load_weights: bool):
+    """What raw data goes through before the stack: a pretrained base (fine-tuning), /255 for pictures, or standardising."""
+    keras = g.keras
+    if spec.transfer.base and spec.transfer.mode == "finetune":
+        from core import transfer
+
+        return transfer.add_base(g, x, spec.transfer, data, load_weights)
+    if data.kind == "image":
+        return g.add(keras.layers.Rescaling(1 / 255, name="rescale"), x)
+    if spec.data.standardize:
+        mean, var = data.feature_stats()
+        return g.add(keras.layers.Normalization(mean=mean, variance=var, name="normalize"), x)
+    return x
 
 
 def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, load_weights: bool = True):
@@ -238,37 +170,12 @@ def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, lo
     import keras
 
     plan = plan_loss(data.task, data.n_classes, spec.compile.loss)
-    for layer in spec.layers:
-        if layer.name in RESERVED_NAMES:
-            raise ModelBuildError("build.reserved_name", layer.name)
+    shapes.check_names(spec.layers)
     with BUILD_LOCK:
         keras.utils.set_random_seed(spec.fit.seed if seed is None else seed)
         inputs = keras.Input(shape=data.input_shape, name="input")
         g = Graph(keras, inputs)
-        x = inputs
-        if spec.transfer.base and spec.transfer.mode == "finetune":
-            from core import transfer
-
-            x = transfer.add_base(g, x, spec.transfer, data, load_weights)
-        elif data.kind == "image":
-            x = g.add(keras.layers.Rescaling(1 / 255, name="rescale"), x)
-        elif spec.data.standardize:
-            mean, var = data.feature_stats()
-            x = g.add(keras.layers.Normalization(mean=mean, variance=var, name="normalize"), x)
-        after_flat = None
-        for layer in spec.layers:
-            try:
-                x = _add_spec_layer(g, layer, x, after_flat)
-            except ModelBuildError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - Keras's own message, attributed to the layer
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise ModelBuildError("build.keras_error", layer.name, type=layer.type, error=first[:300]) from exc
-            if layer.type in ("Flatten", "GlobalAveragePooling2D"):
-                after_flat = f"'{layer.name}' ({layer.type})"
-        if len(x.shape) != 2:
-            last = spec.layers[-1].name if spec.layers else "input"
-            raise ModelBuildError("build.needs_flat_output", last, shape=shape_text(tuple(x.shape)))
+        x = _stack(g, spec, _preprocessing(g, spec, data, inputs, load_weights))
         outputs = g.add(keras.layers.Dense(plan.units, activation=plan.activation, name="output"), x)
         model = keras.Model(inputs, outputs, name="playground_model")
         metric = getattr(keras.metrics, plan.metric)(name="accuracy")

@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import keras
 

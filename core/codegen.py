@@ -26,8 +26,8 @@ from datetime import date
 from importlib import metadata
 
 from core import augment, datasets
-from core.builder import LossPlan, plan_loss
-from core.datasets import DATASETS
+from core.datasets import DATASETS, UPLOADED
+from core.model_rules import LossPlan, plan_loss
 from core.spec import CompileSpec, ExperimentSpec, LayerSpec
 
 #: ImageDataGenerator settings that move pixels: apply_transform hands those to scipy.ndimage.
@@ -82,7 +82,7 @@ def optional_requirements(spec: ExperimentSpec) -> list[str]:
 
 def reproduction_note(spec: ExperimentSpec) -> str:
     """Why the script may not give the run's numbers exactly, or "" when it does (for a note by the download)."""
-    if spec.data.name in ("folder", "csv"):
+    if spec.data.name in UPLOADED:
         return (
             "The script reads your files with its own short loader: it gives the run's numbers when it reads "
             "the same samples as the app did (the Data page's report lists what the app skipped or converted)."

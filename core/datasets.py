@@ -37,72 +37,15 @@ from pathlib import Path
 import numpy as np
 
 from core import network, settings
+from core.dataset_catalogue import DATASETS, UPLOADED, DatasetInfo
 from core.i18n import LocalizedError, Msg
 from core.spec import DataSpec
+
+__all__ = ["DATASETS", "UPLOADED", "DatasetInfo", "Dataset", "load"]
 
 
 class DatasetUnavailable(LocalizedError):
     """The dataset's files are not here and cannot be downloaded. The message says what to do."""
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    key: str
-    title: str
-    kind: str  # "points" | "tabular" | "image"
-    group: str  # "playground" | "sklearn" | "keras"
-    class_names: tuple[str, ...]
-    files: tuple[str, ...] = ()  # Keras-cache-relative files, for the "place it here" message
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.class_names)
-
-
-_DIGITS = tuple(str(i) for i in range(10))
-DATASETS: dict[str, DatasetInfo] = {
-    info.key: info
-    for info in [
-        DatasetInfo("moons", "Moons (2-D)", "points", "playground", ("0", "1")),
-        DatasetInfo("circles", "Circles (2-D)", "points", "playground", ("0", "1")),
-        DatasetInfo("xor", "XOR (2-D)", "points", "playground", ("0", "1")),
-        DatasetInfo("spiral", "Spiral (2-D)", "points", "playground", ("0", "1")),
-        DatasetInfo("blobs", "Gaussian blobs (2-D, 3 classes)", "points", "playground", ("0", "1", "2")),
-        DatasetInfo("iris", "Iris", "tabular", "sklearn", ("setosa", "versicolor", "virginica")),
-        DatasetInfo("wine", "Wine", "tabular", "sklearn", ("class_0", "class_1", "class_2")),
-        DatasetInfo("breast_cancer", "Breast cancer", "tabular", "sklearn", ("malignant", "benign")),
-        DatasetInfo("digits", "Digits (8x8, built in)", "image", "sklearn", _DIGITS),
-        DatasetInfo("dummy", "Dummy 3x3 (tutorial 002)", "tabular", "tutorial", ("0", "1", "2")),
-        # Learners' own data; class names come from the data (folder names, label values).
-        DatasetInfo("folder", "Image folders (kinoko / takenoko demo, or your zip)", "image", "upload", ()),
-        DatasetInfo("csv", "Your CSV table", "tabular", "upload", ()),
-        DatasetInfo("mnist", "MNIST", "image", "keras", _DIGITS, ("datasets/mnist.npz",)),
-        DatasetInfo(
-            "fashion_mnist",
-            "Fashion-MNIST",
-            "image",
-            "keras",
-            ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-            tuple(
-                f"datasets/fashion-mnist/{f}"
-                for f in (
-                    "train-labels-idx1-ubyte.gz",
-                    "train-images-idx3-ubyte.gz",
-                    "t10k-labels-idx1-ubyte.gz",
-                    "t10k-images-idx3-ubyte.gz",
-                )
-            ),
-        ),
-        DatasetInfo(
-            "cifar10",
-            "CIFAR-10",
-            "image",
-            "keras",
-            ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-            ("datasets/cifar-10-batches-py/",),
-        ),
-    ]
-}
 
 
 @dataclass
@@ -453,7 +396,7 @@ def load(spec: DataSpec, owner: str | None = None) -> Dataset:
 
 # --------------------------------------------------------------------------- uploads and the demo folder
 
-_UPLOAD_CACHE: "OrderedDict[tuple, Dataset]" = OrderedDict()
+_UPLOAD_CACHE: OrderedDict[tuple, Dataset] = OrderedDict()
 _UPLOAD_LOCK = threading.Lock()
 
 

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import io
-
 import zipfile
 from functools import lru_cache
 
@@ -100,7 +99,7 @@ def kinoko_takenoko_zip(per_class: tuple[int, int] = (100, 60), seed: int = 2025
     rng = np.random.default_rng(seed)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
-        for subset, count in zip(("train", "test"), per_class):
+        for subset, count in zip(("train", "test"), per_class, strict=False):
             for kind in ("kinoko", "takenoko"):
                 for i in range(count):
                     picture = draw(kind, rng, wide=subset == "test")

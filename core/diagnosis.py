@@ -59,8 +59,8 @@ A page shows `finding.message.render(lang)` and one button per fix
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -44,7 +44,7 @@ class MachineProfile:
     measured: float = 0.0  # when it was measured (0: the defaults)
 
     @classmethod
-    def from_json(cls, text: str) -> "MachineProfile":
+    def from_json(cls, text: str) -> MachineProfile:
         raw = json.loads(text)
         known = {f.name for f in fields(cls)}
         return cls(**{k: float(v) for k, v in raw.items() if k in known})

@@ -23,7 +23,7 @@ import weakref
 
 import numpy as np
 
-_PROBES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # model -> {layer name or None: probe}
+_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {layer name or None: probe}
 _PROBES_LOCK = threading.Lock()
 
 

@@ -57,3 +57,37 @@ class Graph:
 
     def names(self) -> set[str]:
         return {row.name for row in self.rows}
+
+
+def diagram(rows: list[LayerRow] | tuple[LayerRow, ...], params_label: str = "{params} params") -> str:
+    """A Graphviz DOT diagram (blocks drawn as clusters), for `st.graphviz_chart`.
+
+    `params_label` is the parameter count's text in the reader's language, e.g. "{params} パラメータ".
+    """
+    lines = [
+        "digraph model {",
+        "  rankdir=TB;",
+        '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];',
+    ]
+    blocks: dict[str, list[LayerRow]] = {}
+    for row in rows:
+        blocks.setdefault(row.block, []).append(row)
+    for block, members in blocks.items():
+        if block and len(members) > 1:
+            lines.append(f'  subgraph "cluster_{block}" {{ label="{block}"; style=dashed; color="#8899aa";')
+        for r in members:
+            params = "\\n" + params_label.format(params=f"{r.params:,}") if r.params else ""
+            lines.append(f'  "{r.name}" [label="{r.name} ({r.type})\\n{shape_text(r.output_shape)}{params}"];')
+        if block and len(members) > 1:
+            lines.append("  }")
+    for r in rows:
+        for src in r.inputs:
+            lines.append(f'  "{src}" -> "{r.name}";')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def shape_text(shape: tuple) -> str:
+    """(None, 28, 28, 1) -> '28 x 28 x 1'."""
+    dims = [d for d in shape if d is not None]
+    return " x ".join(str(d) for d in dims) if dims else "scalar"

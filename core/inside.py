@@ -99,7 +99,7 @@ class InsideViews:
         return buffer.getvalue()
 
     @classmethod
-    def from_blob(cls, blob: bytes) -> "InsideViews":
+    def from_blob(cls, blob: bytes) -> InsideViews:
         with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
             meta = json.loads(bytes(npz["__meta__"]).decode("utf-8"))
             maps = [(name, npz[f"map_{i}"]) for i, name in enumerate(meta["layers"])]
@@ -127,7 +127,7 @@ def _maps_of_batch(model, batch: np.ndarray, names: list[str], max_maps: int = 1
     if len(names) == 1:
         outputs = [outputs]
     result = []
-    for name, out in zip(names, outputs):
+    for name, out in zip(names, outputs, strict=False):
         maps = np.asarray(out)[..., :max_maps]
         lo, hi = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
         scaled = np.where(hi > lo, (maps - lo) / np.where(hi > lo, hi - lo, 1), 0.0)

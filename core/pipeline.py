@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from core.dataset_catalogue import UPLOADED
 from core.i18n import LocalizedError, Msg
 from core.recorder import MemoryRecorder, Recorder
 from core.spec import ExperimentSpec, SpecError
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 #: A loss this many times the chance-level loss counts as diverged.
 DIVERGENCE_FACTOR = 1000.0
-UPLOADED = ("folder", "csv")
 
 
 def warm_imports() -> None:
@@ -107,7 +107,7 @@ def first_training_batch(spec: ExperimentSpec, owner: str | None = None):
     Built by the same `training_input` the engine uses, same generator and seed.
     """
     from core import datasets
-    from core.builder import plan_loss
+    from core.model_rules import plan_loss
 
     data = datasets.load(spec.data, owner)
     plan = plan_loss(data.task, data.n_classes, spec.compile.loss)

@@ -122,7 +122,7 @@ class StoreRecorder(Recorder):
         self._closed = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name=f"watch-{run.id}", daemon=True)
 
-    def __enter__(self) -> "StoreRecorder":
+    def __enter__(self) -> StoreRecorder:
         self._watcher.start()
         return self
 

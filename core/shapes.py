@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.builder import RESERVED_NAMES, LossPlan, ModelBuildError, plan_loss, shape_text
-from core.graph import LayerRow
+from core.graph import LayerRow, shape_text
 from core.i18n import Msg
+from core.model_rules import RESERVED_NAMES, LossPlan, ModelBuildError, plan_loss
 from core.spec import SPATIAL_TYPES, ExperimentSpec, LayerSpec
 
 Shape = tuple  # (None, ...) as Keras writes it
@@ -161,6 +161,24 @@ def _layer(w: _Wiring, layer: LayerSpec, x: str, shape: Shape) -> tuple[str, Sha
     raise ModelBuildError("build.unknown_type", n, type=t)
 
 
+def check_names(layers: list[LayerSpec]) -> None:
+    for layer in layers:
+        if layer.name in RESERVED_NAMES:
+            raise ModelBuildError("build.reserved_name", layer.name)
+
+
+def check_layer(layer: LayerSpec, shape: Shape, after_flat: str | None) -> Shape:
+    """The output shape of one spec layer on `shape`, or the ModelBuildError that names it (the builder asks too)."""
+    _check_spatial(layer, shape, after_flat)
+    return _layer(_Wiring(shape), layer, "input", shape)[1]
+
+
+def check_flat_output(layers: list[LayerSpec], shape: Shape) -> None:
+    if len(shape) != 2:
+        last = layers[-1].name if layers else "input"
+        raise ModelBuildError("build.needs_flat_output", last, shape=shape_text(shape))
+
+
 def describe(spec: ExperimentSpec, input_shape: tuple[int, ...], n_classes: int, kind: str = "image") -> Described:
     """Rows, parameters and FLOPs of the spec's model on inputs of `input_shape` (no batch axis).
 
@@ -170,9 +188,7 @@ def describe(spec: ExperimentSpec, input_shape: tuple[int, ...], n_classes: int,
         raise ValueError("a pretrained base is described by Keras (core.summary)")
     task = "binary" if n_classes == 2 else "multiclass"
     plan = plan_loss(task, n_classes, spec.compile.loss)
-    for layer in spec.layers:
-        if layer.name in RESERVED_NAMES:
-            raise ModelBuildError("build.reserved_name", layer.name)
+    check_names(spec.layers)
     shape: Shape = (None, *input_shape)
     w = _Wiring(shape)
     x = "input"
@@ -186,8 +202,6 @@ def describe(spec: ExperimentSpec, input_shape: tuple[int, ...], n_classes: int,
         x, shape = _layer(w, layer, x, shape)
         if layer.type in ("Flatten", "GlobalAveragePooling2D"):
             after_flat = f"'{layer.name}' ({layer.type})"
-    if len(shape) != 2:
-        last = spec.layers[-1].name if spec.layers else "input"
-        raise ModelBuildError("build.needs_flat_output", last, shape=shape_text(shape))
+    check_flat_output(spec.layers, shape)
     _layer(w, LayerSpec("Dense", {"units": plan.units}, "output"), x, shape)
     return Described(tuple(w.rows), w.trainable + w.frozen, w.trainable, w.flops, w.conv_flops, plan)

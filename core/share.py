@@ -87,7 +87,7 @@ class Classroom:
     page: str = ""
 
     @classmethod
-    def from_params(cls, params: dict) -> "Classroom":
+    def from_params(cls, params: dict) -> Classroom:
         def names(key: str) -> set[str]:
             return {n for n in str(params.get(key) or "").split(",") if n in CONTROLS}
 

@@ -18,6 +18,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from core.dataset_catalogue import kind_of
+
 
 class SpecError(ValueError):
     """A spec that cannot be read: the message says which field and why."""
@@ -142,7 +144,7 @@ class LayerSpec:
         return self.type
 
     @classmethod
-    def make(cls, layer_type: str, name: str = "", **params: Any) -> "LayerSpec":
+    def make(cls, layer_type: str, name: str = "", **params: Any) -> LayerSpec:
         """A layer with defaults filled in; unknown types or values raise SpecError."""
         if layer_type not in LAYER_TYPES:
             raise SpecError(f"unknown layer type {layer_type!r}; known: {', '.join(LAYER_TYPES)}")
@@ -170,6 +172,31 @@ DEFAULT_LEARNING_RATES = {
 }
 LOSSES = ("auto", "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error")
 VALIDATION_SOURCES = ("test", "split")
+TRANSFER_MODES = ("features", "finetune")
+TRANSFER_PREPROCESS = ("model", "rescale")
+FILL_MODES = ("nearest", "constant", "reflect", "wrap")
+COLOR_MODES = ("rgb", "grayscale")
+
+
+def knob(default: Any, low: float | None = None, high: float | None = None, *, step: float | None = None,
+         choices: tuple[str, ...] | None = None, widget: tuple[float, float] | None = None) -> Any:
+    """A spec field with what checks it and what its widget offers (core/spec.py is the one source of both).
+
+    `low`..`high` is what a spec may hold (a link or a file is refused outside it); `widget` is the part of it
+    the page's slider offers, when that is less; `step` is the widget's step; `choices` the allowed words.
+    """
+    meta: dict[str, Any] = {}
+    if low is not None:
+        meta["range"] = (low, high)
+    for key, value in (("step", step), ("choices", choices), ("widget", widget)):
+        if value is not None:
+            meta[key] = value
+    return field(default=default, metadata=meta)
+
+
+def meta(cls, name: str) -> dict[str, Any]:
+    """The declared range, step, choices and widget range of one field of a spec part."""
+    return dict(next(f.metadata for f in fields(cls) if f.name == name))
 
 
 @dataclass
@@ -177,20 +204,20 @@ class DataSpec:
     """Which dataset, how much of it, and what validates the training."""
 
     name: str = "moons"
-    n_samples: int = 600  # synthetic 2-D sets only
-    noise: float = 0.2  # synthetic 2-D sets only
-    test_fraction: float = 0.25  # built-in sets without their own test split
-    train_size: int | None = None  # keep the first N training samples (None: all)
-    test_size: int | None = None  # keep the first N test samples (None: all)
-    validation: str = "test"  # "test": the test set as validation_data; "split": a fraction of train
-    validation_split: float = 0.2
+    n_samples: int = knob(600, 20, 20000, step=50, widget=(50, 5000))  # synthetic 2-D sets only
+    noise: float = knob(0.2, 0.0, 2.0, step=0.05, widget=(0.0, 1.0))  # synthetic 2-D sets only
+    test_fraction: float = knob(0.25, 0.05, 0.9, step=0.05, widget=(0.1, 0.5))  # built-in sets without their own test split
+    train_size: int | None = knob(None, 1, 10_000_000, step=100)  # keep the first N training samples (None: all)
+    test_size: int | None = knob(None, 1, 10_000_000, step=100)  # keep the first N test samples (None: all)
+    validation: str = knob("test", choices=VALIDATION_SOURCES)  # "test": the test set as validation_data; "split": a fraction of train
+    validation_split: float = knob(0.2, 0.05, 0.9, step=0.05, widget=(0.05, 0.5))
     standardize: bool = False  # tabular/2-D: a Normalization layer adapted to the training data
-    seed: int = 0
+    seed: int = knob(0, 0, 2**31 - 1, step=1)
     # Uploaded data (name "folder" or "csv"): which upload ("" = the bundled demo folder) and how to read it.
     source: str = ""
-    image_height: int = 60  # flow_from_directory's target_size
-    image_width: int = 90
-    color_mode: str = "rgb"  # "rgb" | "grayscale"
+    image_height: int = knob(60, 8, 256, step=1)  # flow_from_directory's target_size
+    image_width: int = knob(90, 8, 256, step=1)
+    color_mode: str = knob("rgb", choices=COLOR_MODES)  # "rgb" | "grayscale"
     label_column: str = ""  # CSV only
 
 
@@ -204,19 +231,19 @@ class AugmentSpec:
     """
 
     enabled: bool = False  # train with augmentation (image datasets)
-    rotation_range: float = 0.0
-    width_shift_range: float = 0.0
-    height_shift_range: float = 0.0
-    shear_range: float = 0.0
-    zoom_range: float = 0.0
-    channel_shift_range: float = 0.0
-    brightness_min: float = 1.0
-    brightness_max: float = 1.0
+    rotation_range: float = knob(0.0, 0.0, 180.0, step=5.0)
+    width_shift_range: float = knob(0.0, 0.0, 1.0, step=0.05)
+    height_shift_range: float = knob(0.0, 0.0, 1.0, step=0.05)
+    shear_range: float = knob(0.0, 0.0, 90.0, step=5.0)
+    zoom_range: float = knob(0.0, 0.0, 1.0, step=0.05)
+    channel_shift_range: float = knob(0.0, 0.0, 255.0, step=5.0)
+    brightness_min: float = knob(1.0, 0.05, 3.0, step=0.05, widget=(0.1, 3.0))
+    brightness_max: float = knob(1.0, 0.05, 3.0, step=0.05, widget=(0.1, 3.0))
     horizontal_flip: bool = False
     vertical_flip: bool = False
-    fill_mode: str = "nearest"
-    cval: float = 0.0
-    rescale: float = 0.0  # 0: None
+    fill_mode: str = knob("nearest", choices=FILL_MODES)
+    cval: float = knob(0.0, 0.0, 255.0, step=5.0)
+    rescale: float = knob(0.0, 0.0, 1.0)  # 0: None
     featurewise_center: bool = False
     featurewise_std_normalization: bool = False
     samplewise_center: bool = False
@@ -224,8 +251,6 @@ class AugmentSpec:
     seed: int = 1
 
 
-TRANSFER_MODES = ("features", "finetune")
-TRANSFER_PREPROCESS = ("model", "rescale")
 
 
 @dataclass
@@ -239,82 +264,84 @@ class TransferSpec:
     """
 
     base: str = ""  # a core.pretrained.ZOO key; "" = no transfer learning
-    mode: str = "features"
-    frozen: int = 15
-    preprocess: str = "model"
+    mode: str = knob("features", choices=TRANSFER_MODES)
+    frozen: int = knob(15, 0, 1000, step=1)
+    preprocess: str = knob("model", choices=TRANSFER_PREPROCESS)
 
 
-FILL_MODES = ("nearest", "constant", "reflect", "wrap")
-COLOR_MODES = ("rgb", "grayscale")
 
 
 @dataclass
 class CompileSpec:
-    optimizer: str = "adam"
-    learning_rate: float = 0.001
-    momentum: float = 0.0  # SGD and RMSprop
+    optimizer: str = knob("adam", choices=OPTIMIZERS)
+    learning_rate: float = knob(0.001, 1e-7, 100.0)
+    momentum: float = knob(0.0, 0.0, 0.999, step=0.01, widget=(0.0, 0.99))  # SGD and RMSprop
     nesterov: bool = False  # SGD
-    weight_decay: float = 0.004  # AdamW
-    initial_accumulator: float = 0.1  # Adagrad: Keras 3 starts its sums of squared gradients at 0.1; Keras 2 at 0
-    loss: str = "auto"  # "auto": picked to match the output layer
+    weight_decay: float = knob(0.004, 0.0, 1.0)  # AdamW
+    initial_accumulator: float = knob(0.1, 0.0, 10.0)  # Adagrad: Keras 3 starts its sums of squared gradients at 0.1; Keras 2 at 0
+    loss: str = knob("auto", choices=LOSSES)  # "auto": picked to match the output layer
 
 
 @dataclass
 class FitSpec:
-    batch_size: int = 32
-    epochs: int = 20
+    batch_size: int = knob(32, 1, 8192, step=1)
+    epochs: int = knob(20, 1, 1000, step=1)
     early_stopping: bool = False
-    patience: int = 3
+    patience: int = knob(3, 0, 1000, step=1)
     restore_best_weights: bool = True
     shuffle: bool = True
-    seed: int = 42
+    seed: int = knob(42, 0, 2**31 - 1, step=1)
     tensorboard: bool = False  # write TensorBoard logs (histogram_freq=1), as tutorial 000 does
 
 
-_RANGES: dict[tuple[str, str], tuple[float, float]] = {
-    ("data", "n_samples"): (20, 20000),
-    ("data", "noise"): (0.0, 2.0),
-    ("data", "test_fraction"): (0.05, 0.9),
-    ("data", "validation_split"): (0.05, 0.9),
-    ("compile", "learning_rate"): (1e-7, 100.0),
-    ("compile", "momentum"): (0.0, 0.999),
-    ("compile", "weight_decay"): (0.0, 1.0),
-    ("compile", "initial_accumulator"): (0.0, 10.0),
-    ("fit", "batch_size"): (1, 8192),
-    ("fit", "epochs"): (1, 1000),
-    ("fit", "patience"): (0, 1000),
-    ("data", "image_height"): (8, 256),
-    ("data", "image_width"): (8, 256),
-    ("augment", "rotation_range"): (0, 180),
-    ("augment", "width_shift_range"): (0, 1),
-    ("augment", "height_shift_range"): (0, 1),
-    ("augment", "shear_range"): (0, 90),
-    ("augment", "zoom_range"): (0, 1),
-    ("augment", "channel_shift_range"): (0, 255),
-    ("augment", "brightness_min"): (0.05, 3),
-    ("augment", "brightness_max"): (0.05, 3),
-    ("augment", "cval"): (0, 255),
-    ("augment", "rescale"): (0, 1),
-    ("transfer", "frozen"): (0, 1000),
-}
-_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("data", "validation"): VALIDATION_SOURCES,
-    ("compile", "optimizer"): OPTIMIZERS,
-    ("compile", "loss"): LOSSES,
-    ("data", "color_mode"): COLOR_MODES,
-    ("augment", "fill_mode"): FILL_MODES,
-    ("transfer", "mode"): TRANSFER_MODES,
-    ("transfer", "preprocess"): TRANSFER_PREPROCESS,
-}
+PARTS = {"data": DataSpec, "compile": CompileSpec, "fit": FitSpec, "augment": AugmentSpec, "transfer": TransferSpec}
 
 
 def field_range(part: str, name: str) -> tuple[float, float]:
     """The allowed range of one spec field, e.g. `field_range("fit", "epochs")` -> (1, 1000)."""
-    return _RANGES[(part, name)]
+    return meta(PARTS[part], name)["range"]
+
+
+def _coerce(value: Any, f, where: str) -> Any:
+    """One JSON value in the type its field declares (`int | None` fields take null), or SpecError."""
+    optional = "None" in str(f.type)
+    if value is None and optional:
+        return None
+    kind = str(f.type).split("|")[0].strip()
+    try:
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+        elif kind == "int":
+            if isinstance(value, bool) or float(value) != int(value):
+                raise TypeError
+            value = int(value)
+        elif kind == "float":
+            value = float(value)
+        elif kind == "str" and not isinstance(value, str):
+            raise TypeError
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{where}: expected {kind}, got {value!r}") from exc
+    return value
+
+
+def _check(value: Any, declared: dict, where: str, optional: bool = False) -> None:
+    """A value inside its field's declared range and choices, or SpecError."""
+    if value is None:
+        return
+    if "range" in declared:
+        low, high = declared["range"]
+        if optional and value < low:
+            raise SpecError(f"{where}: must be at least {low} (or null for all)")
+        if not low <= value <= high:
+            raise SpecError(f"{where}: {value} is outside {low}..{high}")
+    choices = declared.get("choices")
+    if choices and value not in choices:
+        raise SpecError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
 
 
 def _read_part(cls, raw: Any, part: str):
-    """Build one dataclass part from a dict, checking types, ranges and choices."""
+    """Build one dataclass part from a dict, checking types, ranges and choices as its fields declare them."""
     if raw is None:
         return cls()
     if not isinstance(raw, dict):
@@ -323,44 +350,15 @@ def _read_part(cls, raw: Any, part: str):
     unknown = set(raw) - set(known)
     if unknown:
         raise SpecError(f"{part}: unknown field(s) {', '.join(sorted(unknown))}")
-    defaults = cls()
     values = {}
-    for name in known:
-        if name not in raw:
-            continue
-        value, default = raw[name], getattr(defaults, name)
+    for name, value in raw.items():
         where = f"{part}.{name}"
-        if value is None and name in ("train_size", "test_size"):
-            values[name] = None
-            continue
-        try:
-            if isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise TypeError
-            elif isinstance(default, int) or name in ("train_size", "test_size"):
-                if isinstance(value, bool) or float(value) != int(value):
-                    raise TypeError
-                value = int(value)
-            elif isinstance(default, float):
-                value = float(value)
-            elif isinstance(default, str):
-                if not isinstance(value, str):
-                    raise TypeError
-        except (TypeError, ValueError) as exc:
-            raise SpecError(f"{where}: expected {type(default).__name__}, got {value!r}") from exc
-        low_high = _RANGES.get((part, name))
-        if low_high and not (low_high[0] <= value <= low_high[1]):
-            raise SpecError(f"{where}: {value} is outside {low_high[0]}..{low_high[1]}")
-        if name in ("train_size", "test_size") and value < 1:
-            raise SpecError(f"{where}: must be at least 1 (or null for all)")
-        choices = _CHOICES.get((part, name))
-        if choices and value not in choices:
-            raise SpecError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
-        values[name] = value
+        values[name] = _coerce(value, known[name], where)
+        _check(values[name], known[name].metadata, where, optional="None" in str(known[name].type))
     return cls(**values)
 
 
-def tutorial_augmentation(enabled: bool = True) -> "AugmentSpec":
+def tutorial_augmentation(enabled: bool = True) -> AugmentSpec:
     """Tutorial 003's ImageDataGenerator settings: shifts 0.3, rotation 30, zoom 0.3, both flips."""
     return AugmentSpec(
         enabled=enabled, width_shift_range=0.3, rotation_range=30.0, zoom_range=0.3, horizontal_flip=True, vertical_flip=True
@@ -389,7 +387,7 @@ class ExperimentSpec:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, raw: Any) -> "ExperimentSpec":
+    def from_dict(cls, raw: Any) -> ExperimentSpec:
         if not isinstance(raw, dict):
             raise SpecError("a spec must be a JSON object")
         unknown = set(raw) - {"data", "layers", "compile", "fit", "augment", "transfer", "recipe", "version"}
@@ -419,14 +417,14 @@ class ExperimentSpec:
         return spec
 
     @classmethod
-    def from_json(cls, text: str) -> "ExperimentSpec":
+    def from_json(cls, text: str) -> ExperimentSpec:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SpecError(f"not valid JSON: {exc.msg} (line {exc.lineno})") from exc
         return cls.from_dict(raw)
 
-    def copy(self) -> "ExperimentSpec":
+    def copy(self) -> ExperimentSpec:
         return copy.deepcopy(self)
 
     # ---- layer stack editing (names stay unique and explicit)
@@ -453,7 +451,7 @@ class ExperimentSpec:
 
     def add_layer(self, layer_type: str, index: int | None = None, **params: Any) -> LayerSpec:
         layer = LayerSpec.make(layer_type, **params)
-        layer.name = self._free_name(layer_prefix(layer_type), {l.name for l in self.layers})
+        layer.name = self._free_name(layer_prefix(layer_type), {other.name for other in self.layers})
         self.layers.insert(len(self.layers) if index is None else index, layer)
         return layer
 
@@ -477,7 +475,7 @@ class ExperimentSpec:
     # ---- defaults
 
     @classmethod
-    def default_for(cls, dataset: str, kind: str | None = None) -> "ExperimentSpec":
+    def default_for(cls, dataset: str, kind: str | None = None) -> ExperimentSpec:
         """A sensible starting model for a dataset (see `default_layers`)."""
         spec = cls(data=DataSpec(name=dataset))
         kind = kind or dataset_kind(dataset)
@@ -525,12 +523,12 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
         rows["momentum"] = f"{c.momentum:g}"
     if c.optimizer == "adagrad":
         rows["initial_accumulator"] = f"{c.initial_accumulator:g}"
-    if _KINDS.get(d.name) == "points":
+    if kind_of(d.name) == "points":
         rows["noise"] = f"{d.noise:g}"
         rows["points"] = str(d.n_samples)
     if d.name == "folder":
         rows["image_size"] = f"{d.image_height}x{d.image_width} {d.color_mode}"
-    if _KINDS.get(d.name) == "image":
+    if kind_of(d.name) == "image":
         a = spec.augment
         on = [
             f"{k}={getattr(a, k)}"
@@ -553,29 +551,8 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
     return rows
 
 
-#: Dataset name -> kind, for the datasets this module needs to know about to pick defaults.
-#: The dataset registry (core.datasets) is the full source; this map only avoids an import cycle.
-_KINDS = {
-    "moons": "points",
-    "circles": "points",
-    "xor": "points",
-    "spiral": "points",
-    "blobs": "points",
-    "iris": "tabular",
-    "wine": "tabular",
-    "breast_cancer": "tabular",
-    "digits": "image",
-    "mnist": "image",
-    "fashion_mnist": "image",
-    "cifar10": "image",
-    "dummy": "tabular",
-    "folder": "image",
-    "csv": "tabular",
-}
-
-
 def dataset_kind(name: str) -> str:
-    return _KINDS.get(name, "image")
+    return kind_of(name)
 
 
 def default_layers(kind: str) -> list[LayerSpec]:

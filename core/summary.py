@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core import shapes
-from core.builder import LossPlan, diagram, shape_text
-from core.graph import LayerRow
+from core.dataset_catalogue import UPLOADED
+from core.graph import LayerRow, diagram, shape_text
+from core.model_rules import LossPlan
 from core.spec import ExperimentSpec
-
-UPLOADED = ("folder", "csv")
 
 
 @dataclass(frozen=True)

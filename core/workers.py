@@ -167,7 +167,7 @@ def supervise() -> int:
     """`python -m core.workers`: hold the pool's lock, keep the workers, exit when the web servers are gone."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(message)s")
     paths = _paths()
-    lock = open(paths["lock"], "a+")
+    lock = open(paths["lock"], "a+")  # noqa: SIM115 - held (and so locked) for the supervisor's whole life
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -19,6 +19,7 @@ for col, (page, icon, key) in zip(
         ("pages/model.py", ":material/account_tree:", "model"),
         ("pages/train.py", ":material/monitoring:", "train"),
     ],
+    strict=False,
 ):
     with col.container(border=True):
         st.markdown(f"**{t(f'home.step_{key}_title')}**")

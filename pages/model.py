@@ -3,10 +3,10 @@
 import streamlit as st
 
 from core import datasets
-from core.builder import ModelBuildError, plan_loss
-from core.summary import summarize
 from core.i18n import LocalizedError
+from core.model_rules import ModelBuildError, plan_loss
 from core.spec import LOSSES, OPTIMIZERS
+from core.summary import summarize
 from ui import state
 from ui.layers import layer_editor
 from ui.state import t

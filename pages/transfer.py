@@ -16,7 +16,7 @@ spec = state.spec()
 tr = spec.transfer
 
 cards = st.columns(2)
-for column, recipe_id in zip(cards, ("transfer-features", "transfer-finetune")):
+for column, recipe_id in zip(cards, ("transfer-features", "transfer-finetune"), strict=False):
     with column:
         recipes_view.card(recipes.get(recipe_id))
 

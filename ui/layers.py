@@ -58,7 +58,7 @@ def _layer_row(spec: ExperimentSpec, index: int) -> None:
         # At most three controls side by side: a Conv2D's six would cut their labels and values.
         for start in range(0, len(schema), PER_ROW):
             cols = st.columns(PER_ROW)
-            for col, param in zip(cols, schema[start : start + PER_ROW]):
+            for col, param in zip(cols, schema[start : start + PER_ROW], strict=False):
                 with col:
                     param_widget(
                         param,

@@ -96,7 +96,7 @@ def settings_diff(chosen: list[runs.Run]) -> None:
     frame = pd.DataFrame(
         {
             f"{i + 1}. {run.name}": [_cell(table_.get(k, "-")) for k in keys]
-            for i, (run, table_) in enumerate(zip(chosen, tables))
+            for i, (run, table_) in enumerate(zip(chosen, tables, strict=False))
         },
         index=[t(f"settings.{k}") for k in keys],
     )

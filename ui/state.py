@@ -16,6 +16,7 @@ import time
 import streamlit as st
 
 from core import i18n, share, workspaces
+from core.dataset_catalogue import UPLOADED
 from core.spec import ExperimentSpec, SpecError
 
 log = logging.getLogger("keras_playground")
@@ -120,7 +121,7 @@ def data_file_name(spec: ExperimentSpec) -> str:
     """The file an exported script should read for uploaded data (the upload's own name)."""
     from core import uploads
 
-    if spec.data.name not in ("folder", "csv"):
+    if spec.data.name not in UPLOADED:
         return ""
     upload = uploads.store().get(owner(), spec.data.source) if spec.data.source else None
     return upload.filename if upload else ("kinoko_takenoko.zip" if spec.data.name == "folder" else "")

@@ -178,8 +178,8 @@ def _mistakes(ev, names: list[str]) -> None:
         for i, true, pred in shown
     ]
     if ev.samples is not None and ev.feature_names:
-        for row, sample in zip(rows, ev.samples):
-            row.update({name: round(float(v), 4) for name, v in zip(ev.feature_names, sample)})
+        for row, sample in zip(rows, ev.samples, strict=False):
+            row.update({name: round(float(v), 4) for name, v in zip(ev.feature_names, sample, strict=False)})
     st.dataframe(rows, hide_index=True)
 
 

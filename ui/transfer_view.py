@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core import pretrained, transfer
-from core.summary import summarize as summary_of
 from core.i18n import LocalizedError
 from core.spec import DataSpec, ExperimentSpec, TransferSpec
+from core.summary import summarize as summary_of
 from ui import state
 from ui.state import t
 
@@ -59,7 +59,7 @@ def head_editor(spec: ExperimentSpec) -> None:
         st.caption(t("transfer.head_custom"))
         st.page_link("pages/model.py", label=t("transfer.edit_on_model"), icon=":material/account_tree:")
         return
-    for key, value in zip(HEAD_KEYS, current):
+    for key, value in zip(HEAD_KEYS, current, strict=False):
         st.session_state.setdefault(key, value)
     st.radio(
         t("transfer.pooling"),

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -41,14 +40,14 @@ FINISH_TIMEOUT_MS = 120_000  # a whole short run; 40 moons epochs take ~25 s idl
 STATUS_WORDS = ("Queued", "Running", "Finished", "Stopped", "Diverged", "Failed")  # en.toml [status]
 
 # The status line of the Train page: a paragraph that starts with the bold status word.
-STATUS_JS = """() => {
-  const words = %s;
-  for (const p of document.querySelectorAll('[data-testid="stMarkdownContainer"] p')) {
+STATUS_JS = f"""() => {{
+  const words = {list(STATUS_WORDS)};
+  for (const p of document.querySelectorAll('[data-testid="stMarkdownContainer"] p')) {{
     const first = p.firstElementChild;
     if (first && first.tagName === 'STRONG' && words.includes(first.textContent.trim())) return p.textContent.trim();
-  }
+  }}
   return null;
-}""" % list(STATUS_WORDS)
+}}"""
 
 # Epochs charted in the Loss chart: the longest 'training' trace of any plotly plot titled "Loss"
 # (while Streamlit swaps a chart the old and new plot can both be in the DOM for a moment).
@@ -98,7 +97,7 @@ class Server:
         env = {**os.environ, **(env or {})}  # PLAYGROUND_HOME, PLAYGROUND_OFFLINE=1 from tests/conftest.py
         env["PYTHONUNBUFFERED"] = "1"
         python = str(PYTHON) if PYTHON.exists() else sys.executable
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until stop() closes it
         self.env = env
         self.proc = subprocess.Popen(
             [

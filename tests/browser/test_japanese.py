@@ -13,7 +13,8 @@ pytestmark = pytest.mark.browser
 STATUS_JA_JS = """() => {
   for (const p of document.querySelectorAll('[data-testid="stMarkdownContainer"] p')) {
     const first = p.firstElementChild;
-    if (first && first.tagName === 'STRONG' && ['待機中', '学習中', '完了', '停止', '発散', '失敗'].includes(first.textContent.trim()))
+    const words = ['待機中', '学習中', '完了', '停止', '発散', '失敗'];
+    if (first && first.tagName === 'STRONG' && words.includes(first.textContent.trim()))
       return p.textContent.trim();
   }
   return null;

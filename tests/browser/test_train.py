@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -52,8 +53,9 @@ def test_train_default_dataset_until_finished(app):
     # The final charts hold every epoch, for the training and the validation data.
     app.wait_charts(
         """cs => ['Loss', 'Accuracy'].every(title => cs.some(c => c.title === title
-              && c.traces.length === 2 && c.traces.every(t => ['training', 'validation'].includes(t.name) && t.n === %d)))"""
-        % epochs,
+              && c.traces.length === 2 && c.traces.every(t => ['training', 'validation'].includes(t.name) && t.n === EPOCHS)))""".replace(
+            "EPOCHS", str(epochs)
+        ),
         f"Loss and Accuracy with {epochs} epochs of training and validation",
     )
     assert app.loss_epochs() <= epochs
@@ -115,7 +117,7 @@ def test_stop_keeps_the_chart_and_offers_the_model(app):
         model.click()
     download = info.value
     assert download.suggested_filename.endswith(".keras")
-    data = open(download.path(), "rb").read()
+    data = Path(download.path()).read_bytes()
     assert len(data) > 1000 and data[:2] == b"PK", (len(data), data[:8])
 
 

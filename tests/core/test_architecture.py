@@ -8,6 +8,9 @@ LAYERS = {
     "leaf": {
         "settings",
         "network",
+        "model_rules",
+        "dataset_catalogue",
+        "shapes",
         "status",
         "eta",
         "spec",
@@ -27,7 +30,6 @@ LAYERS = {
         "db",
         "datasets",
         "builder",
-        "shapes",
         "summary",
         "analysis",
         "workspaces",

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from core import augment, datasets, demo_folders
-from core.spec import AugmentSpec, DataSpec, ExperimentSpec, LayerSpec
 from core.pipeline import first_training_batch, train, training_input, warm_imports
+from core.spec import AugmentSpec, DataSpec, ExperimentSpec, LayerSpec
 from core.status import Status
 
 warm_imports()
@@ -134,7 +134,7 @@ def test_no_augmentation_for_tables_or_when_everything_is_off():
     spec = ExperimentSpec.default_for("iris")
     spec.augment = AugmentSpec(enabled=True, rotation_range=30)
     data = datasets.load(spec.data)
-    from core.builder import plan_loss
+    from core.model_rules import plan_loss
 
     assert not training_input(spec, data, plan_loss(data.task, data.n_classes)).augmented
     assert first_training_batch(ExperimentSpec.default_for("folder")) is None  # not enabled
@@ -145,7 +145,7 @@ def test_validation_split_is_the_same_with_and_without_augmentation():
     spec = ExperimentSpec.default_for("folder")
     spec.data.validation, spec.data.validation_split = "split", 0.25
     data = datasets.load(spec.data)
-    from core.builder import plan_loss
+    from core.model_rules import plan_loss
 
     plan = plan_loss(data.task, data.n_classes)
     plain = training_input(spec, data, plan)

@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 
 from core import datasets
-from core.builder import ModelBuildError, build_model, plan_loss, targets
-from core.summary import summarize
+from core.builder import build_model, targets
 from core.datasets import load
+from core.model_rules import ModelBuildError, plan_loss
 from core.spec import ExperimentSpec, LayerSpec
+from core.summary import summarize
 from tests.core import fabricate
 
 

@@ -5,8 +5,8 @@ import sys
 import pytest
 
 from core import codegen, recipes
-from core.spec import ExperimentSpec, LayerSpec
 from core.pipeline import train
+from core.spec import ExperimentSpec, LayerSpec
 from tests.pages.helpers import ROOT
 
 
@@ -25,7 +25,7 @@ def test_the_exported_script_trains_and_reproduces_the_run(dataset, tmp_path):
     outcome = train(spec, owner="code")
     ours = outcome.evaluation.test_accuracy
     stdout = run_script(codegen.script(spec), tmp_path)
-    line = [l for l in stdout.splitlines() if l.startswith("test loss")][-1]
+    line = [row for row in stdout.splitlines() if row.startswith("test loss")][-1]
     assert float(line.split("test accuracy ")[1]) == pytest.approx(ours, abs=1e-4)  # same seed, same model, same numbers
     assert f"Total params: {outcome.n_params:,}" in stdout
 
@@ -50,7 +50,7 @@ def script_numbers(source: str, tmp_path) -> dict:
     """Run the script with a last line that prints its history and test figures at full precision."""
     tail = '\nimport json\nprint("NUMBERS " + json.dumps({"history": history.history, "test": [loss, accuracy]}))\n'
     stdout = run_script(source + tail, tmp_path)
-    line = [l for l in stdout.splitlines() if l.startswith("NUMBERS ")][-1]
+    line = [row for row in stdout.splitlines() if row.startswith("NUMBERS ")][-1]
     return {**json.loads(line.removeprefix("NUMBERS ")), "stdout": stdout}
 
 
@@ -101,7 +101,9 @@ def test_a_csv_run_s_script_reads_the_table_as_the_app_and_reproduces_its_number
 
     bunch = load_iris()
     rows = [" sepal length,sepal width , petal length,petal width,note,species"]
-    rows += [",".join(f"{v:g}" for v in x) + f",n{k},{bunch.target_names[k]}" for x, k in zip(bunch.data, bunch.target)]
+    rows += [
+        ",".join(f"{v:g}" for v in x) + f",n{k},{bunch.target_names[k]}" for x, k in zip(bunch.data, bunch.target, strict=True)
+    ]
     rows[3:3] = ["5.0,,1.4,0.2,gap,setosa", "5.0,3.1,1.4,0.2,no label,"]
     table = ("\ufeff" + "\n".join(rows) + "\n").encode()
     spec = ExperimentSpec.default_for("csv")

@@ -30,7 +30,7 @@ FILE_TYPES = {"keras", "sqlite3", "py", "json", "csv", "zip", "npz", "h5"}
 
 def test_every_literal_key_in_the_code_exists():
     sections = {key.split(".")[0] for key in i18n.catalogue("en")}
-    pattern = re.compile(r"""["']((?:%s)\.[a-z0-9_.]+)["']""" % "|".join(sorted(sections)))
+    pattern = re.compile(r"""["']((?:{})\.[a-z0-9_.]+)["']""".format("|".join(sorted(sections))))
     used = set()
     for path in CODE_FILES:
         used |= {m for m in pattern.findall(path.read_text()) if not m.endswith(".") and m.rsplit(".", 1)[1] not in FILE_TYPES}
@@ -135,7 +135,10 @@ def hard_coded_texts(source: str) -> list[str]:
 
 
 def test_the_hard_coded_text_check_catches_literals():
-    source = 'st.title("Train")\nst.button(":material/stop:")\ncol.caption(f"**{t(\'x\')}** · done")\nst.info(t("a.b"))\nst.error(label="学習")\nbound(st.checkbox, "vertical_flip", a, "vertical_flip")'
+    source = (
+        'st.title("Train")\nst.button(":material/stop:")\ncol.caption(f"**{t(\'x\')}** · done")\nst.info(t("a.b"))\n'
+        'st.error(label="学習")\nbound(st.checkbox, "vertical_flip", a, "vertical_flip")'
+    )
     assert [o.split(": ", 1)[1] for o in hard_coded_texts(source)] == ["'Train'", "'** · done'", "'学習'", "'vertical_flip'"]
 
 

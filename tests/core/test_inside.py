@@ -4,9 +4,9 @@ import keras
 import numpy as np
 
 from core import charts, inside
-from core.spec import ExperimentSpec, LayerSpec
 from core.pipeline import run, warm_imports
 from core.recorder import MemoryRecorder
+from core.spec import ExperimentSpec, LayerSpec
 from core.status import Status
 
 warm_imports()

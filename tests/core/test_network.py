@@ -157,7 +157,7 @@ def keras_style_failure() -> Exception:
         try:
             raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
         except urllib.error.URLError as e:
-            raise Exception(f"URL fetch failure on https://storage.googleapis.com/x: None -- {e.reason}")
+            raise Exception(f"URL fetch failure on https://storage.googleapis.com/x: None -- {e.reason}") from None
     except Exception as exc:  # noqa: BLE001
         return exc
 

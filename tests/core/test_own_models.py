@@ -106,7 +106,7 @@ def test_every_kind_of_cnn_classifies_with_gradcam(tmp_path, kind, suffix):
     prediction, seen = own.classify(picture(), top=3)
     assert seen.shape == (SIDE, SIDE, 3) and len(prediction.top) == 3
     probs = [p for _, p, _ in prediction.top]
-    assert probs == sorted(probs, reverse=True) and 0 <= probs[-1] and probs[0] <= 1
+    assert probs == sorted(probs, reverse=True) and probs[-1] >= 0 and probs[0] <= 1
     heat = own.heatmap(prediction.input, prediction.top[0][2])
     assert heat.ndim == 2 and min(heat.shape) > 1 and heat.dtype == np.float32
     assert float(heat.min()) >= 0 and float(heat.max()) <= 1

@@ -75,7 +75,7 @@ def test_two_dimensional_jobs_draw_a_decision_map_every_epoch():
     outcome, rec = run(small_spec("moons", epochs=2, batch_size=32))
     found = DecisionMap.from_blob(rec.decision_map.to_blob())
     assert found.epoch == 2 and found.z.shape == (len(found.ys), len(found.xs))
-    assert 0.0 <= found.z.min() and found.z.max() <= 1.0 and found.n_classes == 2 and len(found.x) == len(found.y) > 0
+    assert found.z.min() >= 0.0 and found.z.max() <= 1.0 and found.n_classes == 2 and len(found.x) == len(found.y) > 0
 
 
 def test_validation_split_instead_of_the_test_set():

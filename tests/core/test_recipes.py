@@ -2,8 +2,8 @@ import pytest
 
 from core import datasets, recipes
 from core.builder import build_model
-from core.spec import ExperimentSpec
 from core.pipeline import train, warm_imports
+from core.spec import ExperimentSpec
 from core.status import Status
 from tests.core import fabricate
 

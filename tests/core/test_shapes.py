@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from core import shapes
-from core.builder import ModelBuildError, build_model
+from core.builder import build_model
 from core.datasets import DATASETS, Dataset
+from core.model_rules import ModelBuildError
 from core.spec import ExperimentSpec, LayerSpec
 
 L = LayerSpec.make
@@ -149,7 +150,7 @@ def test_random_stacks_match_keras_or_fail_the_same_way():
         except ModelBuildError as exc:
             with pytest.raises(ModelBuildError) as theirs:
                 build_model(spec, fake_data(shape, 3, "image"))
-            assert (theirs.value.msg.key, theirs.value.layer) == (exc.msg.key, exc.layer), [l.short() for l in layers]
+            assert (theirs.value.msg.key, theirs.value.layer) == (exc.msg.key, exc.layer), [layer.short() for layer in layers]
             continue
         assert ours.total_params == same_as_keras(spec, shape, 3).total_params
 

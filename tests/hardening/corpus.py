@@ -29,9 +29,9 @@ import struct
 import uuid
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable
+from functools import cache
 
 import numpy as np
 from PIL import Image
@@ -264,7 +264,7 @@ def _good_entries(per_class: int = 3) -> list[dict]:
     return [_stored(name, data) for name, data in zips.class_folders(per_class=per_class).items()]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zero_block(megabytes: int) -> tuple[bytes, int, int]:
     """(raw deflate stream, crc32, size) of `megabytes` MiB of zeros, built by repeating one fully flushed block."""
     block_mb = 4 if megabytes % 4 == 0 else 1
@@ -546,12 +546,12 @@ def good_model():
     return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
 
 
-@lru_cache(maxsize=None)
+@cache
 def good_keras() -> bytes:
     return _keras_bytes(good_model())
 
 
-@lru_cache(maxsize=None)
+@cache
 def good_h5() -> bytes:
     return _h5_bytes(good_model())
 
@@ -860,7 +860,7 @@ BY_NAME = {case.name: case for case in CASES}
 assert len(BY_NAME) == len(CASES), "case names must be unique"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _data(name: str) -> bytes:
     return BY_NAME[name].make()
 

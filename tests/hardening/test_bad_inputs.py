@@ -30,7 +30,7 @@ import threading
 import time
 import traceback
 import uuid
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ from core import i18n, images, own_models, settings, uploads
 from core.i18n import LocalizedError, Msg
 from tests.core import zips
 from tests.hardening import corpus
-from tests.hardening.corpus import ENTRY, BY_NAME, CASES
+from tests.hardening.corpus import BY_NAME, CASES, ENTRY
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = (24, 24)
@@ -79,7 +79,7 @@ def assert_refusal(exc: BaseException, case: corpus.Case, point: str) -> None:
         assert exc.msg.key == case.key, f"{case.name} at {point}: refused as {exc.msg.key}, expected {case.key}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def good_own_model():
     return own_models.from_upload(corpus.good_keras(), "good.keras")
 
@@ -133,7 +133,7 @@ def drive(case: corpus.Case, point: str):
 
 
 def near(pixel, colour, tolerance=40) -> bool:
-    return all(abs(int(a) - int(b)) <= tolerance for a, b in zip(pixel, colour))
+    return all(abs(int(a) - int(b)) <= tolerance for a, b in zip(pixel, colour, strict=False))
 
 
 CONVERTED = {"png_16bit", "cmyk_jpeg", "rgba_png", "palette_png", "animated_gif", "grey_alpha_png", "float_tiff", "one_bit_bmp"}
@@ -461,7 +461,7 @@ def test_model_uploads_leave_no_file_in_the_app_temp_dir(processed_corpus):
 def test_no_entry_named_by_an_upload_exists_anywhere(processed_corpus):
     p = processed_corpus
     hits = []
-    for label, root in p["roots"].items():
+    for label, _root in p["roots"].items():
         hits += [f"{label}: {n}" for n in p["after"][label] if corpus.TOKEN in n]
     for label in p["tops_after"]:
         hits += [
