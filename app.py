@@ -7,7 +7,7 @@ the landing page paints at once; pages import Keras only when they need it.
 import streamlit as st
 
 from core import jobs
-from ui import errors, runtime, sidebar, state
+from ui import errors, keys, runtime, sidebar, state
 from ui.state import t
 
 st.set_page_config(page_title="Keras Playground", page_icon=":material/neurology:", layout="wide")
@@ -28,7 +28,7 @@ PAGES = {
 
 page = st.navigation(list(PAGES.values()))
 jobs.dispatch_soon()  # the training workers are started (warm) before anybody presses Train
-target = state.apply_link() or st.session_state.pop("go_to", None)  # a link's page, or where a button sends the learner
+target = state.apply_link() or st.session_state.pop(keys.GO_TO, None)  # a link's page, or where a button sends the learner
 if target and target in PAGES and PAGES[target].url_path != page.url_path:
     st.switch_page(PAGES[target])
 sidebar.render(show_job_status=page.url_path != "train", page=page.url_path or "home")

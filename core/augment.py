@@ -134,7 +134,8 @@ class _AugmentedBatchesMixin:
     """
 
     def __init__(self, x, y, a: AugmentSpec, batch_size: int, seed: int, shuffle: bool = True, workers: int = 2):
-        super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max(4, 2 * workers))
+        # A mixin: the next class in the MRO is keras.utils.PyDataset (see batches_class), which takes these.
+        super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max(4, 2 * workers))  # type: ignore[call-arg]
         self.x, self.y, self.batch_size, self.seed, self.shuffle = x, y, batch_size, seed, shuffle
         self.generator = make_generator(a, for_training=True)
         if needs_fit(a):

@@ -76,6 +76,6 @@ DATASETS: dict[str, DatasetInfo] = {
 
 
 def kind_of(name: str) -> str:
-    """"points" | "tabular" | "image" for a dataset name (unknown names count as pictures)."""
+    """ "points" | "tabular" | "image" for a dataset name (unknown names count as pictures)."""
     info = DATASETS.get(name)
     return info.kind if info is not None else "image"

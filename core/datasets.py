@@ -33,6 +33,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class Dataset:
     feature_names: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
     class_names: tuple[str, ...] = ()  # defaults to info.class_names; uploads bring their own
-    report: object | None = None  # uploads: what was skipped, converted, warned about
+    report: Any = None  # uploads: what was skipped, converted, warned about (FolderImages or CsvTable)
 
     def __post_init__(self):
         if not self.class_names:
@@ -236,7 +237,8 @@ def _local_keras_files(name: str):
         needed = DATASETS[name].files
         if all(find_file(f) for f in needed):
             # All four files must come from one folder so train and test match.
-            return _read_fashion(find_file(needed[0]).parent)
+            first = find_file(needed[0])
+            return _read_fashion(first.parent) if first is not None else None
         return None
     if name == "cifar10":
         for rel in ("datasets/cifar-10-batches-py", "datasets/cifar-10-batches-py-target/cifar-10-batches-py"):
@@ -247,7 +249,7 @@ def _local_keras_files(name: str):
     raise KeyError(name)
 
 
-def _unavailable(name: str, reason: str = "") -> DatasetUnavailable:
+def _unavailable(name: str, reason: Msg | str = "") -> DatasetUnavailable:
     where = settings.data_dir()
     roots = ([f"{where}/"] if where else ["$PLAYGROUND_DATA_DIR/"]) + [f"{settings.keras_cache_dir()}/"]
     return DatasetUnavailable(
@@ -416,6 +418,7 @@ def _load_upload(spec: DataSpec, owner: str | None) -> Dataset:
     from core import uploads
 
     key, data = upload_bytes(spec, owner)
+    cache_key: tuple
     if spec.name == "folder":
         cache_key = (key, spec.image_height, spec.image_width, spec.color_mode, round(spec.test_fraction, 4), spec.seed)
     else:
@@ -432,14 +435,16 @@ def _load_upload(spec: DataSpec, owner: str | None) -> Dataset:
             parts = (folder.x[train], folder.y[train], folder.x[test], folder.y[test])
         else:
             parts = _split(folder.x, folder.y, spec.test_fraction, spec.seed)
-        dataset = Dataset(info, *_readonly(*parts), class_names=folder.class_names, report=folder)
+        x_tr, y_tr, x_te, y_te = _readonly(*parts)
+        dataset = Dataset(info, x_tr, y_tr, x_te, y_te, class_names=folder.class_names, report=folder)
     else:
         if not spec.label_column:
             raise DatasetUnavailable("errors.pick_label_column")
         table = uploads.read_csv_table(data, spec.label_column)
         parts = _split(table.x, table.y, spec.test_fraction, spec.seed)
+        x_tr, y_tr, x_te, y_te = _readonly(*parts)
         dataset = Dataset(
-            info, *_readonly(*parts), feature_names=table.feature_names, class_names=table.class_names, report=table
+            info, x_tr, y_tr, x_te, y_te, feature_names=table.feature_names, class_names=table.class_names, report=table
         )
     with _UPLOAD_LOCK:
         _UPLOAD_CACHE[cache_key] = dataset

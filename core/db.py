@@ -258,7 +258,7 @@ def pack(meta: dict | None = None, **arrays: np.ndarray) -> bytes:
     np.savez_compressed(
         buffer,
         __meta__=np.frombuffer(dumps(meta or {}).encode("utf-8"), np.uint8),
-        **{k: np.asarray(v) for k, v in arrays.items()},
+        **{k: np.asarray(v) for k, v in arrays.items()},  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
     )
     return buffer.getvalue()
 

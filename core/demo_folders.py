@@ -31,13 +31,14 @@ def _background(rng: np.random.Generator, w: int, h: int):
     img = Image.new("RGB", (w, h), base)
     draw = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(10, 30))):  # leaves, pebbles and grass: clutter
-        x, y = rng.integers(0, w), rng.integers(0, h)
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
         r = int(rng.integers(3, 18))
         shade = tuple(int(v) for v in np.clip(np.array(base) + rng.integers(-70, 40, 3), 0, 255))
         if rng.random() < 0.5:
             draw.ellipse((x - r, y - r // 2, x + r, y + r // 2), fill=shade)
         else:
-            draw.line((x, y, x + rng.integers(-25, 25), y - rng.integers(5, 40)), fill=shade, width=int(rng.integers(2, 5)))
+            end = (x + int(rng.integers(-25, 25)), y - int(rng.integers(5, 40)))
+            draw.line((x, y, *end), fill=shade, width=int(rng.integers(2, 5)))
     return img.filter(ImageFilter.GaussianBlur(1.0))
 
 

@@ -246,71 +246,66 @@ def _pct(x: float) -> str:
     return f"{x:.0%}"
 
 
-def _diverging(loss, val_loss, acc, spec, status, n_classes) -> Finding | None:
-    lr = dict(lr=f"{spec.compile.learning_rate:g}", optimizer=_optimizer(spec))
-    fixes = [f for f in (lower_lr(spec, 10),) if f]
+def _not_a_number(loss, val_loss, lr, fixes) -> Finding | None:
     for name, curve in (("loss", loss), ("val_loss", val_loss)):
         bad = np.flatnonzero(~np.isfinite(curve))
         if bad.size:
             i = int(bad[0])
-            return Finding(
-                "diverging",
-                "error",
-                Msg(
-                    "diagnosis.diverging_nan", dict(curve=Msg(f"diagnosis.curve.{name}"), value=str(curve[i]), epoch=i + 1, **lr)
-                ),
-                fixes,
-                i + 1,
-                name,
+            msg = Msg(
+                "diagnosis.diverging_nan", dict(curve=Msg(f"diagnosis.curve.{name}"), value=str(curve[i]), epoch=i + 1, **lr)
             )
+            return Finding("diverging", "error", msg, fixes, i + 1, name)
+    return None
+
+
+def _beyond_guessing(loss, acc, guess, n_classes, lr, fixes) -> Finding | None:
+    """Far above the loss of guessing now, or once so far that the accuracy fell back to chance."""
+    n, last = len(loss), float(loss[-1])
+    if last > DIVERGE_CHANCE_FACTOR * guess:
+        msg = Msg("diagnosis.diverging_huge", dict(value=_num(last), epoch=n, chance=_num(guess), **lr))
+        return Finding("diverging", "error", msg, fixes, n)
+    if n >= 3 and acc.size >= n:
+        p = int(loss.argmax())
+        now = float(acc[:n][-3:].mean())
+        if loss[p] > COLLAPSE_CHANCE_FACTOR * guess and normalized_accuracy(now, n_classes) < NEAR_CHANCE:
+            fields = dict(peak=_num(float(loss[p])), peak_epoch=p + 1, chance=_num(guess), acc=_pct(now), **lr)
+            return Finding("diverging", "error", Msg("diagnosis.diverging_collapsed", fields), fixes, p + 1)
+    return None
+
+
+def _rising(loss, lr, fixes) -> Finding | None:
+    """Far above where it started, or climbing steadily away from its best (one spike of a jumpy curve is "noisy")."""
+    n, last = len(loss), float(loss[-1])
+    first, best, b = float(loss[0]), float(loss.min()), int(loss.argmin())
+    from_first = last > DIVERGE_FROM_FIRST * first and last - first >= DIVERGE_MIN_RISE
+    climbing = (
+        n >= 4
+        and last > DIVERGE_FROM_BEST * best
+        and last - best >= DIVERGE_MIN_RISE
+        and loss[-1] > loss[-2] > loss[-3]
+        and _jumpiness(loss)[0] < NOISY_FLIPS
+    )
+    if not (from_first or climbing):
+        return None
+    msg = Msg("diagnosis.diverging_rising", dict(value=_num(last), epoch=n, best=_num(best), best_epoch=b + 1, **lr))
+    return Finding("diverging", "error", msg, fixes, n)
+
+
+def _diverging(loss, val_loss, acc, spec, status, n_classes) -> Finding | None:
+    lr = dict(lr=f"{spec.compile.learning_rate:g}", optimizer=_optimizer(spec))
+    fixes = [f for f in (lower_lr(spec, 10),) if f]
+    found = _not_a_number(loss, val_loss, lr, fixes)
+    if found is not None:
+        return found
     if status == "diverged":
         return Finding("diverging", "error", Msg("diagnosis.diverging_stopped", lr), fixes, len(loss) + 1)
     if not loss.size:
         return None
-    n, last = len(loss), float(loss[-1])
     guess = _loss_of_guessing(spec, n_classes)
-    if guess is not None and last > DIVERGE_CHANCE_FACTOR * guess:
-        return Finding(
-            "diverging",
-            "error",
-            Msg("diagnosis.diverging_huge", dict(value=_num(last), epoch=n, chance=_num(guess), **lr)),
-            fixes,
-            n,
-        )
-    if guess is not None and n >= 3 and acc.size >= n:
-        p = int(loss.argmax())
-        now = float(acc[:n][-3:].mean())
-        if loss[p] > COLLAPSE_CHANCE_FACTOR * guess and normalized_accuracy(now, n_classes) < NEAR_CHANCE:
-            return Finding(
-                "diverging",
-                "error",
-                Msg(
-                    "diagnosis.diverging_collapsed",
-                    dict(peak=_num(float(loss[p])), peak_epoch=p + 1, chance=_num(guess), acc=_pct(now), **lr),
-                ),
-                fixes,
-                p + 1,
-            )
-    if n >= 2:
-        first, best, b = float(loss[0]), float(loss.min()), int(loss.argmin())
-        from_first = last > DIVERGE_FROM_FIRST * first and last - first >= DIVERGE_MIN_RISE
-        # A steady climb, not one spike of a jumpy curve (that one is "noisy").
-        climbing = (
-            n >= 4
-            and last > DIVERGE_FROM_BEST * best
-            and last - best >= DIVERGE_MIN_RISE
-            and loss[-1] > loss[-2] > loss[-3]
-            and _jumpiness(loss)[0] < NOISY_FLIPS
-        )
-        if from_first or climbing:
-            return Finding(
-                "diverging",
-                "error",
-                Msg("diagnosis.diverging_rising", dict(value=_num(last), epoch=n, best=_num(best), best_epoch=b + 1, **lr)),
-                fixes,
-                n,
-            )
-    return None
+    found = _beyond_guessing(loss, acc, guess, n_classes, lr, fixes) if guess is not None else None
+    if found is None and len(loss) >= 2:
+        found = _rising(loss, lr, fixes)
+    return found
 
 
 def _overfitting(loss, val_loss, spec, status) -> Finding | None:

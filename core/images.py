@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class ImageRejected(LocalizedError):
 
 @dataclass
 class Decoded:
-    image: object  # PIL.Image.Image in mode "RGB" or "L"
+    image: Any  # PIL.Image.Image in mode "RGB" or "L"
     notes: list[str] = field(default_factory=list)  # what was done: "converted:CMYK", "exif_rotated", "first_frame"
 
 
@@ -49,7 +50,7 @@ def decode(data: bytes, color_mode: str = "rgb", max_pixels: int = DEFAULT_MAX_P
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(data))
+            img: Any = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageRejected("too_many_pixels", width=width, height=height, limit=f"{max_pixels:,}")

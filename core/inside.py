@@ -95,7 +95,8 @@ class InsideViews:
             arrays["filters"] = self.filters[1]
         meta = {"layers": [name for name, _ in self.maps], "filters": self.filters[0] if self.filters else None}
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, __meta__=np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8), **arrays)
+        header = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
+        np.savez_compressed(buffer, __meta__=header, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
         return buffer.getvalue()
 
     @classmethod

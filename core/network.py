@@ -144,7 +144,7 @@ def probe(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> Msg | None:
     return outcome["why"]
 
 
-def _chain(exc: BaseException):
+def _chain(exc: BaseException | None):
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ class ModelRefused(LocalizedError):
 class OwnModel:
     """A Keras classifier of images plus what it takes to feed it."""
 
-    model: object
+    model: Any  # keras.Model
     height: int
     width: int
     channels: int

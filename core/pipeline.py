@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -126,10 +127,10 @@ class Outcome:
     status: Status
     message: Msg | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    model: object | None = None  # keras.Model; stays in the process that trained it
-    data: object | None = None  # core.datasets.Dataset the model trained on
+    model: Any = None  # keras.Model; stays in the process that trained it
+    data: Any = None  # core.datasets.Dataset the model trained on
     history: dict[str, list[float]] = field(default_factory=dict)
-    evaluation: object | None = None
+    evaluation: Any = None  # core.analysis.Evaluation
     n_params: int | None = None
 
 

@@ -157,7 +157,8 @@ PREPROCESS_MODE = {
 
 def weights_folder() -> Path:
     """Where a learner should put weights files: `PLAYGROUND_DATA_DIR/models` if set, else the Keras cache's."""
-    return settings.data_dir() / "models" if settings.data_dir() else settings.keras_cache_dir() / "models"
+    seeded = settings.data_dir()
+    return seeded / "models" if seeded is not None else settings.keras_cache_dir() / "models"
 
 
 class WeightsUnavailable(LocalizedError):

@@ -45,7 +45,7 @@ def _next_seq(conn) -> int:
 def waiting() -> int:
     """Jobs ready to start as soon as a worker is free."""
     with db.read() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(db.runs).where(_eligible())).scalar())
+        return int(conn.execute(sa.select(sa.func.count()).select_from(db.runs).where(_eligible())).scalar() or 0)
 
 
 def counts() -> tuple[int, int]:
@@ -53,7 +53,7 @@ def counts() -> tuple[int, int]:
     with db.read() as conn:
         running = conn.execute(sa.select(sa.func.count()).select_from(db.runs).where(R.status == str(Status.RUNNING))).scalar()
         ready = conn.execute(sa.select(sa.func.count()).select_from(db.runs).where(_eligible())).scalar()
-    return int(running), int(ready)
+    return int(running or 0), int(ready or 0)
 
 
 def submit(

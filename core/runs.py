@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import json
 import shutil
 import uuid
@@ -88,7 +89,8 @@ class Run:
 
     @property
     def class_names(self) -> list[str]:
-        return [str(n) for n in self.metrics.get("class_names") or []]
+        names = self.metrics.get("class_names") or []
+        return [str(n) for n in names] if isinstance(names, list) else []
 
 
 def run_dir(run_id: str) -> Path:
@@ -254,7 +256,7 @@ class RunStore:
             shutil.rmtree(run_dir(run_id), ignore_errors=True)
         return bool(gone)
 
-    def prune(self, owner: str, keep: int) -> list[str]:
+    def prune(self, owner: str, keep: int) -> builtins.list[str]:
         """Delete the owner's oldest settled jobs beyond `keep` (runs, failed and cancelled ones alike); returns their ids."""
         r = db.runs.c
         with db.read() as conn:

@@ -40,6 +40,16 @@ class Param:
     step: float | None = None
     choices: tuple[str, ...] = ()
 
+    @property
+    def low(self) -> float:
+        assert self.minimum is not None, f"{self.name} has no lower bound"
+        return self.minimum
+
+    @property
+    def high(self) -> float:
+        assert self.maximum is not None, f"{self.name} has no upper bound"
+        return self.maximum
+
     def clean(self, value: Any, where: str) -> Any:
         """Coerce and range-check one value; raise SpecError naming `where`."""
         try:
@@ -94,6 +104,12 @@ LAYER_TYPES: dict[str, tuple[Param, ...]] = {
     "InceptionBlock": (Param("filters", "int", 64, 1, 256),),
     "ResidualBlock": (Param("filters", "int", 32, 1, 256), Param("kernel_size", "int", 3, 1, 7)),
 }
+
+
+def param(layer_type: str, name: str) -> Param:
+    """One parameter of a layer type, with its bounds: `param("Dropout", "rate").maximum` -> 0.95."""
+    return next(p for p in LAYER_TYPES[layer_type] if p.name == name)
+
 
 #: Layers that need an image-shaped (height, width, channels) input.
 SPATIAL_TYPES = frozenset(
@@ -178,8 +194,15 @@ FILL_MODES = ("nearest", "constant", "reflect", "wrap")
 COLOR_MODES = ("rgb", "grayscale")
 
 
-def knob(default: Any, low: float | None = None, high: float | None = None, *, step: float | None = None,
-         choices: tuple[str, ...] | None = None, widget: tuple[float, float] | None = None) -> Any:
+def knob(
+    default: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    step: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    widget: tuple[float, float] | None = None,
+) -> Any:
     """A spec field with what checks it and what its widget offers (core/spec.py is the one source of both).
 
     `low`..`high` is what a spec may hold (a link or a file is refused outside it); `widget` is the part of it
@@ -209,7 +232,8 @@ class DataSpec:
     test_fraction: float = knob(0.25, 0.05, 0.9, step=0.05, widget=(0.1, 0.5))  # built-in sets without their own test split
     train_size: int | None = knob(None, 1, 10_000_000, step=100)  # keep the first N training samples (None: all)
     test_size: int | None = knob(None, 1, 10_000_000, step=100)  # keep the first N test samples (None: all)
-    validation: str = knob("test", choices=VALIDATION_SOURCES)  # "test": the test set as validation_data; "split": a fraction of train
+    # "test": the test set as validation_data; "split": a fraction of the training data
+    validation: str = knob("test", choices=VALIDATION_SOURCES)
     validation_split: float = knob(0.2, 0.05, 0.9, step=0.05, widget=(0.05, 0.5))
     standardize: bool = False  # tabular/2-D: a Normalization layer adapted to the training data
     seed: int = knob(0, 0, 2**31 - 1, step=1)
@@ -251,8 +275,6 @@ class AugmentSpec:
     seed: int = 1
 
 
-
-
 @dataclass
 class TransferSpec:
     """Transfer learning (tutorial 003, 4.4): a pretrained base under the layer stack, which becomes the head.
@@ -269,8 +291,6 @@ class TransferSpec:
     preprocess: str = knob("model", choices=TRANSFER_PREPROCESS)
 
 
-
-
 @dataclass
 class CompileSpec:
     optimizer: str = knob("adam", choices=OPTIMIZERS)
@@ -278,7 +298,8 @@ class CompileSpec:
     momentum: float = knob(0.0, 0.0, 0.999, step=0.01, widget=(0.0, 0.99))  # SGD and RMSprop
     nesterov: bool = False  # SGD
     weight_decay: float = knob(0.004, 0.0, 1.0)  # AdamW
-    initial_accumulator: float = knob(0.1, 0.0, 10.0)  # Adagrad: Keras 3 starts its sums of squared gradients at 0.1; Keras 2 at 0
+    # Adagrad: Keras 3 starts its sums of squared gradients at 0.1; Keras 2 at 0
+    initial_accumulator: float = knob(0.1, 0.0, 10.0)
     loss: str = knob("auto", choices=LOSSES)  # "auto": picked to match the output layer
 
 
@@ -354,7 +375,7 @@ def _read_part(cls, raw: Any, part: str):
     for name, value in raw.items():
         where = f"{part}.{name}"
         values[name] = _coerce(value, known[name], where)
-        _check(values[name], known[name].metadata, where, optional="None" in str(known[name].type))
+        _check(values[name], dict(known[name].metadata), where, optional="None" in str(known[name].type))
     return cls(**values)
 
 

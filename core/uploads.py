@@ -112,8 +112,8 @@ def _layout(entries: list[tuple[zipfile.ZipInfo, list[str]]]) -> tuple[int, bool
     return strip, split
 
 
-def read_image_zip(data: bytes, size: tuple[int, int] = (60, 90), color_mode: str = "rgb") -> FolderImages:
-    """Decode a zip of class folders into arrays of `size` (height, width). Raises UploadRefused."""
+def _open_zip(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The archive and its file entries, or UploadRefused (too large, not a zip, too many files)."""
     if len(data) > settings.max_upload_bytes():
         raise UploadRefused("upload.refused.too_large", limit=f"{settings.max_upload_bytes() // 2**20} MB")
     try:
@@ -123,9 +123,12 @@ def read_image_zip(data: bytes, size: tuple[int, int] = (60, 90), color_mode: st
         raise UploadRefused("upload.refused.not_zip") from exc
     if len(infos) > settings.max_files():
         raise UploadRefused("upload.refused.too_many_files", count=f"{len(infos):,}", limit=f"{settings.max_files():,}")
+    return zf, infos
 
-    skipped: list[Skipped] = []
-    entries: list[tuple[zipfile.ZipInfo, list[str]]] = []
+
+def _usable_entries(infos: list[zipfile.ZipInfo], skipped: list[Skipped]) -> list[tuple[zipfile.ZipInfo, list[str]]]:
+    """Entries that may be pictures: system clutter dropped, links, unsafe paths and archives skipped with a reason."""
+    entries = []
     for info in infos:
         name = _fix_name(info)
         parts = name.replace("\\", "/").split("/")
@@ -140,81 +143,104 @@ def read_image_zip(data: bytes, size: tuple[int, int] = (60, 90), color_mode: st
             skipped.append(Skipped(name, Msg("upload.reason.archive")))
         else:
             entries.append((info, parts))
+    return entries
 
+
+@dataclass
+class _Tally:
+    """What reading the pictures has found so far, and the totals the limits watch."""
+
+    images: list = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    subsets: list[str | None] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    folders: set[str] = field(default_factory=set)
+    converted: int = 0
+    rotated: int = 0
+    resized: int = 0
+    total_bytes: int = 0
+    total_pixels: int = 0
+
+
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, tally: _Tally) -> bytes | None:
+    """The entry's bytes, or None (skipped with its reason); UploadRefused when the zip inflates past its bound."""
+    try:
+        raw = _read_capped(zf, info, settings.max_upload_bytes())
+    except _Unreadable as exc:
+        tally.skipped.append(Skipped(name, Msg("upload.reason.corrupt", {"error": str(exc)})))
+        return None
+    if raw is None:
+        tally.skipped.append(Skipped(name, Msg("upload.reason.too_large")))
+        return None
+    tally.total_bytes += len(raw)
+    total_cap = settings.max_upload_bytes() * 20
+    if tally.total_bytes > total_cap:
+        raise UploadRefused("upload.refused.zip_bomb", limit=f"{total_cap // 2**20} MB")
+    return raw
+
+
+def _add_picture(raw: bytes, name: str, where: tuple[str, str | None], size, color_mode: str, tally: _Tally) -> None:
+    """Decode one picture into the tally (or skip it with the reason); `where` is (class folder, train/test)."""
+    try:
+        decoded = decode(raw, color_mode, settings.max_image_pixels())
+    except ImageRejected as exc:
+        tally.skipped.append(Skipped(name, exc.msg))
+        return
+    img = decoded.image
+    tally.total_pixels += img.width * img.height
+    if tally.total_pixels > settings.max_total_pixels():
+        raise UploadRefused("upload.refused.too_many_pixels", limit=f"{settings.max_total_pixels():,}")
+    tally.converted += any(n.startswith("converted") for n in decoded.notes)
+    tally.rotated += "exif_rotated" in decoded.notes
+    tally.resized += (img.height, img.width) != tuple(size)
+    tally.images.append(to_array(img, size))
+    tally.labels.append(where[0])
+    tally.subsets.append(where[1])
+
+
+def _warnings(tally: _Tally, classes: tuple[str, ...]) -> list[Msg]:
+    warnings = [Msg("upload.warn.empty_class", {"name": Plain(f)}) for f in sorted(tally.folders - set(classes))]
+    counts = Counter(tally.labels)
+    if max(counts.values()) >= IMBALANCE_RATIO * min(counts.values()):
+        most, least = max(counts, key=counts.__getitem__), min(counts, key=counts.__getitem__)
+        ratio = f"{max(counts.values()) / min(counts.values()):.1f}"
+        warnings.append(Msg("upload.warn.imbalance", {"most": Plain(most), "least": Plain(least), "ratio": ratio}))
+    return warnings
+
+
+def read_image_zip(data: bytes, size: tuple[int, int] = (60, 90), color_mode: str = "rgb") -> FolderImages:
+    """Decode a zip of class folders into arrays of `size` (height, width). Raises UploadRefused."""
+    zf, infos = _open_zip(data)
+    tally = _Tally()
+    entries = _usable_entries(infos, tally.skipped)
     strip, split = _layout(entries)
-    per_entry_cap, total_cap = settings.max_upload_bytes(), settings.max_upload_bytes() * 20
-    total_pixels, total_bytes = 0, 0
-    images, labels, subsets = [], [], []
-    converted = rotated = resized = 0
-    folders_seen: set[str] = set()
     for info, parts in entries:
-        name = "/".join(parts)
-        rest = parts[strip:]
+        name, rest = "/".join(parts), parts[strip:]
         subset = None
         if split:
             subset, rest = SPLIT_FOLDERS[rest[0]], rest[1:]
         if len(rest) < 2:
-            skipped.append(Skipped(name, Msg("upload.reason.no_class_folder")))
+            tally.skipped.append(Skipped(name, Msg("upload.reason.no_class_folder")))
             continue
-        folder = rest[0]
-        folders_seen.add(folder)
-        try:
-            raw = _read_capped(zf, info, per_entry_cap)
-        except _Unreadable as exc:
-            skipped.append(Skipped(name, Msg("upload.reason.corrupt", {"error": str(exc)})))
-            continue
-        if raw is None:
-            skipped.append(Skipped(name, Msg("upload.reason.too_large")))
-            continue
-        total_bytes += len(raw)
-        if total_bytes > total_cap:
-            raise UploadRefused("upload.refused.zip_bomb", limit=f"{total_cap // 2**20} MB")
-        try:
-            decoded = decode(raw, color_mode, settings.max_image_pixels())
-        except ImageRejected as exc:
-            skipped.append(Skipped(name, exc.msg))
-            continue
-        img = decoded.image
-        total_pixels += img.width * img.height
-        if total_pixels > settings.max_total_pixels():
-            raise UploadRefused("upload.refused.too_many_pixels", limit=f"{settings.max_total_pixels():,}")
-        converted += any(n.startswith("converted") for n in decoded.notes)
-        rotated += "exif_rotated" in decoded.notes
-        resized += (img.height, img.width) != tuple(size)
-        images.append(to_array(img, size))
-        labels.append(folder)
-        subsets.append(subset)
-
-    classes = tuple(sorted(set(labels)))
-    warnings = [Msg("upload.warn.empty_class", {"name": Plain(f)}) for f in sorted(folders_seen - set(classes))]
+        tally.folders.add(rest[0])
+        raw = _read_entry(zf, info, name, tally)
+        if raw is not None:
+            _add_picture(raw, name, (rest[0], subset), size, color_mode, tally)
+    classes = tuple(sorted(set(tally.labels)))
     if len(classes) < 2:
-        raise UploadRefused("upload.refused.need_two_classes", found=len(classes), skipped=len(skipped))
-    counts = Counter(labels)
-    if max(counts.values()) >= IMBALANCE_RATIO * min(counts.values()):
-        warnings.append(
-            Msg(
-                "upload.warn.imbalance",
-                {
-                    "most": Plain(max(counts, key=counts.get)),
-                    "least": Plain(min(counts, key=counts.get)),
-                    "ratio": f"{max(counts.values()) / min(counts.values()):.1f}",
-                },
-            )
-        )
+        raise UploadRefused("upload.refused.need_two_classes", found=len(classes), skipped=len(tally.skipped))
     index = {name: i for i, name in enumerate(classes)}
-    subset_array = np.array(subsets) if split else None
-    if split and not ({"train", "test"} <= set(subsets)):
-        subset_array = None  # only one of the two folders had images: split at random instead
+    subset_array = np.array(tally.subsets) if split and {"train", "test"} <= set(tally.subsets) else None
     return FolderImages(
-        np.stack(images),
-        np.array([index[label] for label in labels], "int64"),
+        np.stack(tally.images),
+        np.array([index[label] for label in tally.labels], "int64"),
         classes,
         subset_array,
-        skipped,
-        warnings,
-        converted,
-        rotated,
-        resized,
+        tally.skipped,
+        _warnings(tally, classes),
+        tally.converted,
+        tally.rotated,
+        tally.resized,
     )
 
 
@@ -408,7 +434,7 @@ class UploadStore:
 
     def total_bytes(self) -> int:
         with db.read() as conn:
-            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(db.uploads.c.size), 0))).scalar())
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(db.uploads.c.size), 0))).scalar() or 0)
 
 
 _STORE = UploadStore()

@@ -81,8 +81,8 @@ class Supervisor:
             if not proc.is_alive():
                 self._replace(slot, proc, wid)
                 continue
-            reason = self._reason_to_end(proc.pid, jobs.get(wid))
-            if reason is not None:
+            reason = self._reason_to_end(proc.pid, jobs.get(wid)) if proc.pid is not None else None
+            if reason is not None and proc.pid is not None:
                 self.ended[proc.pid] = reason
                 os.kill(proc.pid, signal.SIGKILL)
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import augment
-from ui import augment_view, state
+from ui import augment_view, keys, state
 from ui.state import t
 from ui.widgets import bound
 
@@ -26,10 +26,10 @@ with settings:
 with preview:
     image = augment_view.source_image(spec)
     count_col, reroll_col = st.columns([3, 1], vertical_alignment="bottom")
-    count = count_col.slider(t("augment.count"), 4, 32, 12, step=4, key="augment_count")
+    count = count_col.slider(t("augment.count"), **augment_view.GRID_SIZES, key="augment_count")
     reroll_col.button(t("augment.reroll"), icon=":material/casino:", width="stretch", on_click=augment_view.reroll, args=(a,))
     if image is not None:
-        augment_view.grid(image, a, count, st.session_state.get("augment_seed", a.seed))
+        augment_view.grid(image, a, count, st.session_state.get(keys.AUGMENT_SEED, a.seed))
     st.subheader(t("augment.code"))
     st.code(augment.code(a), language="python")
     st.subheader(t("augment.normalisation"))

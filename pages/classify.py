@@ -23,7 +23,7 @@ with left:
         "upload": classify_view.upload_classifier,
     }[source]()
 with right:
-    top = st.slider(t("classify.top_k"), 1, 10, 5, key="classify_top")
+    top = st.slider(t("classify.top_k"), **classify_view.TOP_K, key="classify_top")
     explain = st.toggle(t("classify.gradcam"), value=True, key="classify_gradcam", help=t("help.classify.gradcam"))
     invert, preprocess = False, None
     if source != "zoo":

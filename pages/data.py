@@ -6,7 +6,7 @@ import streamlit as st
 from core import charts, datasets, images
 from core.i18n import LocalizedError
 from core.spec import ExperimentSpec
-from ui import state, upload_view
+from ui import keys, state, upload_view
 from ui.state import t
 from ui.widgets import bound, optional_count
 
@@ -22,7 +22,7 @@ d = spec.data
 def on_dataset_change():
     """A new kind of data (images vs features) needs a new kind of model: reset it and its training settings."""
     new_kind = datasets.DATASETS[d.name].kind
-    if new_kind != st.session_state.get("data_kind_before"):
+    if new_kind != st.session_state.get(keys.DATA_KIND_BEFORE):
         fresh = ExperimentSpec.default_for(d.name)
         fresh.data = d
         d.standardize = new_kind == "tabular"
@@ -35,7 +35,7 @@ def dataset_label(key: str) -> str:
     return f"{t(f'datasets.{key}.title')}{mark}"
 
 
-st.session_state["data_kind_before"] = datasets.DATASETS[d.name].kind
+st.session_state[keys.DATA_KIND_BEFORE] = datasets.DATASETS[d.name].kind
 left, right = st.columns([1, 2])
 with left:
     bound(
@@ -55,17 +55,14 @@ with left:
     elif d.name == "csv":
         upload_view.csv_controls(spec)
     if info.kind == "points":
-        bound(st.slider, t("data.n_samples"), d, "n_samples", min_value=50, max_value=5000, step=50, help=t("help.n_samples"))
-        bound(st.slider, t("data.noise"), d, "noise", min_value=0.0, max_value=1.0, step=0.05, help=t("help.noise"))
+        bound(st.slider, t("data.n_samples"), d, "n_samples", help=t("help.n_samples"))
+        bound(st.slider, t("data.noise"), d, "noise", help=t("help.noise"))
     if info.group in ("playground", "sklearn", "upload"):
         bound(
             st.slider,
             t("data.test_fraction"),
             d,
             "test_fraction",
-            min_value=0.1,
-            max_value=0.5,
-            step=0.05,
             help=t("help.test_fraction"),
         )
     optional_count(t("data.train_size"), d, "train_size", t("help.train_size"))
@@ -80,10 +77,10 @@ with left:
         help=t("help.validation"),
     )
     if d.validation == "split":
-        bound(st.slider, t("data.validation_split"), d, "validation_split", min_value=0.05, max_value=0.5, step=0.05)
+        bound(st.slider, t("data.validation_split"), d, "validation_split")
     if info.kind != "image":
         bound(st.checkbox, t("data.standardize"), d, "standardize", help=t("help.standardize"))
-    bound(st.number_input, t("data.seed"), d, "seed", min_value=0, max_value=2**31 - 1, step=1, help=t("help.data_seed"))
+    bound(st.number_input, t("data.seed"), d, "seed", help=t("help.data_seed"))
 
 with right:
     try:

@@ -7,7 +7,7 @@ from core.i18n import LocalizedError
 from core.model_rules import ModelBuildError, plan_loss
 from core.spec import LOSSES, OPTIMIZERS
 from core.summary import summarize
-from ui import state
+from ui import keys, state
 from ui.layers import layer_editor
 from ui.state import t
 from ui.widgets import bound
@@ -25,7 +25,7 @@ c = spec.compile
 def use_optimizer_default_rate() -> None:
     """A new optimizer starts from its own Keras default learning rate."""
     spec.set_optimizer(c.optimizer)
-    st.session_state.pop(f"{state.WIDGET_PREFIX}CompileSpec.learning_rate", None)
+    st.session_state.pop(keys.bound("CompileSpec", "learning_rate"), None)
 
 
 def output_text() -> str:
@@ -61,14 +61,11 @@ with settings:
         t("model.learning_rate"),
         c,
         "learning_rate",
-        min_value=1e-7,
-        max_value=100.0,
-        step=None,
         format="%g",
         help=t("help.learning_rate"),
     )
     if c.optimizer in ("sgd", "rmsprop"):
-        bound(st.slider, t("model.momentum"), c, "momentum", min_value=0.0, max_value=0.99, step=0.01, help=t("help.momentum"))
+        bound(st.slider, t("model.momentum"), c, "momentum", help=t("help.momentum"))
     if c.optimizer == "sgd":
         bound(st.checkbox, t("model.nesterov"), c, "nesterov", help=t("help.nesterov"))
     if c.optimizer == "adamw":
@@ -77,8 +74,6 @@ with settings:
             t("model.weight_decay"),
             c,
             "weight_decay",
-            min_value=0.0,
-            max_value=1.0,
             format="%g",
             help=t("help.weight_decay"),
         )

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import jobs, runs
 from core.i18n import Plain
-from ui import recipes_view, runs_view, state
+from ui import keys, recipes_view, runs_view, state
 from ui.state import t
 
 POLL_SECONDS = 1.0
@@ -19,10 +19,10 @@ def active_panel() -> None:
     """Jobs still queued or training (e.g. the overfitting trio), with their curves so far."""
     views = jobs.unsettled(state.owner())
     if not views:
-        if st.session_state.pop("runs_polling", False):
+        if st.session_state.pop(keys.RUNS_POLLING, False):
             st.rerun()  # the last one ended: show it in the table
         return
-    st.session_state["runs_polling"] = True
+    st.session_state[keys.RUNS_POLLING] = True
     for view in views:
         p = view.progress
         where = t("train.progress", epoch=p.epoch, epochs=p.epochs) if view.status == "running" else t("runs.waiting")

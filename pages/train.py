@@ -7,7 +7,7 @@ it, and redraws what the run store says of it once a second in a fragment.
 import streamlit as st
 
 from core import datasets, jobs, pretrained, recipes
-from ui import inside_view, recipes_view, state, train_view
+from ui import inside_view, keys, recipes_view, state, train_view
 from ui.state import t
 from ui.widgets import bound
 
@@ -24,15 +24,15 @@ f = spec.fit
 with st.container(border=True):
     a, b, c, d = st.columns(4)
     with a:
-        bound(st.number_input, t("train.epochs"), f, "epochs", min_value=1, max_value=1000, help=t("help.epochs"))
+        bound(st.number_input, t("train.epochs"), f, "epochs", help=t("help.epochs"))
     with b:
-        bound(st.number_input, t("train.batch_size"), f, "batch_size", min_value=1, max_value=8192, help=t("help.batch_size"))
+        bound(st.number_input, t("train.batch_size"), f, "batch_size", help=t("help.batch_size"))
     with c:
-        bound(st.number_input, t("train.seed"), f, "seed", min_value=0, max_value=2**31 - 1, help=t("help.seed"))
+        bound(st.number_input, t("train.seed"), f, "seed", help=t("help.seed"))
     with d:
         bound(st.checkbox, t("train.early_stopping"), f, "early_stopping", help=t("help.early_stopping"))
         if f.early_stopping:
-            bound(st.number_input, t("train.patience"), f, "patience", min_value=0, max_value=100, help=t("help.patience"))
+            bound(st.number_input, t("train.patience"), f, "patience", help=t("help.patience"))
             bound(st.checkbox, t("train.restore_best"), f, "restore_best_weights", help=t("help.restore_best"))
         bound(st.checkbox, t("train.tensorboard"), f, "tensorboard", help=t("help.tensorboard"))
 
@@ -93,15 +93,15 @@ def live_panel(job_id: str) -> None:
     train_view.message(view)
     train_view.live_charts(view)
     train_view.diagnosis_panel(view)
-    if view.settled and st.session_state.get("polling_job") == job_id:
-        st.session_state["polling_job"] = None
+    if view.settled and st.session_state.get(keys.POLLING_JOB) == job_id:
+        st.session_state[keys.POLLING_JOB] = None
         st.rerun()  # the job ended: one full redraw shows the results and stops polling
 
 
 if job is None:
     st.info(t("train.no_job_blocked" if problem is not None else "train.no_job"), icon=":material/info:")
 else:
-    st.session_state["polling_job"] = None if job.settled else job.id
+    st.session_state[keys.POLLING_JOB] = None if job.settled else job.id
     st.fragment(live_panel, run_every=None if job.settled else POLL_SECONDS)(job.id)
     if job.settled:
         train_view.results(job)

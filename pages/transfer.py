@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import datasets, pretrained, recipes
-from ui import recipes_view, state, transfer_view
+from ui import keys, recipes_view, state, transfer_view
 from ui.state import t
 from ui.widgets import bound
 
@@ -30,7 +30,7 @@ with settings_col:
     st.toggle(
         t("transfer.enabled"),
         value=bool(tr.base),
-        key="transfer_enabled",
+        key=keys.TRANSFER_ENABLED,
         on_change=transfer_view.toggle,
         args=(spec,),
         help=t("help.transfer.enabled"),
@@ -61,8 +61,7 @@ with settings_col:
                 t("transfer.frozen"),
                 tr,
                 "frozen",
-                min_value=0,
-                max_value=transfer_view.layer_count(tr),
+                max_value=transfer_view.layer_count(tr),  # the base's own layer count
                 help=t("help.transfer.frozen"),
             )
         bound(

@@ -10,18 +10,18 @@ import streamlit as st
 from core import augment, datasets, export, images, settings
 from core.i18n import LocalizedError
 from core.spec import FILL_MODES, AugmentSpec, ExperimentSpec, tutorial_augmentation
-from ui import state
+from ui import keys, state
 from ui.state import t
-from ui.widgets import bound
+from ui.widgets import bound, declared_bounds
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample.png"
 STUDIO_MAX_SIDE = 256  # uploads are shrunk to this for a fast preview
+GRID_SIZES = {"min_value": 4, "max_value": 32, "value": 12, "step": 4}  # pictures in the studio's grid
 
 
-def _slider(a: AugmentSpec, name: str, low: float, high: float, step: float) -> None:
-    bound(
-        st.slider, t(f"augment.param.{name}"), a, name, min_value=low, max_value=high, step=step, help=t(f"help.augment.{name}")
-    )
+def _slider(a: AugmentSpec, name: str) -> None:
+    """One transform's slider; its range and step are the field's own (core/spec.py)."""
+    bound(st.slider, t(f"augment.param.{name}"), a, name, help=t(f"help.augment.{name}"))
 
 
 def _checkbox(a: AugmentSpec, name: str) -> None:
@@ -33,7 +33,7 @@ def _brightness(a: AugmentSpec) -> None:
     classroom = state.classroom()
     if classroom.is_hidden("brightness_min"):
         return
-    key = f"{state.WIDGET_PREFIX}AugmentSpec.brightness_range"
+    key = keys.bound("AugmentSpec", "brightness_range")
     if key not in st.session_state:
         st.session_state[key] = (min(a.brightness_min, a.brightness_max), max(a.brightness_min, a.brightness_max))
 
@@ -44,9 +44,7 @@ def _brightness(a: AugmentSpec) -> None:
 
     st.slider(
         t("augment.param.brightness_range"),
-        min_value=0.1,
-        max_value=3.0,
-        step=0.05,
+        **declared_bounds(a, "brightness_min", st.slider),
         key=key,
         on_change=write_back,
         help=t("help.augment.brightness_range"),
@@ -57,30 +55,28 @@ def _brightness(a: AugmentSpec) -> None:
 def controls(a: AugmentSpec) -> None:
     """Every ImageDataGenerator transform, grouped as the Keras docs describe them."""
     with st.expander(t("augment.geometry"), icon=":material/open_with:", expanded=True):
-        _slider(a, "rotation_range", 0.0, 180.0, 5.0)
-        _slider(a, "width_shift_range", 0.0, 1.0, 0.05)
-        _slider(a, "height_shift_range", 0.0, 1.0, 0.05)
-        _slider(a, "shear_range", 0.0, 90.0, 5.0)
-        _slider(a, "zoom_range", 0.0, 1.0, 0.05)
+        _slider(a, "rotation_range")
+        _slider(a, "width_shift_range")
+        _slider(a, "height_shift_range")
+        _slider(a, "shear_range")
+        _slider(a, "zoom_range")
         _checkbox(a, "horizontal_flip")
         _checkbox(a, "vertical_flip")
     with st.expander(t("augment.colour"), icon=":material/palette:"):
-        _slider(a, "channel_shift_range", 0.0, 255.0, 5.0)
+        _slider(a, "channel_shift_range")
         _brightness(a)
     with st.expander(t("augment.fill"), icon=":material/format_color_fill:"):
         bound(
             st.selectbox, t("augment.param.fill_mode"), a, "fill_mode", options=list(FILL_MODES), help=t("help.augment.fill_mode")
         )
         if a.fill_mode == "constant":
-            _slider(a, "cval", 0.0, 255.0, 5.0)
+            _slider(a, "cval")
     with st.expander(t("augment.normalisation"), icon=":material/tune:"):
         bound(
             st.number_input,
             t("augment.param.rescale"),
             a,
             "rescale",
-            min_value=0.0,
-            max_value=1.0,
             format="%g",
             help=t("help.augment.rescale"),
         )
@@ -113,9 +109,7 @@ def source_image(spec: ExperimentSpec) -> np.ndarray | None:
         if data.kind != "image":
             st.info(t("augment.not_images"), icon=":material/info:")
             return None
-        index = st.number_input(
-            t("augment.sample_index"), min_value=0, max_value=len(data.x_train) - 1, value=0, key="augment_index"
-        )
+        index = st.number_input(t("augment.sample_index"), min_value=0, max_value=len(data.x_train) - 1, key="augment_index")
         return np.asarray(data.x_train[int(index)])
     file = st.file_uploader(
         t("augment.upload"), type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"], key="augment_upload"
@@ -135,7 +129,7 @@ def source_image(spec: ExperimentSpec) -> np.ndarray | None:
 
 def reroll(a: AugmentSpec) -> None:
     """New random transforms for the grid (the training seed stays)."""
-    st.session_state["augment_seed"] = st.session_state.get("augment_seed", a.seed) + 1
+    st.session_state[keys.AUGMENT_SEED] = st.session_state.get(keys.AUGMENT_SEED, a.seed) + 1
 
 
 def grid(image: np.ndarray, a: AugmentSpec, count: int, seed: int) -> list[np.ndarray]:

@@ -10,10 +10,11 @@ import streamlit as st
 
 from core import charts, images, network, pretrained, settings
 from core.i18n import LocalizedError, Msg
-from ui import state
+from ui import keys, state
 from ui.state import t
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample.png"
+TOP_K = {"min_value": 1, "max_value": 10, "value": 5}  # how many classes a result shows
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 DEFAULT_MODEL = "mobilenet_0.75"  # the transfer recipes' offline base: the one to put in place first
 # Markdown that a name could trigger: links, images, code, emphasis, HTML, maths, emoji and autolinks (`:`, `@`,
@@ -82,14 +83,14 @@ def _pick_model() -> pretrained.ZooModel:
     Its labels never change (availability does, e.g. when a download fails): a selectbox whose
     option labels change between runs loses the learner's choice. Availability is in the table.
     """
-    keys = list(pretrained.ZOO)
-    if "classify_model" not in st.session_state:
-        local = [k for k in keys if pretrained.availability(pretrained.ZOO[k]) == "local"]
-        st.session_state["classify_model"] = local[0] if local else DEFAULT_MODEL
+    models = list(pretrained.ZOO)
+    if keys.CLASSIFY_MODEL not in st.session_state:
+        local = [k for k in models if pretrained.availability(pretrained.ZOO[k]) == "local"]
+        st.session_state[keys.CLASSIFY_MODEL] = local[0] if local else DEFAULT_MODEL
     key = st.selectbox(
         t("classify.model"),
-        keys,
-        key="classify_model",
+        models,
+        key=keys.CLASSIFY_MODEL,
         help=t("help.classify.model"),
         format_func=lambda k: pretrained.ZOO[k].label,
     )
@@ -101,7 +102,7 @@ def _pick_model() -> pretrained.ZooModel:
             column_config={t("classify.col_on_disk"): st.column_config.TextColumn(width="large")},
         )
         st.caption(t("classify.weights_folder", folder=plain(str(pretrained.weights_folder()))))
-    return pretrained.ZOO[key]
+    return pretrained.ZOO[key or DEFAULT_MODEL]
 
 
 def _not_here(m: pretrained.ZooModel) -> None:
@@ -199,7 +200,7 @@ def upload_classifier():
         return None
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()
-    cached = st.session_state.get("classify_own_upload")
+    cached = st.session_state.get(keys.CLASSIFY_UPLOAD)
     if cached is None or cached[0] != digest:
         try:
             with st.spinner(t("classify.loading", model=plain(upload.name))):
@@ -207,8 +208,8 @@ def upload_classifier():
         except LocalizedError as exc:
             _error(exc)
             return None
-        st.session_state["classify_own_upload"] = cached
-        st.session_state["classify_preprocess"] = cached[1].default_preprocess  # a new model: its likely pixels
+        st.session_state[keys.CLASSIFY_UPLOAD] = cached
+        st.session_state[keys.CLASSIFY_PREPROCESS] = cached[1].default_preprocess  # a new model: its likely pixels
     own = cached[1]
     st.caption(t("classify.own_shape", height=own.height, width=own.width, channels=own.channels, classes=len(own.class_names)))
     return own
@@ -221,7 +222,7 @@ def preprocess_choice() -> str:
     return st.radio(
         t("classify.preprocess"),
         own_models.PREPROCESSING,
-        key="classify_preprocess",
+        key=keys.CLASSIFY_PREPROCESS,
         format_func=lambda mode: t(f"classify.preprocess_{mode}"),
         help=t("help.classify.preprocess"),
     )

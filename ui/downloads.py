@@ -51,7 +51,7 @@ def panel(run: runs.Run) -> None:
     if logs.is_dir():
         cols[3].download_button(
             t("runs.download_tensorboard"),
-            lambda: export.folder_zip(logs),
+            lambda: export.folder_zip(logs) or b"",
             file_name=f"{run.id}-tensorboard.zip",
             mime="application/zip",
             icon=":material/download:",
@@ -59,7 +59,7 @@ def panel(run: runs.Run) -> None:
             width="stretch",
         )
     n_classes = run.metrics.get("n_classes")
-    source = codegen.script(run.spec, run.name, state.data_file_name(run.spec), int(n_classes) if n_classes else None)
+    source = codegen.script(run.spec, run.name, state.data_file_name(run.spec), n_classes if isinstance(n_classes, int) else None)
     cols[4].download_button(
         t("runs.download_script"),
         source,

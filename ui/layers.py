@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.spec import LAYER_TYPES, ExperimentSpec, default_layers
-from ui import state
+from ui import keys, state
 from ui.state import t
 from ui.widgets import param_widget
 
@@ -63,14 +63,14 @@ def _layer_row(spec: ExperimentSpec, index: int) -> None:
                     param_widget(
                         param,
                         layer.params,
-                        f"{state.WIDGET_PREFIX}layer.{layer.name}.{param.name}",
+                        f"{keys.WIDGET_PREFIX}layer.{layer.name}.{param.name}",
                         t(f"param.{param.name}"),
                         t(f"help.param.{param.name}"),
                     )
 
 
 def _add_layer(spec: ExperimentSpec) -> None:
-    spec.add_layer(st.session_state["add_layer_type"])
+    spec.add_layer(st.session_state[keys.ADD_LAYER_TYPE])
     state.commit()
 
 
@@ -93,7 +93,7 @@ def layer_editor(spec: ExperimentSpec, kind: str, input_text: str, output_text: 
         return
     pick, add, reset = st.columns([3, 2, 2], vertical_alignment="bottom")
     pick.selectbox(
-        t("model.layer_type"), list(LAYER_TYPES), key="add_layer_type", format_func=lambda k: f"{k} — {t(f'layer.{k}')}"
+        t("model.layer_type"), list(LAYER_TYPES), key=keys.ADD_LAYER_TYPE, format_func=lambda k: f"{k} — {t(f'layer.{k}')}"
     )
     add.button(t("model.add_layer"), icon=":material/add:", on_click=_add_layer, args=(spec,), width="stretch")
     reset.button(t("model.reset"), icon=":material/restart_alt:", on_click=_reset, args=(spec, kind), width="stretch")

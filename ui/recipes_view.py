@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import datasets, recipes
 from core.recipes import Recipe
-from ui import state
+from ui import keys, state
 from ui.state import t
 
 
@@ -24,7 +24,7 @@ def _train(recipe: Recipe, epochs: int | None) -> None:
     spec = recipe.build_spec(epochs)
     state.replace_spec(spec)
     state.start_job(spec)
-    st.session_state["go_to"] = "train"  # app.py opens the Train page, whichever page the card is on
+    st.session_state[keys.GO_TO] = "train"  # app.py opens the Train page, whichever page the card is on
 
 
 def guess_widget(name: str) -> None:
@@ -32,13 +32,13 @@ def guess_widget(name: str) -> None:
     titles = {t(f"recipes.{r.id}.title"): r.id for r in recipes.group(name)}
     choice = st.radio(t("recipebook.guess"), list(titles), index=None, key=f"guess_pick_{name}_{state.lang()}", horizontal=True)
     if choice is not None:
-        st.session_state[f"guess_{name}"] = titles[choice]
+        st.session_state[keys.guess(name)] = titles[choice]
 
 
 def reveal_panel(name: str, all_runs: list) -> None:
     """Once the group's runs have finished: the learner's guess against the result, and their score so far."""
-    guess = st.session_state.get(f"guess_{name}")
-    since = st.session_state.get(f"guess_since_{name}")
+    guess = st.session_state.get(keys.guess(name))
+    since = st.session_state.get(keys.guess_since(name))
     if not guess or since is None:
         return
     outcome = recipes.group_outcome(name, all_runs, since)
@@ -46,12 +46,12 @@ def reveal_panel(name: str, all_runs: list) -> None:
         st.info(t("recipebook.guess_waiting", guess=t(f"recipes.{guess}.title")), icon=":material/hourglass_top:")
         return
     best, verdict = recipes.reveal(guess, outcome)
-    key = f"guess_scored_{name}_{since}"
+    key = keys.guess_scored(name, since)
     if key not in st.session_state:  # score each round once
         st.session_state[key] = verdict
-        hits, rounds = st.session_state.get("guess_score", (0, 0))
-        st.session_state["guess_score"] = (hits + int(verdict == "right"), rounds + 1)
-    hits, rounds = st.session_state["guess_score"]
+        hits, rounds = st.session_state.get(keys.GUESS_SCORE, (0, 0))
+        st.session_state[keys.GUESS_SCORE] = (hits + int(verdict == "right"), rounds + 1)
+    hits, rounds = st.session_state[keys.GUESS_SCORE]
     values = ", ".join(f"{t(f'recipes.{rid}.title')} {acc:.3f}" for rid, acc in outcome.items())
     text = t(
         f"recipebook.guess_{verdict}",
@@ -70,8 +70,8 @@ def train_group(name: str) -> None:
     """Train a group of recipes (the overfitting trio) one after another."""
     import time
 
-    if st.session_state.get(f"guess_{name}"):
-        st.session_state[f"guess_since_{name}"] = time.time()  # the runs of this round are the ones that start now
+    if st.session_state.get(keys.guess(name)):
+        st.session_state[keys.guess_since(name)] = time.time()  # the runs of this round are the ones that start now
     import uuid
 
     group, previous = f"{name}-{uuid.uuid4().hex[:8]}", None
@@ -79,7 +79,7 @@ def train_group(name: str) -> None:
         previous = state.start_job(recipe.build_spec(), after=previous, group=group)
         if previous is None:
             break  # refused (a limit): the message says why, on the page the learner lands on
-    st.session_state["go_to"] = "runs"
+    st.session_state[keys.GO_TO] = "runs"
 
 
 def card(recipe: Recipe) -> None:

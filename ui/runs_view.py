@@ -10,7 +10,7 @@ import streamlit as st
 from core import charts, recipes, runs
 from core.i18n import Plain
 from core.spec import settings_table
-from ui import downloads, state
+from ui import downloads, keys, state
 from ui.state import t
 
 
@@ -108,7 +108,7 @@ def settings_diff(chosen: list[runs.Run]) -> None:
 
 
 def _rename(run: runs.Run) -> None:
-    runs.store().rename(state.owner(), run.id, st.session_state.get(f"rename.{run.id}", ""))
+    runs.store().rename(state.owner(), run.id, st.session_state.get(keys.rename(run.id), ""))
 
 
 def _delete(run_ids: list[str]) -> None:
@@ -128,7 +128,7 @@ def delete_button(chosen: list[runs.Run]) -> None:
 def actions(run: runs.Run) -> None:
     """Rename, load into the editor, downloads and the code of one run."""
     name, rename, load = st.columns([3, 1, 1], vertical_alignment="bottom")
-    name.text_input(t("runs.name"), value=run.name, key=f"rename.{run.id}", max_chars=80)
+    name.text_input(t("runs.name"), value=run.name, key=keys.rename(run.id), max_chars=80)
     rename.button(t("runs.rename"), key=f"do_rename.{run.id}", on_click=_rename, args=(run,), width="stretch")
     load.button(t("runs.load"), key=f"load_run.{run.id}", icon=":material/edit:", on_click=_load, args=(run,), width="stretch")
     if run.message is not None:

@@ -28,5 +28,5 @@ def keep_keras_session() -> None:
             except Exception:  # noqa: BLE001 - as Streamlit: never crash a rerun over figures
                 pass
 
-    clean_problem_modules.keeps_keras = True
+    clean_problem_modules.keeps_keras = True  # type: ignore[attr-defined]  # a marker on the function: patched once
     script_runner._clean_problem_modules = clean_problem_modules

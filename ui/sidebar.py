@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.i18n import LANGUAGES
-from ui import state
+from ui import keys, state
 from ui.state import t
 
 STATUS_POLL_SECONDS = 2.0
@@ -18,7 +18,7 @@ STATUS_POLL_SECONDS = 2.0
 def _language_switch() -> None:
     current = state.lang()
     choice = st.segmented_control(
-        t("sidebar.language"), list(LANGUAGES), default=current, format_func=LANGUAGES.get, key="lang_switch"
+        t("sidebar.language"), list(LANGUAGES), default=current, format_func=LANGUAGES.__getitem__, key="lang_switch"
     )
     if choice and choice != current:
         state.set_lang(choice)
@@ -40,8 +40,8 @@ def _job_status() -> None:
     else:
         st.caption(t(f"status.{view.status}"))
     st.page_link("pages/train.py", label=t("sidebar.open_train"), icon=":material/monitoring:")
-    if not view.active and st.session_state.get("sidebar_polling"):
-        st.session_state["sidebar_polling"] = False
+    if not view.active and st.session_state.get(keys.SIDEBAR_POLLING):
+        st.session_state[keys.SIDEBAR_POLLING] = False
         st.rerun()  # the job ended: redraw once and stop polling
 
 
@@ -79,5 +79,5 @@ def render(show_job_status: bool = True, page: str = "home") -> None:
         if show_job_status:
             job = state.current_job()
             active = job is not None and job.active
-            st.session_state["sidebar_polling"] = active
+            st.session_state[keys.SIDEBAR_POLLING] = active
             st.fragment(_job_status, run_every=STATUS_POLL_SECONDS if active else None)()

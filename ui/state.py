@@ -18,10 +18,10 @@ import streamlit as st
 from core import i18n, share, workspaces
 from core.dataset_catalogue import UPLOADED
 from core.spec import ExperimentSpec, SpecError
+from ui import keys
 
 log = logging.getLogger("keras_playground")
 OWNER_PARAM, LANG_PARAM = "u", "lang"
-WIDGET_PREFIX = "w."  # keys of widgets bound to the spec; cleared when the spec is replaced
 
 
 def require_app() -> None:
@@ -41,8 +41,8 @@ def require_app() -> None:
 
 def owner() -> str:
     """A random token identifying this browser tab's learner, kept in the URL across refreshes."""
-    token = st.session_state.get("owner") or st.query_params.get(OWNER_PARAM) or secrets.token_urlsafe(9)
-    st.session_state["owner"] = token
+    token = st.session_state.get(keys.OWNER) or st.query_params.get(OWNER_PARAM) or secrets.token_urlsafe(9)
+    st.session_state[keys.OWNER] = token
     if st.query_params.get(OWNER_PARAM) != token:
         st.query_params[OWNER_PARAM] = token  # page switches clear the query string: put it back
     return token
@@ -57,15 +57,15 @@ def session_id() -> str | None:
 
 def lang() -> str:
     if "lang" not in st.session_state:
-        st.session_state["lang"] = i18n.pick_language(st.query_params.get(LANG_PARAM), st.context.locale)
-    current = st.session_state["lang"]
+        st.session_state[keys.LANG] = i18n.pick_language(st.query_params.get(LANG_PARAM), st.context.locale)
+    current = st.session_state[keys.LANG]
     if st.query_params.get(LANG_PARAM) != current:
         st.query_params[LANG_PARAM] = current
     return current
 
 
 def set_lang(code: str) -> None:
-    st.session_state["lang"] = code
+    st.session_state[keys.LANG] = code
     st.query_params[LANG_PARAM] = code
 
 
@@ -94,10 +94,10 @@ def class_names(dataset: str, names) -> list[str]:
 
 def spec() -> ExperimentSpec:
     """The spec being edited: from this session, else the owner's last one, else the default."""
-    current = st.session_state.get("spec")
+    current = st.session_state.get(keys.SPEC)
     if current is None:
         current = workspaces.recall(owner()) or ExperimentSpec.default_for("moons")
-        st.session_state["spec"] = current
+        st.session_state[keys.SPEC] = current
     return current
 
 
@@ -108,9 +108,9 @@ def commit() -> None:
 
 def replace_spec(new: ExperimentSpec) -> None:
     """Swap in a new spec; bound widgets re-read their values from it."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(WIDGET_PREFIX)]:
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(keys.WIDGET_PREFIX)]:
         del st.session_state[key]
-    st.session_state["spec"] = new
+    st.session_state[keys.SPEC] = new
     commit()
 
 
@@ -136,16 +136,16 @@ def start_job(spec: ExperimentSpec, after: str | None = None, group: str = "") -
     try:
         job_id = jobs.submit(spec, owner(), after=after, group=group)
     except LocalizedError as exc:
-        st.session_state["start_error"] = exc.msg
+        st.session_state[keys.START_ERROR] = exc.msg
         return None
-    st.session_state.pop("start_error", None)
-    st.session_state["job_id"] = job_id
+    st.session_state.pop(keys.START_ERROR, None)
+    st.session_state[keys.JOB] = job_id
     return job_id
 
 
 def show_start_error() -> None:
     """A training that could not start says why, on whatever page the learner lands."""
-    msg = st.session_state.pop("start_error", None)
+    msg = st.session_state.pop(keys.START_ERROR, None)
     if msg is not None:
         st.error(say(msg), icon=":material/block:")
 
@@ -163,9 +163,9 @@ def current_job():
     from core import jobs
 
     watch()
-    found = jobs.shown_for(owner(), st.session_state.get("job_id"))
-    if found is not None and found.id != st.session_state.get("job_id"):
-        st.session_state["job_id"] = found.id
+    found = jobs.shown_for(owner(), st.session_state.get(keys.JOB))
+    if found is not None and found.id != st.session_state.get(keys.JOB):
+        st.session_state[keys.JOB] = found.id
     return found
 
 
@@ -236,10 +236,10 @@ CLASSROOM_PARAMS = (share.LOCK_PARAM, share.HIDE_PARAM, share.PAGE_PARAM)
 
 def classroom() -> share.Classroom:
     """The instructor's settings of this tab (from its link), kept across page switches."""
-    current = st.session_state.get("classroom")
+    current = st.session_state.get(keys.CLASSROOM)
     if current is None:
         current = share.Classroom.from_params(st.query_params.to_dict())
-        st.session_state["classroom"] = current
+        st.session_state[keys.CLASSROOM] = current
     for name, value in ((share.LOCK_PARAM, current.locked), (share.HIDE_PARAM, current.hidden)):
         if value and st.query_params.get(name) != ",".join(sorted(value)):
             st.query_params[name] = ",".join(sorted(value))  # page switches clear the query string: put it back
@@ -256,7 +256,7 @@ def apply_link() -> str | None:
     try:
         replace_spec(share.decode_spec(encoded))
     except SpecError as exc:
-        st.session_state["start_error"] = i18n.Msg("share.bad_link", {"reason": str(exc)})
+        st.session_state[keys.START_ERROR] = i18n.Msg("share.bad_link", {"reason": str(exc)})
         return None
     return room.page or None
 

@@ -8,7 +8,7 @@ from core import charts, images, recipes
 from core.i18n import LocalizedError
 from core.jobs import JobView
 from core.status import Phase, Status
-from ui import downloads, state
+from ui import downloads, keys, state
 from ui.state import t
 
 
@@ -87,7 +87,7 @@ def tutorial_figure(view: JobView):
 
 def _figure(name: str, view: JobView, build):
     """Figures change only when an epoch ends: rebuild them then, not on every poll."""
-    cache = st.session_state.setdefault("figure_cache", {})
+    cache = st.session_state.setdefault(keys.FIGURES, {})
     key = (name, view.id, view.epochs_done, state.lang())
     if cache.get(name, (None,))[0] != key:
         cache[name] = (key, build())

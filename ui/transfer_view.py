@@ -6,9 +6,9 @@ import streamlit as st
 
 from core import pretrained, transfer
 from core.i18n import LocalizedError
-from core.spec import DataSpec, ExperimentSpec, TransferSpec
+from core.spec import DataSpec, ExperimentSpec, TransferSpec, param
 from core.summary import summarize as summary_of
-from ui import state
+from ui import keys, state
 from ui.state import t
 
 HEAD_KEYS = ("transfer_pooling", "transfer_units", "transfer_dropout")
@@ -35,7 +35,7 @@ def use_demo_folders(spec: ExperimentSpec) -> None:
 
 
 def toggle(spec: ExperimentSpec) -> None:
-    if st.session_state["transfer_enabled"]:
+    if st.session_state[keys.TRANSFER_ENABLED]:
         spec.transfer = TransferSpec(base="mobilenet_0.75")
         spec.layers = transfer.head_layers("flatten", 256, 0.5)
         spec.ensure_layer_names()
@@ -71,9 +71,25 @@ def head_editor(spec: ExperimentSpec) -> None:
         format_func=lambda p: t(f"transfer.pooling_{p}"),
         help=t("help.transfer.pooling"),
     )
-    st.number_input(t("transfer.units"), 1, 4096, key=HEAD_KEYS[1], on_change=_set_head, args=(spec,), help=t("help.param.units"))
+    units, rate = param("Dense", "units"), param("Dropout", "rate")  # the layer catalogue's own bounds (core/spec.py)
+    st.number_input(
+        t("transfer.units"),
+        int(units.low),
+        int(units.high),
+        key=HEAD_KEYS[1],
+        on_change=_set_head,
+        args=(spec,),
+        help=t("help.param.units"),
+    )
     st.slider(
-        t("transfer.dropout"), 0.0, 0.9, step=0.05, key=HEAD_KEYS[2], on_change=_set_head, args=(spec,), help=t("help.param.rate")
+        t("transfer.dropout"),
+        float(rate.low),
+        float(rate.high),
+        step=float(rate.step or 0.05),
+        key=HEAD_KEYS[2],
+        on_change=_set_head,
+        args=(spec,),
+        help=t("help.param.rate"),
     )
 
 

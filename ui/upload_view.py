@@ -8,7 +8,7 @@ import streamlit as st
 from core import demo_folders, uploads
 from core.i18n import LocalizedError
 from core.spec import COLOR_MODES, ExperimentSpec
-from ui import state
+from ui import keys, state
 from ui.state import t
 from ui.widgets import bound
 
@@ -27,8 +27,8 @@ def _store_upload(spec: ExperimentSpec, key: str) -> None:
             spec.data.label_column = uploads.read_csv_columns(upload.data)[-1]
         except LocalizedError:
             spec.data.label_column = ""
-    st.session_state.pop(f"{state.WIDGET_PREFIX}DataSpec.source", None)
-    st.session_state.pop(f"{state.WIDGET_PREFIX}DataSpec.label_column", None)
+    st.session_state.pop(keys.bound("DataSpec", "source"), None)
+    st.session_state.pop(keys.bound("DataSpec", "label_column"), None)
     state.commit()
 
 
@@ -65,9 +65,9 @@ def folder_controls(spec: ExperimentSpec) -> None:
     _source_picker(spec)
     h, w = st.columns(2)
     with h:
-        bound(st.number_input, t("data.image_height"), d, "image_height", min_value=8, max_value=256, help=t("help.target_size"))
+        bound(st.number_input, t("data.image_height"), d, "image_height", help=t("help.target_size"))
     with w:
-        bound(st.number_input, t("data.image_width"), d, "image_width", min_value=8, max_value=256, help=t("help.target_size"))
+        bound(st.number_input, t("data.image_width"), d, "image_width", help=t("help.target_size"))
     bound(
         st.radio,
         t("data.color_mode"),
@@ -88,7 +88,7 @@ def folder_controls(spec: ExperimentSpec) -> None:
             horizontal=True,
             format_func=lambda v: t("data.class_mode_binary") if v == "auto" else t("data.class_mode_categorical"),
             help=t("help.class_mode"),
-            key=f"{state.WIDGET_PREFIX}class_mode",
+            key=f"{keys.WIDGET_PREFIX}class_mode",
         )
     st.download_button(
         t("data.download_demo"),

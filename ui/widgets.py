@@ -11,12 +11,13 @@ Example (in a page):
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import is_dataclass
 from typing import Any
 
 import streamlit as st
 
-from core.spec import Param
-from ui import state
+from core.spec import Param, meta
+from ui import keys, state
 
 
 def bound(
@@ -39,9 +40,11 @@ def bound(
         return encode(getattr(obj, attr))
     if classroom.is_locked(attr):
         kwargs["disabled"] = True
-    key = key or f"{state.WIDGET_PREFIX}{type(obj).__name__}.{attr}"
+    key = key or keys.bound(type(obj).__name__, attr)
     if key not in st.session_state:
         st.session_state[key] = encode(getattr(obj, attr))
+    if widget in (st.slider, st.number_input):
+        kwargs = {**declared_bounds(obj, attr, widget), **kwargs}
 
     def write_back():
         if key not in st.session_state:
@@ -52,6 +55,24 @@ def bound(
         state.commit()
 
     return widget(label, key=key, on_change=write_back, **kwargs)
+
+
+def declared_bounds(obj: Any, attr: str, widget: Callable) -> dict[str, Any]:
+    """min_value, max_value and step for a numeric widget, as the spec field declares them (core/spec.py `knob`)."""
+    declared = meta(type(obj), attr) if is_dataclass(obj) else {}
+    if "range" not in declared:
+        return {}
+    low, high = declared.get("widget", declared["range"])
+    if isinstance(getattr(obj, attr), int) or (getattr(obj, attr) is None and isinstance(low, int)):
+        low, high = int(low), int(high)
+    else:
+        low, high = float(low), float(high)
+    bounds: dict[str, Any] = {"min_value": low, "max_value": high}
+    if "step" in declared:
+        bounds["step"] = type(low)(declared["step"])
+    elif widget is st.number_input and isinstance(low, float):
+        bounds["format"] = "%g"
+    return bounds
 
 
 def param_widget(param: Param, params: dict, key: str, label: str, help_text: str | None = None):
@@ -65,25 +86,26 @@ def param_widget(param: Param, params: dict, key: str, label: str, help_text: st
         params[param.name] = param.clean(st.session_state[key], label)
         state.commit()
 
-    common = dict(key=key, on_change=write_back, help=help_text, disabled=state.classroom().is_locked("layers"))
+    common: dict[str, Any] = dict(key=key, on_change=write_back, help=help_text, disabled=state.classroom().is_locked("layers"))
     if param.kind == "choice":
         return st.selectbox(label, param.choices, **common)
     if param.kind == "bool":
         return st.checkbox(label, **common)
     if param.kind == "int":
-        return st.number_input(label, min_value=int(param.minimum), max_value=int(param.maximum), step=1, **common)
+        return st.number_input(label, min_value=int(param.low), max_value=int(param.high), step=int(param.step or 1), **common)
     return st.number_input(
         label,
-        min_value=float(param.minimum),
-        max_value=float(param.maximum),
+        min_value=float(param.low),
+        max_value=float(param.high),
         step=float(param.step or 0.01),
         format="%g",
         **common,
     )
 
 
-def optional_count(label: str, obj: Any, attr: str, help_text: str | None = None, maximum: int = 1_000_000):
-    """A number input where 0 means 'all' (None in the spec)."""
+def optional_count(label: str, obj: Any, attr: str, help_text: str | None = None):
+    """A number input where 0 means 'all' (None in the spec); its upper bound and step are the field's."""
+    bounds = declared_bounds(obj, attr, st.number_input)
     return bound(
         st.number_input,
         label,
@@ -91,8 +113,6 @@ def optional_count(label: str, obj: Any, attr: str, help_text: str | None = None
         attr,
         encode=lambda v: v or 0,
         decode=lambda v: int(v) or None,
-        min_value=0,
-        max_value=maximum,
-        step=100,
+        **{**bounds, "min_value": 0},
         help=help_text,
     )

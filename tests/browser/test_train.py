@@ -51,11 +51,10 @@ def test_train_default_dataset_until_finished(app):
     expect(app.stop_button).to_be_disabled()
 
     # The final charts hold every epoch, for the training and the validation data.
+    every_epoch = """cs => ['Loss', 'Accuracy'].every(title => cs.some(c => c.title === title
+              && c.traces.length === 2 && c.traces.every(t => ['training', 'validation'].includes(t.name) && t.n === EPOCHS)))"""
     app.wait_charts(
-        """cs => ['Loss', 'Accuracy'].every(title => cs.some(c => c.title === title
-              && c.traces.length === 2 && c.traces.every(t => ['training', 'validation'].includes(t.name) && t.n === EPOCHS)))""".replace(
-            "EPOCHS", str(epochs)
-        ),
+        every_epoch.replace("EPOCHS", str(epochs)),
         f"Loss and Accuracy with {epochs} epochs of training and validation",
     )
     assert app.loss_epochs() <= epochs

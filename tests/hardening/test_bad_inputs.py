@@ -158,42 +158,54 @@ def check_picture(case: corpus.Case, arr: np.ndarray) -> None:
         assert near(arr[h // 2, w // 2], (255, 0, 0), 2), "not the first frame"
 
 
+def check_folder(case: corpus.Case, result) -> None:
+    assert isinstance(result, uploads.FolderImages)
+    assert result.x.dtype == np.uint8 and result.x.shape[1:] == (*SIZE, 3) and len(result.class_names) >= 2
+    for s in result.skipped:
+        assert_msg(s.reason, f"(skipped {s.name!r} of {case.name})")
+    for w in result.warnings:
+        assert_msg(w, f"(warning of {case.name})")
+
+
+def check_entry(case: corpus.Case, result) -> None:
+    """The picture as one extra entry of a good folder zip: skipped with its reason, or used."""
+    skipped = {s.name: s.reason.key for s in result.skipped}
+    entry = f"fruit/apple/{case.filename}"
+    if case.expected("augment") == "refused":
+        assert entry in skipped, f"{entry} was not skipped: {skipped}"
+        if case.key:
+            assert skipped[entry] == case.key, (entry, skipped[entry], case.key)
+        assert result.counts() == {"apple": 3, "banana": 3}
+    else:
+        assert entry not in skipped and result.counts() == {"apple": 4, "banana": 3}, (skipped, result.counts())
+        assert result.converted == (case.name in CONVERTED) and result.rotated == (case.name == "exif_rotated_jpeg")
+
+
+def check_csv(case: corpus.Case, result) -> None:
+    assert result.x.dtype == np.float32 and len(result.class_names) >= 2 and len(result.x) == len(result.y)
+    assert np.isfinite(result.x).all(), f"{case.name}: non-finite features reach training: {result.x.tolist()}"
+    for w in result.warnings:
+        assert_msg(w, f"(warning of {case.name})")
+    if case.name == "csv_shift_jis":
+        assert result.class_names == ("きのこ", "たけのこ") and result.feature_names == ("身長", "体重"), (
+            result.class_names,
+            result.feature_names,
+        )
+    if case.name == "csv_text_in_numeric":
+        assert result.feature_names == ("height", "weight")
+        assert [w.key for w in result.warnings] == ["upload.warn.rows_dropped"]
+
+
 def check_result(case: corpus.Case, point: str, result) -> None:
     """A usable result of the right kind; for pictures, upright 8-bit RGB."""
     if point in ("zip", ENTRY):
-        assert isinstance(result, uploads.FolderImages)
-        assert result.x.dtype == np.uint8 and result.x.shape[1:] == (*SIZE, 3) and len(result.class_names) >= 2
-        for s in result.skipped:
-            assert_msg(s.reason, f"(skipped {s.name!r} of {case.name})")
-        for w in result.warnings:
-            assert_msg(w, f"(warning of {case.name})")
+        check_folder(case, result)
     if point == ENTRY:
-        skipped = {s.name: s.reason.key for s in result.skipped}
-        entry = f"fruit/apple/{case.filename}"
-        if case.expected("augment") == "refused":
-            assert entry in skipped, f"{entry} was not skipped: {skipped}"
-            if case.key:
-                assert skipped[entry] == case.key, (entry, skipped[entry], case.key)
-            assert result.counts() == {"apple": 3, "banana": 3}
-        else:
-            assert entry not in skipped and result.counts() == {"apple": 4, "banana": 3}, (skipped, result.counts())
-            assert result.converted == (case.name in CONVERTED) and result.rotated == (case.name == "exif_rotated_jpeg")
+        check_entry(case, result)
     elif point == "zip":
         check_zip(case, result)
     elif point == "csv":
-        assert result.x.dtype == np.float32 and len(result.class_names) >= 2 and len(result.x) == len(result.y)
-        assert np.isfinite(result.x).all(), f"{case.name}: non-finite features reach training: {result.x.tolist()}"
-        for w in result.warnings:
-            assert_msg(w, f"(warning of {case.name})")
-        if case.name == "csv_shift_jis":
-            assert result.class_names == ("きのこ", "たけのこ") and result.feature_names == ("身長", "体重"), (
-                result.class_names,
-                result.feature_names,
-            )
-        if case.name == "csv_text_in_numeric":
-            assert result.feature_names == ("height", "weight") and [w.key for w in result.warnings] == [
-                "upload.warn.rows_dropped"
-            ]
+        check_csv(case, result)
     elif point == "augment":
         check_picture(case, result)
         assert max(result.shape[:2]) <= STUDIO_MAX_SIDE

@@ -1,0 +1,52 @@
+"""Every `st.session_state` key of the app, named once.
+
+Streamlit keeps a browser tab's state under string keys; a key written in two files drifts
+(one spelled "job_id", the other "jobid"). Pages and ui/ modules use these names, never the strings.
+"""
+
+from __future__ import annotations
+
+OWNER = "owner"  # the learner's token (also in the URL as ?u=)
+LANG = "lang"  # "en" | "ja" (also in the URL as ?lang=)
+SPEC = "spec"  # the ExperimentSpec being edited
+JOB = "job_id"  # the job the Train page shows
+START_ERROR = "start_error"  # a Msg: why the last Train press was refused
+GO_TO = "go_to"  # a page a button sends the learner to (app.py switches to it)
+CLASSROOM = "classroom"  # an instructor's locked and hidden controls
+POLLING_JOB = "polling_job"  # the job the Train page's fragment polls
+SIDEBAR_POLLING = "sidebar_polling"
+RUNS_POLLING = "runs_polling"
+FIGURES = "figure_cache"  # figures built for an epoch, reused until the next one
+DATA_KIND_BEFORE = "data_kind_before"  # the Data page: did the dataset's kind change?
+ADD_LAYER_TYPE = "add_layer_type"  # the layer editor's type picker
+AUGMENT_SEED = "augment_seed"  # the studio's Reroll
+TRANSFER_ENABLED = "transfer_enabled"
+CLASSIFY_MODEL = "classify_model"
+CLASSIFY_UPLOAD = "classify_own_upload"  # (digest, OwnModel) of the uploaded model
+CLASSIFY_PREPROCESS = "classify_preprocess"
+GUESS_SCORE = "guess_score"  # (right, rounds) of predict-then-reveal
+WIDGET_PREFIX = "w."  # widgets bound to the spec; all cleared when the spec is replaced
+
+
+def guess(group: str) -> str:
+    """The recipe a learner bet on for a group (predict-then-reveal)."""
+    return f"guess_{group}"
+
+
+def guess_since(group: str) -> str:
+    """When the guessed round started (its runs are the ones created after)."""
+    return f"guess_since_{group}"
+
+
+def guess_scored(group: str, since: float) -> str:
+    return f"guess_scored_{group}_{since}"
+
+
+def rename(run_id: str) -> str:
+    """The Runs page's name field of one run."""
+    return f"rename.{run_id}"
+
+
+def bound(part: str, attr: str) -> str:
+    """The key of the widget bound to one spec field, e.g. `bound("FitSpec", "epochs")`."""
+    return f"{WIDGET_PREFIX}{part}.{attr}"
