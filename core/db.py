@@ -146,8 +146,11 @@ _LOCK = threading.Lock()
 
 
 def url() -> str:
-    """`PLAYGROUND_DATABASE_URL`, or the SQLite file in the app's home."""
-    return settings.database_url() or f"sqlite:///{settings.home_dir() / 'runs.sqlite3'}"
+    """`PLAYGROUND_DATABASE_URL`, or the SQLite file in the app's home. `postgresql://` means psycopg (version 3)."""
+    given = settings.database_url()
+    if given.startswith(("postgresql://", "postgres://")):
+        given = "postgresql+psycopg://" + given.split("://", 1)[1]
+    return given or f"sqlite:///{settings.home_dir() / 'runs.sqlite3'}"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from core import queue, runs
+from core import queue, runs, settings
 from core.i18n import Msg
 from core.queue import QueueFull  # noqa: F401 - pages catch it from here
 from core.spec import ExperimentSpec
@@ -24,7 +24,12 @@ from core.status import Phase, Status
 
 
 def dispatch() -> None:
-    """Make sure something will train the queue: the local pool of worker processes."""
+    """Make sure something will train the queue: a Ray task (when configured), else the local pool of workers."""
+    if settings.ray_address():
+        from core import ray_pool
+
+        ray_pool.dispatch()
+        return
     from core import workers
 
     workers.ensure_pool(every=0.0)
@@ -32,6 +37,8 @@ def dispatch() -> None:
 
 def dispatch_soon() -> None:
     """Called on every page run: the local workers are up (and warm) before anybody presses Train."""
+    if settings.ray_address():
+        return  # Ray starts its tasks when jobs arrive
     from core import workers
 
     workers.ensure_pool()
@@ -61,6 +68,10 @@ def stop(job_id: str, owner: str, reason: Msg | None = None, wait: float = 2.0) 
     if run is None or run.owner != owner:
         return
     queue.request_stop(job_id, reason)
+    if settings.ray_address():
+        from core import ray_pool
+
+        ray_pool.cancel_lingering(job_id)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         now = queue.get(job_id)

@@ -109,6 +109,8 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("PLAYGROUND_CALIBRATE", "1", "`0`: workers do not measure the machine's speed for the estimates (tests)"),
         Setting("PLAYGROUND_RAY_ADDRESS", "", "`auto` or `ray://host:10001`: trainings run as Ray tasks on that cluster"),
+    Setting("PLAYGROUND_RAY_CPUS", "1", "CPUs one training asks of the Ray cluster", minimum=1),
+    Setting("PLAYGROUND_RAY_GPUS", "0", "GPUs one training asks of the Ray cluster (`1`: only GPU nodes take trainings)"),
     ]
 }
 
@@ -204,6 +206,17 @@ def probe_host() -> tuple[str, int] | None:
 
 def ray_address() -> str:
     return _raw("PLAYGROUND_RAY_ADDRESS")
+
+
+def ray_cpus() -> int:
+    return _int("PLAYGROUND_RAY_CPUS")
+
+
+def ray_gpus() -> float:
+    try:
+        return max(0.0, float(_raw("PLAYGROUND_RAY_GPUS") or 0))
+    except ValueError:
+        return 0.0
 
 
 # --------------------------------------------------------------------------- training

@@ -23,6 +23,19 @@ os.environ.setdefault("PLAYGROUND_ORPHAN_GRACE", "10")  # web servers and worker
 os.environ.setdefault("PLAYGROUND_POOL_GRACE", "20")  # a pool a crashed test run leaves behind goes soon
 
 
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (Debian's package, a throw-away cluster on loopback)."""
+    from tests.servers import Postgres
+
+    server = Postgres()
+    yield server
+    server.stop()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """The training pool of the session's home goes with the session."""
     from core import workers

@@ -43,7 +43,7 @@ LAYERS = {
         "own_models",
         "preflight",
     },
-    "engine": {"recorder", "pipeline", "worker", "workers", "jobs", "export", "codegen", "__main__", "cli"},
+    "engine": {"recorder", "pipeline", "worker", "workers", "ray_pool", "jobs", "export", "codegen", "__main__", "cli"},
 }
 RANK = {name: rank for rank, layer in enumerate(["leaf", "domain", "engine"]) for name in LAYERS[layer]}
 

@@ -10,11 +10,13 @@ from core.spec import ExperimentSpec
 from core.status import Phase, Status
 
 
-@pytest.fixture(autouse=True)
-def fresh_store(tmp_path, monkeypatch):
-    """Every test its own database, as a new server would have."""
+@pytest.fixture(autouse=True, params=["sqlite", pytest.param("postgresql", marks=pytest.mark.cluster)])
+def fresh_store(request, tmp_path, monkeypatch):
+    """Every test its own database, as a new server would have: SQLite in its home, or a new PostgreSQL database."""
     monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path))
-    yield
+    if request.param == "postgresql":
+        monkeypatch.setenv("PLAYGROUND_DATABASE_URL", request.getfixturevalue("postgres").new_database())
+    yield request.param
     db.dispose()
 
 
@@ -122,7 +124,31 @@ def test_presence_is_shared_through_the_store():
     assert (presence.last_seen("ann"), presence.last_seen("bob")) == (200.0, 100.0)
 
 
-def test_the_store_is_sqlite_in_wal_mode_under_the_home(tmp_path):
-    assert db.url() == f"sqlite:///{tmp_path / 'runs.sqlite3'}"
-    with db.read() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+def test_the_store_is_sqlite_in_wal_mode_by_default_or_the_database_of_the_url(fresh_store, tmp_path):
+    if fresh_store == "sqlite":
+        assert db.url() == f"sqlite:///{tmp_path / 'runs.sqlite3'}"
+        with db.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    else:
+        assert db.url().startswith("postgresql+psycopg://") and db.engine().dialect.name == "postgresql"
+        with db.read() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM schema").scalar() == db.SCHEMA_VERSION
+
+
+def test_workers_claiming_at_once_never_get_the_same_job():
+    import threading
+
+    ids = {queue.submit(spec(), f"l{i}", watched=False) for i in range(24)}
+    claimed, lock = [], threading.Lock()
+
+    def work(n):
+        while (run := queue.claim(f"w:{n}")) is not None:
+            with lock:
+                claimed.append(run.id)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(claimed) == sorted(ids)  # each once, none left
