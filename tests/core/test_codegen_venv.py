@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def pins() -> dict[str, str]:
     """requirements.txt's `name==version` by pip name; tensorflow is the tensorflow-cpu wheel."""
     found = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    lines = [*(ROOT / "requirements.txt").read_text().splitlines(), *(ROOT / "requirements-common.txt").read_text().splitlines()]
+    for line in lines:
         requirement = line.split("#")[0].strip()
         if "==" in requirement:
             name = requirement.split("==")[0].strip().lower()
