@@ -27,9 +27,19 @@ from core import settings
 
 log = logging.getLogger("keras_playground.ray")
 #: The settings a task needs on its node (the node's own environment may differ).
-FORWARDED = ("PLAYGROUND_DATABASE_URL", "PLAYGROUND_RUN_FILES", "PLAYGROUND_DATA_DIR", "PLAYGROUND_OFFLINE",
-             "PLAYGROUND_ORPHAN_GRACE", "PLAYGROUND_RUNS_KEPT", "PLAYGROUND_MAX_UPLOAD_MB", "PLAYGROUND_CALIBRATE",
-             "PLAYGROUND_HOME", "KERAS_HOME", "TF_CPP_MIN_LOG_LEVEL")
+FORWARDED = (
+    "PLAYGROUND_DATABASE_URL",
+    "PLAYGROUND_RUN_FILES",
+    "PLAYGROUND_DATA_DIR",
+    "PLAYGROUND_OFFLINE",
+    "PLAYGROUND_ORPHAN_GRACE",
+    "PLAYGROUND_RUNS_KEPT",
+    "PLAYGROUND_MAX_UPLOAD_MB",
+    "PLAYGROUND_CALIBRATE",
+    "PLAYGROUND_HOME",
+    "KERAS_HOME",
+    "TF_CPP_MIN_LOG_LEVEL",
+)
 _LOCK = threading.Lock()
 _TASKS: dict[str, object] = {}  # Ray task id -> ObjectRef, for the tasks this process launched (for ray.cancel)
 
@@ -41,6 +51,7 @@ def train_from_queue(env: dict[str, str]) -> list[str]:
     os.environ.update(env)
     from core import pipeline, queue, worker
 
+    worker.configure_tensorflow(settings.ray_cpus())  # the CPUs this task asked the cluster for
     context = ray.get_runtime_context()
     me = f"ray:{context.get_node_id()[:12]}:{os.getpid()}:{context.get_task_id()}"  # the task id: for ray.cancel
     pipeline.warm_imports()
@@ -60,8 +71,14 @@ def _connect():
     import ray
 
     if not ray.is_initialized():
-        ray.init(address=settings.ray_address(), ignore_reinit_error=True, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(_root()), os.environ.get("PYTHONPATH")]))}})
+        # The nodes run this checkout's code (installed at the same path, or a shared mount: docs/deploy.md).
+        path = os.pathsep.join(filter(None, [str(_root()), os.environ.get("PYTHONPATH")]))
+        ray.init(
+            address=settings.ray_address(),
+            ignore_reinit_error=True,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+        )
     return ray
 
 

@@ -109,8 +109,8 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("PLAYGROUND_CALIBRATE", "1", "`0`: workers do not measure the machine's speed for the estimates (tests)"),
         Setting("PLAYGROUND_RAY_ADDRESS", "", "`auto` or `ray://host:10001`: trainings run as Ray tasks on that cluster"),
-    Setting("PLAYGROUND_RAY_CPUS", "1", "CPUs one training asks of the Ray cluster", minimum=1),
-    Setting("PLAYGROUND_RAY_GPUS", "0", "GPUs one training asks of the Ray cluster (`1`: only GPU nodes take trainings)"),
+        Setting("PLAYGROUND_RAY_CPUS", "1", "CPUs one training asks of the Ray cluster", minimum=1),
+        Setting("PLAYGROUND_RAY_GPUS", "0", "GPUs one training asks of the Ray cluster (`1`: only GPU nodes take trainings)"),
     ]
 }
 

@@ -75,10 +75,15 @@ def _tab_gone(run) -> bool:
     return seen is not None and time.time() - seen > settings.orphan_grace_seconds()
 
 
-def _configure_tensorflow() -> str:
-    """Thread pools sized for this machine's share, before any TensorFlow op runs; returns the device name."""
+def configure_tensorflow(cores: int) -> str:
+    """Thread pools for the cores this worker may use, before any TensorFlow op runs; returns the device name.
+
+    Intra-op threads (inside one matmul or convolution) as many as the cores; inter-op threads (independent
+    ops side by side) few: a training's graph is a chain, and more would only contend with the other worker.
+    """
     import tensorflow as tf
 
+    tf.config.threading.set_intra_op_parallelism_threads(max(1, cores))
     tf.config.threading.set_inter_op_parallelism_threads(2)
     gpus = tf.config.list_physical_devices("GPU")
     return "GPU:0" if gpus else "CPU"
@@ -146,7 +151,8 @@ def worker_main(supervisor_pid: int) -> None:
     """Entry of a spawned worker process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    device = _configure_tensorflow()
+    # All the machine's cores: alone, a training gets them all; with others, the pool pins each to its share.
+    device = configure_tensorflow(len(os.sched_getaffinity(0)))
     _warm_up()
     if settings.calibrate():
         _measure_machine()

@@ -67,15 +67,28 @@ class Supervisor:
         self.ended: dict[int, Msg] = {}  # pid -> why we ended it
         self.quitting = threading.Event()
         self.last_client = time.time()
+        self.busy: list[int] = []
 
     def start(self, slot: int) -> None:
         proc = self.ctx.Process(target=worker.worker_main, args=(os.getpid(),), name=f"playground-worker-{slot}", daemon=False)
         proc.start()
         self.procs[slot] = proc
 
+    def share_cores(self, busy: list[int]) -> None:
+        """Alone, a training may use every core; with others, each gets its own share (no oversubscription)."""
+        if busy == self.busy:
+            return
+        self.busy = busy
+        cores = sorted(os.sched_getaffinity(0))
+        for proc in self.procs.values():
+            if proc.pid is not None:
+                pin(proc.pid, share(cores, busy, proc.pid))
+
     def check(self) -> None:
-        """One round: replace the dead, end the oversized, the overdue and the hung."""
+        """One round: replace the dead, end the oversized, the overdue and the hung; share the cores."""
         jobs = _running_jobs()
+        by_pid = {proc.pid: f"{socket.gethostname()}:{proc.pid}" for proc in self.procs.values() if proc.pid is not None}
+        self.share_cores(sorted(pid for pid, wid in by_pid.items() if wid in jobs))
         for slot, proc in list(self.procs.items()):
             wid = f"{socket.gethostname()}:{proc.pid}"
             if not proc.is_alive():
@@ -139,6 +152,33 @@ class Supervisor:
                 proc.kill()
                 proc.join(timeout=5)
             queue.fail_worker(f"{socket.gethostname()}:{proc.pid}", Msg("job.pool_stopped"))
+
+
+def share(cores: list[int], busy: list[int], pid: int) -> set[int]:
+    """The cores worker `pid` may use while the workers `busy` train.
+
+    >>> share([0, 1], [7], 7), share([0, 1], [7, 9], 9), share([0, 1, 2, 3], [5, 7], 5), share([0, 1], [5, 7], 8)
+    ({0, 1}, {1}, {0, 2}, {0, 1})
+    """
+    if len(busy) < 2 or pid not in busy:
+        return set(cores)
+    k = busy.index(pid)
+    if len(busy) > len(cores):
+        return {cores[k % len(cores)]}
+    return {c for i, c in enumerate(cores) if i % len(busy) == k}
+
+
+def pin(pid: int, cores: set[int]) -> None:
+    """Every thread of a process onto `cores` (a process's threads each have their own CPU mask on Linux)."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return
+    for tid in tids:
+        try:
+            os.sched_setaffinity(tid, cores)
+        except OSError:  # the thread just ended
+            pass
 
 
 def _describe_exit(code: int | None) -> str:
