@@ -99,3 +99,21 @@ def test_core_imports_only_its_own_layer_or_below_and_has_no_cycles():
 def test_pages_do_not_import_each_other_and_ui_does_not_import_pages():
     for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
         assert not any(m.startswith("pages") for m in imports_of(path)), path.name
+
+
+def test_the_readme_layout_lists_every_core_module_in_its_layer():
+    lines = (ROOT / "README.md").read_text().split("## Layout", 1)[1].splitlines()
+    listed: dict[str, set[str]] = {}
+    layer = None
+    for line in lines:
+        head = line.strip().split(":", 1)
+        name = {"leaves": "leaf"}.get(head[0], head[0])
+        if line.startswith("  ") and not line.startswith("   ") and name in LAYERS:
+            layer = name
+            listed[layer] = set()
+            line = head[1]
+        elif not line.startswith("           "):
+            layer = None
+        if layer:
+            listed[layer] |= {name.strip() for name in line.split(",") if name.strip()}
+    assert listed == {k: v - {"__main__"} for k, v in LAYERS.items()}
