@@ -160,6 +160,14 @@ def _preprocessing(g: Graph, spec: ExperimentSpec, data: Dataset, x, load_weight
     return x
 
 
+def compile_model(model, c: CompileSpec, plan: LossPlan, steps_per_execution: int = 1) -> None:
+    """Compile with the spec's optimizer, the plan's loss and its accuracy metric (named "accuracy" in the history)."""
+    import keras
+
+    metric = getattr(keras.metrics, plan.metric)(name="accuracy")
+    model.compile(optimizer=make_optimizer(c), loss=plan.loss, metrics=[metric], steps_per_execution=steps_per_execution)
+
+
 def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, load_weights: bool = True):
     """Build and compile the model. Raises ModelBuildError or SpecError with a plain message.
 
@@ -178,8 +186,7 @@ def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, lo
         x = _stack(g, spec, _preprocessing(g, spec, data, inputs, load_weights))
         outputs = g.add(keras.layers.Dense(plan.units, activation=plan.activation, name="output"), x)
         model = keras.Model(inputs, outputs, name="playground_model")
-        metric = getattr(keras.metrics, plan.metric)(name="accuracy")
-        model.compile(optimizer=make_optimizer(spec.compile), loss=plan.loss, metrics=[metric])
+        compile_model(model, spec.compile, plan)
     for row in g.rows:
         if row.name != "input" and row.block != "base":
             row.params = int(model.get_layer(row.name).count_params())

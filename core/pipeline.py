@@ -164,7 +164,7 @@ def _bottleneck(spec: ExperimentSpec, owner: str, data, recorder: Recorder):
 def _prepare(spec: ExperimentSpec, owner: str, recorder: Recorder, clock: _Clock):
     """(data as loaded, data the model trains on, the built model, fit's input)."""
     from core import datasets
-    from core.builder import build_model
+    from core.builder import build_model, compile_model
 
     recorder.set_phase(Phase.LOADING)
     shown = datasets.load(spec.data, owner=owner)
@@ -175,9 +175,28 @@ def _prepare(spec: ExperimentSpec, owner: str, recorder: Recorder, clock: _Clock
         clock.lap("features")
     recorder.set_phase(Phase.BUILDING)
     built = build_model(spec, data)
+    train_input = training_input(spec, data, built.plan)
+    steps = steps_per_execution(spec, built.model, len(data.x_train))
+    if steps > 1:  # compiled again before any step ran: the same optimizer settings, nothing trained is lost
+        compile_model(built.model, spec.compile, built.plan, steps)
     clock.lap("build")
     recorder.record_model(built.total_params)
-    return shown, data, built, training_input(spec, data, built.plan)
+    return shown, data, built, train_input
+
+
+def steps_per_execution(spec: ExperimentSpec, model, samples: int) -> int:
+    """`steps_per_execution` for this model on this machine (core/eta.py decides, for the estimate too)."""
+    from core import eta, preflight
+    from core.summary import keras_flops
+
+    flops, conv = keras_flops(model)
+    return eta.steps_per_execution(
+        preflight.machine_profile(),
+        flops=flops,
+        conv_share=conv / flops if flops else 0.0,
+        batch=spec.fit.batch_size,
+        steps=max(1, -(-samples // spec.fit.batch_size)),
+    )
 
 
 def _callbacks(spec: ExperimentSpec, data, built, recorder: Recorder, log_dir: str | None):

@@ -91,7 +91,9 @@ def live_panel(job_id: str) -> None:
     st.markdown(train_view.status_line(view))
     st.progress(train_view.progress_fraction(view))
     if view.worker:
-        st.caption(t("train.ran_on", device=view.device or "CPU", worker=view.worker.split(":")[0] + ":" + view.worker.split(":")[1]))
+        st.caption(
+            t("train.ran_on", device=view.device or "CPU", worker=view.worker.split(":")[0] + ":" + view.worker.split(":")[1])
+        )
     train_view.message(view)
     train_view.live_charts(view)
     train_view.diagnosis_panel(view)

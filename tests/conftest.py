@@ -21,6 +21,7 @@ os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="playground-test-ker
 os.environ.pop("PLAYGROUND_DATA_DIR", None)  # tests never need the real data folder
 os.environ.setdefault("PLAYGROUND_ORPHAN_GRACE", "10")  # web servers and workers must agree; short, so a left-over job ends soon
 os.environ.setdefault("PLAYGROUND_POOL_GRACE", "20")  # a pool a crashed test run leaves behind goes soon
+os.environ.setdefault("PLAYGROUND_CALIBRATE", "0")  # workers start faster; tests/core/test_eta.py measures the machine itself
 
 
 import pytest  # noqa: E402

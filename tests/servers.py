@@ -43,11 +43,19 @@ class Postgres:
             shutil.chown(self.dir, "postgres")
         bin_dir = _pg_bin()
         self.pg_ctl = str(bin_dir / "pg_ctl")
-        subprocess.run(_as_owner([str(bin_dir / "initdb"), "-D", str(self.dir / "data"), "-A", "trust", "-U", "playground",
-                                  "-E", "UTF8"]), check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            _as_owner([str(bin_dir / "initdb"), "-D", str(self.dir / "data"), "-A", "trust", "-U", "playground", "-E", "UTF8"]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
-        subprocess.run(_as_owner([self.pg_ctl, "-D", str(self.dir / "data"), "-o", options, "-l", str(self.dir / "log"),
-                                  "-w", "start"]), check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            _as_owner([self.pg_ctl, "-D", str(self.dir / "data"), "-o", options, "-l", str(self.dir / "log"), "-w", "start"]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://playground@127.0.0.1:{self.port}/{database}"
@@ -62,8 +70,9 @@ class Postgres:
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run(_as_owner([self.pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop"]), capture_output=True,
-                       timeout=60)
+        subprocess.run(
+            _as_owner([self.pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop"]), capture_output=True, timeout=60
+        )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -32,10 +32,20 @@ def ray_cluster():
 @pytest.fixture(scope="module")
 def replicas(ray_cluster, postgres, tmp_path_factory):
     cluster, _ = ray_cluster
-    shared = {"PLAYGROUND_RAY_ADDRESS": cluster.address, "PLAYGROUND_DATABASE_URL": postgres.new_database(),
-              "PLAYGROUND_RUN_FILES": str(tmp_path_factory.mktemp("shared-run-files")), "PLAYGROUND_CALIBRATE": "0"}
-    servers = [start_server(tmp_path_factory.mktemp(f"replica-{i}"), f"replica-{i}",
-                            {**shared, "PLAYGROUND_HOME": str(tmp_path_factory.mktemp(f"replica-home-{i}"))}) for i in (1, 2)]
+    shared = {
+        "PLAYGROUND_RAY_ADDRESS": cluster.address,
+        "PLAYGROUND_DATABASE_URL": postgres.new_database(),
+        "PLAYGROUND_RUN_FILES": str(tmp_path_factory.mktemp("shared-run-files")),
+        "PLAYGROUND_CALIBRATE": "0",
+    }
+    servers = [
+        start_server(
+            tmp_path_factory.mktemp(f"replica-{i}"),
+            f"replica-{i}",
+            {**shared, "PLAYGROUND_HOME": str(tmp_path_factory.mktemp(f"replica-home-{i}"))},
+        )
+        for i in (1, 2)
+    ]
     yield servers, shared
     for server in servers:
         server.stop()

@@ -45,7 +45,9 @@ def test_session_state_keys_are_named_in_ui_keys(path):
         target = None
         if isinstance(node, ast.Subscript):
             target, key = node.value, node.slice
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "pop", "setdefault"):
+        elif (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "pop", "setdefault")
+        ):
             target, key = node.func.value, node.args[0] if node.args else None
         if isinstance(target, ast.Attribute) and target.attr == "session_state":
             if isinstance(key, (ast.Constant, ast.JoinedStr)):

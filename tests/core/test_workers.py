@@ -109,8 +109,11 @@ def test_two_trainings_share_the_cores_and_one_alone_gets_them_all(pool):
     first, second = (jobs.submit(long_spec(), owner=f"cores{i}", watched=False) for i in range(2))
     wait_for(lambda: all(jobs.view(j).status == Status.RUNNING and jobs.view(j).progress.step for j in (first, second)))
     pids = [int(jobs.view(j).worker.rsplit(":", 1)[1]) for j in (first, second)]
-    masks = wait_for(lambda: (m := [os.sched_getaffinity(p) for p in pids]) and all(len(x) < len(cores) for x in m) and m,
-                     10, "each worker pinned to its share")
+    masks = wait_for(
+        lambda: (m := [os.sched_getaffinity(p) for p in pids]) and all(len(x) < len(cores) for x in m) and m,
+        10,
+        "each worker pinned to its share",
+    )
     assert not masks[0] & masks[1] and masks[0] | masks[1] == cores  # no two trainings on one core
     queue.request_stop(first)
     wait_for(lambda: os.sched_getaffinity(pids[1]) == cores, 10, "the one left gets every core")
