@@ -49,9 +49,9 @@ def test_session_state_keys_are_named_in_ui_keys(path):
             isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "pop", "setdefault")
         ):
             target, key = node.func.value, node.args[0] if node.args else None
-        if isinstance(target, ast.Attribute) and target.attr == "session_state":
-            if isinstance(key, (ast.Constant, ast.JoinedStr)):
-                found.append(f"line {node.lineno}")
+        literal = isinstance(key, (ast.Constant, ast.JoinedStr))
+        if isinstance(target, ast.Attribute) and target.attr == "session_state" and literal:
+            found.append(f"line {node.lineno}")
     assert found == [], "use a name from ui/keys.py"
 
 
