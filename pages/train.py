@@ -7,7 +7,7 @@ it, and redraws what the run store says of it once a second in a fragment.
 import streamlit as st
 
 from core import datasets, jobs, pretrained, recipes
-from ui import inside_view, keys, recipes_view, state, train_view
+from ui import inside_view, recipes_view, state, train_view
 from ui.state import t
 from ui.widgets import bound
 
@@ -84,29 +84,27 @@ stop.button(
 )
 
 
-def live_panel(job_id: str) -> None:
+def status_panel(job_id: str, drawn: tuple) -> None:
+    """Polled every second: the status line and the progress bar. When an epoch ended (or the job changed phase,
+    or settled) the whole page runs once more, and with it the charts: they are redrawn once per epoch, not per poll."""
     view = jobs.view(job_id)
     if view is None:
         return
     st.markdown(train_view.status_line(view))
     st.progress(train_view.progress_fraction(view))
     if view.worker:
-        st.caption(
-            t("train.ran_on", device=view.device or "CPU", worker=view.worker.split(":")[0] + ":" + view.worker.split(":")[1])
-        )
-    train_view.message(view)
-    train_view.live_charts(view)
-    train_view.diagnosis_panel(view)
-    if view.settled and st.session_state.get(keys.POLLING_JOB) == job_id:
-        st.session_state[keys.POLLING_JOB] = None
-        st.rerun()  # the job ended: one full redraw shows the results and stops polling
+        st.caption(t("train.ran_on", device=view.device or "CPU", worker=":".join(view.worker.split(":")[:2])))
+    if train_view.drawn_state(view) != drawn:
+        st.rerun()
 
 
 if job is None:
     st.info(t("train.no_job_blocked" if problem is not None else "train.no_job"), icon=":material/info:")
 else:
-    st.session_state[keys.POLLING_JOB] = None if job.settled else job.id
-    st.fragment(live_panel, run_every=None if job.settled else POLL_SECONDS)(job.id)
+    st.fragment(status_panel, run_every=None if job.settled else POLL_SECONDS)(job.id, train_view.drawn_state(job))
+    train_view.message(job)
+    train_view.live_charts(job)
+    train_view.diagnosis_panel(job)
     if job.settled:
         train_view.results(job)
         inside_view.panel(job)

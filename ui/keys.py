@@ -13,7 +13,6 @@ JOB = "job_id"  # the job the Train page shows
 START_ERROR = "start_error"  # a Msg: why the last Train press was refused
 GO_TO = "go_to"  # a page a button sends the learner to (app.py switches to it)
 CLASSROOM = "classroom"  # an instructor's locked and hidden controls
-POLLING_JOB = "polling_job"  # the job the Train page's fragment polls
 SIDEBAR_POLLING = "sidebar_polling"
 RUNS_POLLING = "runs_polling"
 FIGURES = "figure_cache"  # figures built for an epoch, reused until the next one

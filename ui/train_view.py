@@ -85,6 +85,11 @@ def tutorial_figure(view: JobView):
     return recipe.reported_for(view.spec.fit.epochs) if recipe else None
 
 
+def drawn_state(view: JobView) -> tuple:
+    """What the page drew the charts and messages from: when it changes, the page redraws them."""
+    return view.status, view.phase, view.epochs_done, view.message.key if view.message else ""
+
+
 def _figure(name: str, view: JobView, build):
     """Figures change only when an epoch ends: rebuild them then, not on every poll."""
     cache = st.session_state.setdefault(keys.FIGURES, {})
