@@ -3,11 +3,9 @@
 import streamlit as st
 
 from core import jobs, runs
-from core.i18n import Plain
-from ui import keys, recipes_view, runs_view, state
+from core.i18n import Plain, markdown_escape
+from ui import polling, recipes_view, runs_view, state
 from ui.state import t
-
-POLL_SECONDS = 1.0
 
 state.require_app()
 
@@ -15,24 +13,26 @@ st.title(t("runs.title"))
 st.caption(t("runs.intro"))
 
 
-def active_panel() -> None:
-    """Jobs still queued or training (e.g. the overfitting trio), with their curves so far."""
+def active_lines() -> tuple:
+    """Jobs still queued or training (e.g. the overfitting trio), a line each; returns what their curves show."""
     views = jobs.unsettled(state.owner())
-    if not views:
-        if st.session_state.pop(keys.RUNS_POLLING, False):
-            st.rerun()  # the last one ended: show it in the table
-        return
-    st.session_state[keys.RUNS_POLLING] = True
     for view in views:
         p = view.progress
         where = t("train.progress", epoch=p.epoch, epochs=p.epochs) if view.status == "running" else t("runs.waiting")
-        st.markdown(f"**{view.spec.recipe or view.spec.data.name}** · {t(f'status.{view.status}')} · {where}")
-    runs_view.compare([(v.spec.recipe or v.spec.data.name, v.history) for v in views if v.history], key="live")
+        st.markdown(f"**{markdown_escape(view.spec.recipe or view.spec.data.name)}** · {t(f'status.{view.status}')} · {where}")
+    return drawn(views)
+
+
+def drawn(views) -> tuple:
+    return tuple((v.id, v.status, v.epochs_done) for v in views)
 
 
 state.watch()
-jobs_active = bool(jobs.unsettled(state.owner()))
-st.fragment(active_panel, run_every=POLL_SECONDS if jobs_active else None)()
+live = jobs.unsettled(state.owner())
+jobs_active = bool(live)
+polling.follow(active_lines, drawn=drawn(live), active=jobs_active)
+# Their curves so far: redrawn when an epoch ended (the lines above poll; these do not).
+runs_view.compare([(v.spec.recipe or v.spec.data.name, v.history) for v in live if v.history], key="live")
 st.button(
     t("recipebook.trio_button"),
     icon=":material/stacked_line_chart:",

@@ -4,14 +4,14 @@ Training runs in a worker process (see core/workers.py); this page only submits 
 it, and redraws what the run store says of it once a second in a fragment.
 """
 
+from functools import partial
+
 import streamlit as st
 
 from core import datasets, jobs, pretrained, recipes
-from ui import inside_view, recipes_view, state, train_view
+from ui import inside_view, polling, recipes_view, state, train_view
 from ui.state import t
 from ui.widgets import bound
-
-POLL_SECONDS = 1.0
 
 state.require_app()
 
@@ -84,24 +84,23 @@ stop.button(
 )
 
 
-def status_panel(job_id: str, drawn: tuple) -> None:
-    """Polled every second: the status line and the progress bar. When an epoch ended (or the job changed phase,
-    or settled) the whole page runs once more, and with it the charts: they are redrawn once per epoch, not per poll."""
+def status_panel(job_id: str) -> tuple:
+    """Polled every second: the status line and the progress bar. Returns what the charts are drawn from, so
+    they are redrawn once per epoch (ui/polling.py), not per poll."""
     view = jobs.view(job_id)
     if view is None:
-        return
+        return ()
     st.markdown(train_view.status_line(view))
     st.progress(train_view.progress_fraction(view))
     if view.worker:
         st.caption(t("train.ran_on", device=view.device or "CPU", worker=":".join(view.worker.split(":")[:2])))
-    if train_view.drawn_state(view) != drawn:
-        st.rerun()
+    return train_view.drawn_state(view)
 
 
 if job is None:
     st.info(t("train.no_job_blocked" if problem is not None else "train.no_job"), icon=":material/info:")
 else:
-    st.fragment(status_panel, run_every=None if job.settled else POLL_SECONDS)(job.id, train_view.drawn_state(job))
+    polling.follow(partial(status_panel, job.id), drawn=train_view.drawn_state(job), active=not job.settled)
     train_view.message(job)
     train_view.live_charts(job)
     train_view.diagnosis_panel(job)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import jobs
 from core.i18n import LANGUAGES
-from ui import keys, state
+from ui import polling, state
 from ui.state import t
-
-STATUS_POLL_SECONDS = 2.0
 
 
 def _language_switch() -> None:
@@ -25,13 +24,12 @@ def _language_switch() -> None:
         st.rerun()
 
 
-def _job_status() -> None:
-    """The job the learner most wants news of: the one training now, else the next in line, else the newest."""
-    from core import jobs
-
+def _job_status() -> bool:
+    """The job the learner most wants news of: the one training now, else the next in line, else the newest.
+    Returns whether it is still active: when that changes, the page redraws (ui/polling.py)."""
     view = jobs.shown_for(state.owner())
     if view is None:
-        return
+        return False
     if view.status == "queued":
         st.caption(t("sidebar.queued", position=view.queue_position) if view.queue_position else t("sidebar.waiting_previous"))
     elif view.status == "running":
@@ -40,9 +38,7 @@ def _job_status() -> None:
     else:
         st.caption(t(f"status.{view.status}"))
     st.page_link("pages/train.py", label=t("sidebar.open_train"), icon=":material/monitoring:")
-    if not view.active and st.session_state.get(keys.SIDEBAR_POLLING):
-        st.session_state[keys.SIDEBAR_POLLING] = False
-        st.rerun()  # the job ended: redraw once and stop polling
+    return view.active
 
 
 def _share(page: str) -> None:
@@ -77,7 +73,6 @@ def render(show_job_status: bool = True, page: str = "home") -> None:
         _language_switch()
         _share(page)
         if show_job_status:
-            job = state.current_job()
-            active = job is not None and job.active
-            st.session_state[keys.SIDEBAR_POLLING] = active
-            st.fragment(_job_status, run_every=STATUS_POLL_SECONDS if active else None)()
+            shown = jobs.shown_for(state.owner())
+            active = shown is not None and shown.active
+            polling.follow(_job_status, drawn=active, active=active, every=polling.SIDEBAR_POLL_SECONDS)

@@ -42,7 +42,7 @@ def test_widgets_take_their_bounds_from_the_declarations(path):
 def test_session_state_keys_are_named_in_ui_keys(path):
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        target = None
+        target = key = None
         if isinstance(node, ast.Subscript):
             target, key = node.value, node.slice
         elif (
@@ -61,6 +61,16 @@ def test_uploaded_datasets_are_named_once():
         if path.name != "dataset_catalogue.py" and '("folder", "csv")' in path.read_text():
             offenders.append(path.name)
     assert offenders == [], "use core.dataset_catalogue.UPLOADED"
+
+
+def test_pages_follow_jobs_through_one_fragment_helper():
+    """Polling while a job runs and redrawing once it changed is written once, in ui/polling.py."""
+    offenders = []
+    for path in UI_FILES:
+        for node in calls(path):
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "fragment" and path.name != "polling.py":
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == [], "use ui.polling.follow"
 
 
 @pytest.mark.parametrize("folder", ["core", "ui"])

@@ -1,0 +1,30 @@
+"""One way to follow a job from a page: poll a small part, redraw the rest only when it changed.
+
+A fragment runs `draw` every `every` seconds while something is active. `draw` renders the
+cheap, moving part (a status line, a progress bar) and returns what the rest of the page was
+drawn from (an epoch count, a status). When that differs from `drawn` — what the page showed at
+its last full run — the whole page runs once more: charts redraw once per epoch, and once more
+when the job settles, never per poll.
+
+Example (the Train page):
+    >>> follow(lambda: status_panel(job.id), drawn=drawn_state(job), active=job.active)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import streamlit as st
+
+POLL_SECONDS = 1.0  # the Train and Runs pages; the sidebar is a side glance and polls half as often
+SIDEBAR_POLL_SECONDS = 2.0
+
+
+def follow(draw: Callable[[], Hashable], drawn: Hashable, active: bool, every: float = POLL_SECONDS) -> None:
+    """Render `draw` now, and again every `every` s while `active`; rerun the page when it reports a change."""
+
+    def body() -> None:
+        if draw() != drawn:
+            st.rerun()
+
+    st.fragment(body, run_every=every if active else None)()
