@@ -8,6 +8,9 @@ Example:
     >>> grid = DecisionGrid.around(data.x_train)  # doctest: +SKIP
     >>> grid.evaluate(model, plan).shape  # doctest: +SKIP
     (60, 60)
+
+scikit-learn is imported inside the functions that use it, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations

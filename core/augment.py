@@ -11,6 +11,9 @@ Example:
     >>> spec = AugmentSpec(rotation_range=30, horizontal_flip=True)
     >>> variants(image, spec, n=8, seed=1).shape  # doctest: +SKIP
     (8, 60, 90, 3)
+
+Keras and TensorFlow are imported inside the functions that use them, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations

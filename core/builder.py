@@ -13,6 +13,9 @@ A stack that cannot be built raises `ModelBuildError` naming the layer:
     >>> spec.layers.append(LayerSpec.make("Conv2D", name="conv2d_late"))  # after Flatten
     >>> build_model(spec, load(spec.data))  # doctest: +SKIP
     ModelBuildError: Layer 'conv2d_late' (Conv2D) needs an image-shaped input ...
+
+Keras is imported inside the functions that use it, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from core import shapes
+from core import shapes, transfer
 from core.datasets import Dataset
 from core.graph import BUILD_LOCK, Graph, LayerRow, diagram, shape_text
 from core.model_rules import RESERVED_NAMES, LossPlan, ModelBuildError, plan_loss
@@ -149,8 +152,6 @@ def _preprocessing(g: Graph, spec: ExperimentSpec, data: Dataset, x, load_weight
     """What raw data goes through before the stack: a pretrained base (fine-tuning), /255 for pictures, or standardising."""
     keras = g.keras
     if spec.transfer.base and spec.transfer.mode == "finetune":
-        from core import transfer
-
         return transfer.add_base(g, x, spec.transfer, data, load_weights)
     if data.kind == "image":
         return g.add(keras.layers.Rescaling(1 / 255, name="rescale"), x)

@@ -16,8 +16,9 @@ import json
 import sys
 import time
 
-from core import recipes
+from core import pipeline, recipes
 from core.i18n import translate
+from core.spec import field_range
 from core.status import Status
 
 
@@ -38,7 +39,6 @@ def _print_epoch(epochs: int):
 
 
 def _train(args) -> int:
-    from core import pipeline
 
     recipe = recipes.get(args.id)
     spec = recipe.build_spec(args.epochs)
@@ -73,7 +73,6 @@ def _train(args) -> int:
 
 def _epochs(text: str) -> int:
     """An epoch count inside the spec's own range, or argparse's plain refusal (exit 2)."""
-    from core.spec import field_range
 
     low, high = (int(v) for v in field_range("fit", "epochs"))
     try:

@@ -25,7 +25,7 @@ import textwrap
 from datetime import date
 from importlib import metadata
 
-from core import augment, datasets
+from core import augment, datasets, pretrained, transfer
 from core.datasets import DATASETS, UPLOADED
 from core.model_rules import LossPlan, plan_loss
 from core.spec import CompileSpec, ExperimentSpec, LayerSpec
@@ -365,7 +365,6 @@ def _optimizer(c: CompileSpec) -> str:
 
 def _transfer_lines(spec: ExperimentSpec) -> list[str]:
     """The pretrained base, as tutorial 003 (4.4) wires it: include_top=False on our input tensor."""
-    from core import pretrained, transfer
 
     tr = spec.transfer
     m = pretrained.get(tr.base)

@@ -22,6 +22,9 @@ Example:
     >>> data = load(DataSpec(name="iris", seed=1))
     >>> data.x_train.shape[1], data.n_classes
     (4, 3)
+
+Keras and scikit-learn are imported inside the functions that use them, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from core import network, settings
+from core import demo_folders, network, settings, uploads
 from core.dataset_catalogue import DATASETS, UPLOADED, DatasetInfo
 from core.i18n import LocalizedError, Msg
 from core.spec import DataSpec
@@ -404,7 +407,6 @@ _UPLOAD_LOCK = threading.Lock()
 
 def upload_bytes(spec: DataSpec, owner: str | None) -> tuple[str, bytes]:
     """(cache key, bytes) of the folder zip or CSV a spec points at; the demo folder when no source."""
-    from core import demo_folders, uploads
 
     if spec.name == "folder" and not spec.source:
         return "demo", demo_folders.kinoko_takenoko_zip()
@@ -415,7 +417,6 @@ def upload_bytes(spec: DataSpec, owner: str | None) -> tuple[str, bytes]:
 
 
 def _load_upload(spec: DataSpec, owner: str | None) -> Dataset:
-    from core import uploads
 
     key, data = upload_bytes(spec, owner)
     cache_key: tuple

@@ -20,12 +20,14 @@ import zipfile
 from functools import lru_cache
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from core.images import png_bytes
 
 WIDTH, HEIGHT, SCALE = 90, 60, 2  # drawn at 2x, then reduced for smooth edges
 
 
 def _background(rng: np.random.Generator, w: int, h: int):
-    from PIL import Image, ImageDraw, ImageFilter
 
     base = tuple(int(v) for v in rng.integers(150, 235, 3))
     img = Image.new("RGB", (w, h), base)
@@ -74,7 +76,6 @@ def draw(kind: str, rng: np.random.Generator, wide: bool = True, width: int = WI
     of centre. Test pictures (`wide=True`) are shifted, tilted and sometimes upside
     down, as new photos are: what augmentation (shifts, rotations, flips) prepares for.
     """
-    from PIL import Image, ImageDraw
 
     img = _background(rng, width * SCALE, height * SCALE)
     layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
@@ -95,7 +96,6 @@ def draw(kind: str, rng: np.random.Generator, wide: bool = True, width: int = WI
 @lru_cache(maxsize=2)
 def kinoko_takenoko_zip(per_class: tuple[int, int] = (100, 60), seed: int = 2025) -> bytes:
     """The demo dataset as zip bytes: (train, test) images per class."""
-    from core.images import png_bytes
 
     rng = np.random.default_rng(seed)
     buffer = io.BytesIO()

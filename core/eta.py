@@ -14,6 +14,9 @@ Example:
     >>> e = estimate(p, flops=158_800, conv_share=0.0, batch=100, train=60_000, val=10_000, test=10_000, epochs=17)
     >>> round(e.total) > 0
     True
+
+Keras is imported inside the functions that use it, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from core import settings
+from core.images import png_bytes
 
 
 def history_rows(history: dict[str, list[float]]) -> list[dict[str, float]]:
@@ -61,7 +62,6 @@ def folder_zip(folder: Path) -> bytes | None:
 
 def images_zip(images: list, prefix: str = "image") -> bytes:
     """uint8 images as PNG files in a zip (the augmentation grid download)."""
-    from core.images import png_bytes
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

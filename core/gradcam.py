@@ -14,6 +14,9 @@ Example:
     >>> heat, cls = gradcam(model, batch)  # doctest: +SKIP
     >>> heat.shape, float(heat.min()) >= 0, float(heat.max()) <= 1  # doctest: +SKIP
     ((7, 7), True, True)
+
+Keras and TensorFlow are imported inside the functions that use them, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.i18n import LocalizedError
 
@@ -42,7 +43,6 @@ class Decoded:
 
 def decode(data: bytes, color_mode: str = "rgb", max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
     """Bytes -> an upright 8-bit image in `color_mode` ('rgb' or 'grayscale'), or ImageRejected."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
         raise ImageRejected("empty")
@@ -79,7 +79,6 @@ def decode(data: bytes, color_mode: str = "rgb", max_pixels: int = DEFAULT_MAX_P
 
 def _to_8bit(img, notes: list[str]):
     """Any Pillow mode -> 'RGB' or 'L' (transparency composited on white)."""
-    from PIL import Image
 
     mode = img.mode
     if mode in ("RGB", "L"):
@@ -118,7 +117,6 @@ def to_array(img, size: tuple[int, int] | None = None, resample: str = "bilinear
 
     `resample="nearest"` matches `keras.utils.load_img(target_size=...)`, as the tutorials load photos.
     """
-    from PIL import Image
 
     if size is not None and (img.height, img.width) != tuple(size):
         method = Image.Resampling.NEAREST if resample == "nearest" else Image.Resampling.BILINEAR
@@ -152,7 +150,6 @@ def stretch_for_display(image: np.ndarray) -> np.ndarray:
 
 def png_bytes(image: np.ndarray) -> bytes:
     """A uint8 (H, W[, C]) array as PNG bytes."""
-    from PIL import Image
 
     arr = np.asarray(image, dtype="uint8")
     if arr.ndim == 3 and arr.shape[-1] == 1:
@@ -179,7 +176,6 @@ def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np
     >>> heat_overlay(np.zeros((4, 4, 3), "uint8"), np.ones((2, 2))).shape
     (4, 4, 3)
     """
-    from PIL import Image
 
     base = np.asarray(image, "uint8")
     if base.ndim == 2 or base.shape[-1] == 1:

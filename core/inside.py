@@ -10,6 +10,9 @@ Example:
     >>> hist = weight_histograms(model)  # doctest: +SKIP
     >>> hist["dense_1"]["kernel"].counts.sum() == model.get_layer("dense_1").kernel.shape.num_elements()  # doctest: +SKIP
     True
+
+Keras is imported inside the functions that use it, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations

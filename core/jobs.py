@@ -16,8 +16,11 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from core import queue, runs, settings
+from core import eta, preflight, presence, queue, ray_pool, runs, settings, workers
+from core.analysis import DecisionMap, Evaluation
+from core.datasets import DATASETS
 from core.i18n import Msg
+from core.inside import InsideViews
 from core.queue import QueueFull  # noqa: F401 - pages catch it from here
 from core.spec import ExperimentSpec
 from core.status import Phase, Status
@@ -26,11 +29,8 @@ from core.status import Phase, Status
 def dispatch() -> None:
     """Make sure something will train the queue: a Ray task (when configured), else the local pool of workers."""
     if settings.ray_address():
-        from core import ray_pool
-
         ray_pool.dispatch()
         return
-    from core import workers
 
     workers.ensure_pool(every=0.0)
 
@@ -39,7 +39,6 @@ def dispatch_soon() -> None:
     """Called on every page run: the local workers are up (and warm) before anybody presses Train."""
     if settings.ray_address():
         return  # Ray starts its tasks when jobs arrive
-    from core import workers
 
     workers.ensure_pool()
 
@@ -48,15 +47,12 @@ def submit(
     spec: ExperimentSpec, owner: str, *, watched: bool = True, after: str | None = None, group: str = "", room: str = ""
 ) -> str:
     """Queue a training for `owner`; returns its id. Raises LimitExceeded or QueueFull with a plain message."""
-    from core import preflight
 
     estimate = preflight.check(spec, owner)  # over a limit: refused with the limit named
     job_id = queue.submit(
         spec, owner, watched=watched, after=after, group=group, room=room, estimate=estimate.eta_seconds(spec.fit.epochs)
     )
     if watched:
-        from core import presence
-
         presence.touch([owner])
     dispatch()
     return job_id
@@ -69,8 +65,6 @@ def stop(job_id: str, owner: str, reason: Msg | None = None, wait: float = 2.0) 
         return
     queue.request_stop(job_id, reason)
     if settings.ray_address():
-        from core import ray_pool
-
         ray_pool.cancel_lingering(job_id)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -101,14 +95,12 @@ class JobView:
 
     @cached_property
     def evaluation(self):
-        from core.analysis import Evaluation
 
         blob = runs.get_blob(self.run.id, "evaluation") if self.run.phase in (Phase.DONE, Phase.EVALUATING) else None
         return Evaluation.from_blob(blob) if blob else None
 
     @cached_property
     def decision_map(self):
-        from core.analysis import DecisionMap
 
         if self.run.spec.data.name not in _points_datasets():
             return None
@@ -117,7 +109,6 @@ class JobView:
 
     @cached_property
     def inside(self):
-        from core.inside import InsideViews
 
         blob = runs.get_blob(self.run.id, "inside")
         return InsideViews.from_blob(blob) if blob else None
@@ -131,7 +122,6 @@ class JobView:
 
     def eta_seconds(self, now: float | None = None) -> float | None:
         """Seconds left: from the job's own pace once it has one, else the preflight estimate."""
-        from core import eta
 
         if self.run.status != Status.RUNNING:
             return None
@@ -139,7 +129,6 @@ class JobView:
 
 
 def _points_datasets() -> set[str]:
-    from core.datasets import DATASETS
 
     return {k for k, info in DATASETS.items() if info.kind == "points"}
 

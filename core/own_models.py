@@ -15,21 +15,27 @@ Example:
     >>> own = from_run(store, owner, run_id)  # doctest: +SKIP
     >>> own.classify(decoded_image, invert=False, preprocess="unit")[0].top[0]  # doctest: +SKIP
     ('7', 0.98, 7)
+
+Keras is imported inside the functions that use it, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import threading
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from core import images, settings
+from core import datasets, images, pretrained, runs, settings
+from core.gradcam import gradcam
 from core.i18n import LocalizedError
 from core.pretrained import Prediction
 
@@ -124,7 +130,6 @@ class OwnModel:
 
     def heatmap(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         """Grad-CAM of `class_index`; ValueError when the model has no convolutional layer."""
-        from core.gradcam import gradcam
 
         with self.lock:
             return gradcam(self.model, batch, class_index)[0]  # one sigmoid unit: class 0 explains 1 - score
@@ -171,8 +176,6 @@ def _class_names(units: int, given: list[str] | None) -> list[str]:
     if len(names) == n_classes:
         return names
     if n_classes == 1000:
-        from core import pretrained
-
         index = pretrained.class_index()
         return [index[str(i)][1] for i in range(1000)]
     return [str(i) for i in range(n_classes)]
@@ -257,8 +260,6 @@ _KERAS_ENTRIES = {"config.json", "metadata.json", "model.weights.h5"}
 
 def _check_keras_archive(data: bytes) -> None:
     """A `.keras` file is a zip of exactly three entries: refuse anything else before Keras unpacks it."""
-    import io
-    import zipfile
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -276,7 +277,6 @@ def _check_keras_archive(data: bytes) -> None:
 
 def from_run(run, owner: str | None) -> OwnModel:
     """The model a finished run saved, with its dataset's class names."""
-    from core import datasets, runs
 
     info = datasets.DATASETS.get(run.spec.data.name)
     if info is None or info.kind != "image":

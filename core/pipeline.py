@@ -9,6 +9,9 @@ Example:
     >>> outcome = train(ExperimentSpec.default_for("moons"), owner="me")  # doctest: +SKIP
     >>> outcome.status, len(outcome.history["loss"])  # doctest: +SKIP
     ('finished', 40)
+
+Keras, TensorFlow, pandas, scikit-learn and core.callbacks are imported inside the functions that use them,
+on purpose: importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations
@@ -21,11 +24,17 @@ from typing import Any
 
 import numpy as np
 
+from core import augment, datasets, eta, preflight, transfer
+from core.analysis import DecisionGrid, decision_map, evaluate
+from core.builder import build_model, compile_model, targets
 from core.dataset_catalogue import UPLOADED
 from core.i18n import LocalizedError, Msg
+from core.inside import VIEW_IMAGES, inside_views, weight_histograms
+from core.model_rules import plan_loss
 from core.recorder import MemoryRecorder, Recorder
 from core.spec import ExperimentSpec, SpecError
 from core.status import Phase, Status
+from core.summary import keras_flops
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +93,6 @@ def training_input(spec: ExperimentSpec, data, plan) -> TrainingInput:
     `validation_split` is applied here as Keras applies it (the last fraction of the
     training arrays, before shuffling), so it works the same with augmentation.
     """
-    from core.builder import targets
 
     x, y = data.x_train, targets(data.y_train, plan, data.n_classes)
     if spec.data.validation == "test":
@@ -93,12 +101,9 @@ def training_input(spec: ExperimentSpec, data, plan) -> TrainingInput:
         cut = int(np.floor(len(x) * (1.0 - spec.data.validation_split)))  # exactly Keras's split
         x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
     a = spec.augment
-    if a.enabled and data.kind == "image":
-        from core import augment
-
-        if not augment.is_identity(a):
-            batches = augment.flow(x, y, a, spec.fit.batch_size, seed=a.seed, shuffle=spec.fit.shuffle)
-            return TrainingInput((batches,), {"validation_data": validation}, augmented=True)
+    if a.enabled and data.kind == "image" and not augment.is_identity(a):
+        batches = augment.flow(x, y, a, spec.fit.batch_size, seed=a.seed, shuffle=spec.fit.shuffle)
+        return TrainingInput((batches,), {"validation_data": validation}, augmented=True)
     return TrainingInput((x, y), {"batch_size": spec.fit.batch_size, "shuffle": spec.fit.shuffle, "validation_data": validation})
 
 
@@ -107,8 +112,6 @@ def first_training_batch(spec: ExperimentSpec, owner: str | None = None):
 
     Built by the same `training_input` the engine uses, same generator and seed.
     """
-    from core import datasets
-    from core.model_rules import plan_loss
 
     data = datasets.load(spec.data, owner)
     plan = plan_loss(data.task, data.n_classes, spec.compile.loss)
@@ -147,7 +150,6 @@ class _Clock:
 
 def _bottleneck(spec: ExperimentSpec, owner: str, data, recorder: Recorder):
     """Transfer learning, features mode: the frozen base runs once over the images (cached), obeying Stop."""
-    from core import transfer
     from core.callbacks import TrainingStopped
 
     recorder.set_phase(Phase.FEATURES)
@@ -163,8 +165,6 @@ def _bottleneck(spec: ExperimentSpec, owner: str, data, recorder: Recorder):
 
 def _prepare(spec: ExperimentSpec, owner: str, recorder: Recorder, clock: _Clock):
     """(data as loaded, data the model trains on, the built model, fit's input)."""
-    from core import datasets
-    from core.builder import build_model, compile_model
 
     recorder.set_phase(Phase.LOADING)
     shown = datasets.load(spec.data, owner=owner)
@@ -186,8 +186,6 @@ def _prepare(spec: ExperimentSpec, owner: str, recorder: Recorder, clock: _Clock
 
 def steps_per_execution(spec: ExperimentSpec, model, samples: int) -> int:
     """`steps_per_execution` for this model on this machine (core/eta.py decides, for the estimate too)."""
-    from core import eta, preflight
-    from core.summary import keras_flops
 
     flops, conv = keras_flops(model)
     return eta.steps_per_execution(
@@ -202,9 +200,7 @@ def steps_per_execution(spec: ExperimentSpec, model, samples: int) -> int:
 def _callbacks(spec: ExperimentSpec, data, built, recorder: Recorder, log_dir: str | None):
     import keras
 
-    from core.analysis import DecisionGrid, decision_map
     from core.callbacks import LiveCallback
-    from core.inside import weight_histograms
 
     grid = DecisionGrid.around(data.x_train) if data.kind == "points" else None
     recorder.record_weights(0, weight_histograms(built.model))  # epoch 0: the initial weights
@@ -248,8 +244,6 @@ def _fit(spec: ExperimentSpec, built, train_input: TrainingInput, callbacks, ear
 
 def _after(built, shown, data, recorder: Recorder) -> None:
     """Evaluation on the test set, and for image models what the layers see (all kept in the store)."""
-    from core.analysis import evaluate
-    from core.inside import VIEW_IMAGES, inside_views
 
     recorder.set_phase(Phase.EVALUATING)
     recorder.record_evaluation(evaluate(built.model, data, built.plan, shown=shown))

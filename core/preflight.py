@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlalchemy as sa
 
-from core import db, eta, settings
+from core import datasets, db, eta, settings
 from core.i18n import LocalizedError, Msg
 from core.spec import ExperimentSpec
+from core.summary import summarize
 
 #: Extra float32 tensors per trainable weight that each optimizer keeps (momentum, squares, ...).
 OPTIMIZER_SLOTS = {"sgd": 1, "adagrad": 1, "rmsprop": 2, "adam": 2, "adamw": 2, "adadelta": 2}
@@ -99,8 +100,6 @@ def estimate(spec: ExperimentSpec, owner: str | None = None) -> Preflight:
 
     Raises what describing the model raises (ModelBuildError, DatasetUnavailable, ...).
     """
-    from core import datasets
-    from core.summary import summarize
 
     summary = summarize(spec, owner)
     data = datasets.load(spec.data, owner)

@@ -13,6 +13,9 @@ Example:
     >>> m = ZOO["mobilenet_0.75"]
     >>> weights_file(m, include_top=True)
     'mobilenet_7_5_224_tf.h5'
+
+Keras is imported inside the functions that use it, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 
 from core import images, network, settings
 from core.datasets import find_file
+from core.gradcam import gradcam
 from core.i18n import LocalizedError, Msg
 
 CLASS_INDEX = Path(__file__).resolve().parents[1] / "assets" / "imagenet_class_index.json"
@@ -349,7 +353,6 @@ class LoadedZooModel:
 
     def heatmap(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         """Grad-CAM of `class_index` for the prepared batch of one."""
-        from core.gradcam import gradcam
 
         with self.lock:
             return gradcam(self.model, batch, class_index)[0]

@@ -14,6 +14,9 @@ dies takes its task with it: the job's heartbeat goes silent and any reader fail
 Ray is optional (requirements-cluster.txt); nothing imports it unless the address is set.
 
     >>> dispatch()  # after core.queue.submit(...), from a web server  # doctest: +SKIP
+
+Ray (optional: requirements-cluster.txt) and Keras are imported inside the functions that use them,
+on purpose: importing this module loads neither.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 
-from core import settings
+from core import pipeline, queue, settings, worker
 
 log = logging.getLogger("keras_playground.ray")
 #: The settings a task needs on its node (the node's own environment may differ).
@@ -49,7 +53,6 @@ def train_from_queue(env: dict[str, str]) -> list[str]:
     import ray
 
     os.environ.update(env)
-    from core import pipeline, queue, worker
 
     worker.configure_tensorflow(settings.ray_cpus())  # the CPUs this task asked the cluster for
     context = ray.get_runtime_context()
@@ -83,7 +86,6 @@ def _connect():
 
 
 def _root():
-    from pathlib import Path
 
     return Path(__file__).resolve().parents[1]
 
@@ -107,8 +109,6 @@ def cancel_lingering(job_id: str, after: float = 5.0) -> None:
     that are running it (the worker's own watcher normally stops it within a second)."""
 
     def later() -> None:
-        from core import queue
-
         time.sleep(after)
         run = queue.get(job_id)
         if run is None or not run.active or not run.worker.startswith("ray:"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from core import pretrained
 from core.spec import CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec, TransferSpec, tutorial_augmentation
 
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy")
@@ -51,8 +52,6 @@ class Recipe:
         if epochs is not None:
             spec.fit.epochs = epochs
         if self.fallback is not None and spec.transfer.base:
-            from core import pretrained
-
             wanted, fallback = pretrained.get(spec.transfer.base), pretrained.get(self.fallback.base)
             if (
                 pretrained.availability(wanted, include_top=False) == "missing"

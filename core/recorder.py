@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from core import db, presence, queue, runs, settings
 from core.i18n import Msg
+from core.inside import histograms_to_blob
 from core.status import Phase, Status
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,6 @@ class StoreRecorder(Recorder):
         self._update(n_params=int(n_params))
 
     def record_weights(self, epoch: int, histograms: dict) -> None:
-        from core.inside import histograms_to_blob
 
         with db.transaction() as conn:
             conn.execute(db.run_weights.insert().values(run_id=self.run.id, epoch=epoch, data=histograms_to_blob(histograms)))

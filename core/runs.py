@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from core import db, settings
 from core.i18n import Msg
+from core.inside import histograms_from_blob
 from core.spec import ExperimentSpec
 from core.status import ACTIVE, KEPT, Phase, Status
 
@@ -191,7 +192,6 @@ def get_blob(run_id: str, kind: str) -> bytes | None:
 
 def weight_history(run_id: str) -> list[dict]:
     """Weight and bias histograms per layer, one entry per epoch (the first: before training)."""
-    from core.inside import histograms_from_blob
 
     with db.read() as conn:
         rows = (

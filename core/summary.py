@@ -17,7 +17,8 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from core import shapes
+from core import datasets, shapes, transfer
+from core.builder import build_model
 from core.dataset_catalogue import UPLOADED
 from core.graph import LayerRow, diagram, shape_text
 from core.model_rules import LossPlan
@@ -54,7 +55,6 @@ def summarize(spec: ExperimentSpec, owner: str | None = None) -> ModelSummary:
 
 @lru_cache(maxsize=256)
 def _summarize_json(spec_json: str, owner: str | None) -> ModelSummary:
-    from core import datasets
 
     spec = ExperimentSpec.from_json(spec_json)
     data = datasets.load(spec.data, owner)
@@ -66,12 +66,9 @@ def _summarize_json(spec_json: str, owner: str | None) -> ModelSummary:
 
 def _with_keras(spec: ExperimentSpec, data) -> ModelSummary:
     """Transfer learning: build the model (base without its weights) and read it."""
-    from core.builder import build_model
 
     # Features mode: the base runs once, not in every step; the head is what trains.
     if spec.transfer.mode == "features":
-        from core import transfer
-
         data = transfer.feature_stub(spec.transfer, data)
     built = build_model(spec, data, load_weights=False)
     flops, conv = keras_flops(built.model)

@@ -16,6 +16,9 @@ ImageNet mean; or torch-style mean/std), or the tutorial's `rescale=1/255`.
 Example:
     >>> feature_shape(spec, data)  # doctest: +SKIP
     (1, 2, 768)
+
+Keras is imported inside the functions that use it, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from core import pretrained
 from core.datasets import Dataset
 from core.graph import BUILD_LOCK, Graph, LayerRow
 from core.i18n import LocalizedError
-from core.spec import TransferSpec
+from core.spec import LayerSpec, TransferSpec
 
 #: Smallest input side each family accepts (Keras checks it when the weights are loaded).
 MIN_SIDE = {"inception_v3": 75, "xception": 71}
@@ -212,7 +215,6 @@ def clear_features() -> None:
 
 def head_layers(pooling: str, units: int, dropout: float) -> list:
     """The tutorial's head as layer specs: Flatten (or GlobalAveragePooling2D) - Dense(units, relu) - Dropout."""
-    from core.spec import LayerSpec
 
     layers = [
         LayerSpec.make("GlobalAveragePooling2D" if pooling == "gap" else "Flatten"),

@@ -13,6 +13,9 @@ Example:
     >>> folder = read_image_zip(zip_bytes, size=(60, 90), color_mode="rgb")  # doctest: +SKIP
     >>> folder.class_names, folder.x.shape  # doctest: +SKIP
     (('apple', 'banana'), (240, 60, 90, 3))
+
+pandas is imported inside the functions that use it, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ the preflight's estimate (core/eta.py), and it runs one job at a time, so it may
 Keras's session after each.
 
     >>> status = run_claimed(queue.claim(worker_id()), worker_id())  # doctest: +SKIP
+
+Keras and TensorFlow are imported inside the functions that use them, on purpose:
+importing this module (the web server does) loads no TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ import socket
 import time
 from pathlib import Path
 
-from core import queue, settings
+import numpy as np
+import sqlalchemy as sa
+
+from core import db, eta, pipeline, presence, queue, runs, settings
 from core.i18n import Msg
+from core.recorder import StoreRecorder
 from core.status import Status
 
 log = logging.getLogger("keras_playground.worker")
@@ -44,8 +51,6 @@ def worker_id() -> str:
 
 def run_claimed(run, worker: str) -> Status:
     """Train a job this process has claimed, recording everything in the run store; returns its final status."""
-    from core import pipeline, runs
-    from core.recorder import StoreRecorder
 
     log_dir = str(runs.run_dir(run.id) / "tensorboard") if run.spec.fit.tensorboard else None
     with StoreRecorder(run) as recorder:
@@ -69,7 +74,6 @@ def run_claimed(run, worker: str) -> Status:
 
 
 def _tab_gone(run) -> bool:
-    from core import presence
 
     seen = presence.last_seen(run.owner)
     return seen is not None and time.time() - seen > settings.orphan_grace_seconds()
@@ -92,9 +96,6 @@ def configure_tensorflow(cores: int) -> str:
 def _warm_up() -> None:
     """Import and trace once, so the first learner's job does not pay for it."""
     import keras
-    import numpy as np
-
-    from core import pipeline
 
     pipeline.warm_imports()
     model = keras.Sequential(
@@ -108,9 +109,6 @@ def _warm_up() -> None:
 
 def _measure_machine() -> None:
     """Measure this machine's speed for the preflight's estimate, unless a worker here did so lately."""
-    import sqlalchemy as sa
-
-    from core import db, eta
 
     # One worker measures while the others wait: two measuring at once would measure each other.
     with open(settings.home_dir() / "calibrate.lock", "a+") as lock:

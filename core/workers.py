@@ -33,7 +33,9 @@ import threading
 import time
 from pathlib import Path
 
-from core import queue, settings, worker
+import sqlalchemy as sa
+
+from core import db, queue, runs, settings, worker
 from core.i18n import Msg
 from core.status import Status
 
@@ -194,9 +196,6 @@ def _describe_exit(code: int | None) -> str:
 
 def _running_jobs() -> dict:
     """worker id -> its running job (from the store)."""
-    import sqlalchemy as sa
-
-    from core import db, runs
 
     with db.read() as conn:
         rows = conn.execute(sa.select(db.runs).where(db.runs.c.status == str(Status.RUNNING))).all()

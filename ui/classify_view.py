@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import charts, images, network, pretrained, settings
+from core import charts, images, network, own_models, pretrained, runs, settings
 from core.i18n import LocalizedError, Msg
 from ui import keys, state
 from ui.state import t
@@ -164,7 +164,6 @@ def zoo_classifier():
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _run_model(run_id: str, owner: str):
-    from core import own_models, runs
 
     run = runs.store().get(owner, run_id)
     if run is None:
@@ -174,7 +173,6 @@ def _run_model(run_id: str, owner: str):
 
 def run_classifier():
     """A model trained here: the learner picks one of their runs."""
-    from core import runs
 
     mine = [r for r in runs.store().list(state.owner()) if r.status in ("finished", "stopped")]
     if not mine:
@@ -191,7 +189,6 @@ def run_classifier():
 
 def upload_classifier():
     """A `.keras` / `.h5` file from the learner, kept for this session only."""
-    from core import own_models
 
     upload = st.file_uploader(
         t("classify.model_upload"), type=["keras", "h5", "hdf5"], key="classify_model_file", help=t("help.classify.model_upload")
@@ -217,7 +214,6 @@ def upload_classifier():
 
 def preprocess_choice() -> str:
     """How the pixels reach an uploaded model: 0..1, -1..1, caffe, torch, or raw."""
-    from core import own_models
 
     return st.radio(
         t("classify.preprocess"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import streamlit as st
 
 from core import datasets, recipes
@@ -68,11 +71,9 @@ def reveal_panel(name: str, all_runs: list) -> None:
 
 def train_group(name: str) -> None:
     """Train a group of recipes (the overfitting trio) one after another."""
-    import time
 
     if st.session_state.get(keys.guess(name)):
         st.session_state[keys.guess_since(name)] = time.time()  # the runs of this round are the ones that start now
-    import uuid
 
     group, previous = f"{name}-{uuid.uuid4().hex[:8]}", None
     for recipe in recipes.group(name):

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import sys
 
+from streamlit.runtime.scriptrunner import script_runner
+
 
 def keep_keras_session() -> None:
-    from streamlit.runtime.scriptrunner import script_runner
 
     if getattr(script_runner._clean_problem_modules, "keeps_keras", False):
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import jobs
+from core import jobs, share
 from core.i18n import LANGUAGES
 from ui import polling, state
 from ui.state import t
@@ -43,7 +43,6 @@ def _job_status() -> bool:
 
 def _share(page: str) -> None:
     """Copy link (this setup in another browser) and, for instructors, a classroom link."""
-    from core import share
 
     # Widget keys carry the language: their labels are translated options.
     with st.expander(t("share.title"), icon=":material/share:"):

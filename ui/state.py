@@ -12,11 +12,16 @@ import logging
 import secrets
 import threading
 import time
+from urllib.parse import urlsplit
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core import i18n, share, workspaces
+from core import i18n, jobs, presence, share, uploads, workspaces
 from core.dataset_catalogue import UPLOADED
+from core.i18n import LocalizedError
 from core.spec import ExperimentSpec, SpecError
 from ui import keys
 
@@ -32,7 +37,6 @@ def require_app() -> None:
     `/train` would run pages/train.py without app.py (no sidebar, no settings).
     Switch that mode off and rerun, so app.py handles this request too.
     """
-    from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
@@ -49,7 +53,6 @@ def owner() -> str:
 
 
 def session_id() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx else None
@@ -119,7 +122,6 @@ def replace_spec(new: ExperimentSpec) -> None:
 
 def data_file_name(spec: ExperimentSpec) -> str:
     """The file an exported script should read for uploaded data (the upload's own name)."""
-    from core import uploads
 
     if spec.data.name not in UPLOADED:
         return ""
@@ -129,8 +131,6 @@ def data_file_name(spec: ExperimentSpec) -> str:
 
 def start_job(spec: ExperimentSpec, after: str | None = None, group: str = "") -> str | None:
     """Submit a job for this learner and make it the one the Train page shows; returns its id."""
-    from core import jobs
-    from core.i18n import LocalizedError
 
     watch()
     try:
@@ -152,7 +152,6 @@ def show_start_error() -> None:
 
 def stop_job(job_id: str, wait: float = 2.0) -> None:
     """Stop this learner's job and give it a moment to acknowledge, so the page redraws as 'Stopped' at once."""
-    from core import jobs
 
     if job_id:
         jobs.stop(job_id, owner(), wait=wait)
@@ -160,7 +159,6 @@ def stop_job(job_id: str, wait: float = 2.0) -> None:
 
 def current_job():
     """The job the Train page shows: the one this tab started last, else the learner's newest (a `JobView`)."""
-    from core import jobs
 
     watch()
     found = jobs.shown_for(owner(), st.session_state.get(keys.JOB))
@@ -185,14 +183,11 @@ def watch() -> None:
         fresh = sid not in _WATCHED
         _WATCHED[sid] = owner()
     if fresh:
-        from core import presence
-
         presence.touch([owner()])
     _ensure_presence_thread()
 
 
 def _alive(session: str) -> bool:
-    from streamlit import runtime
 
     if not runtime.exists():  # AppTest has no server: its one session lives as long as the test
         return True
@@ -200,7 +195,6 @@ def _alive(session: str) -> bool:
 
 
 def _presence_loop() -> None:
-    from core import presence
 
     while True:
         time.sleep(_PRESENCE_EVERY)
@@ -263,7 +257,6 @@ def apply_link() -> str | None:
 
 def link(page: str = "", room: share.Classroom | None = None) -> str:
     """A link that reproduces this tab's setup in another browser (with classroom settings, for instructors)."""
-    from urllib.parse import urlsplit
 
     parts = urlsplit(st.context.url or "http://localhost:8501/")
     base = f"{parts.scheme}://{parts.netloc}"

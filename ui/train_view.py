@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts, images, recipes
+from core import charts, datasets, diagnosis, images, recipes
+from core import preflight as pre
 from core.i18n import LocalizedError
 from core.jobs import JobView
+from core.pipeline import first_training_batch
 from core.status import Phase, Status
 from ui import downloads, keys, state
 from ui.state import t
+from ui.widgets import bound
 
 
 def _clock(seconds: float) -> str:
@@ -54,8 +57,6 @@ def progress_fraction(view: JobView) -> float:
 
 def augmentation_panel(spec) -> None:
     """Train with the studio's augmentation, and look at the first batch `fit` will consume."""
-    from core.pipeline import first_training_batch
-    from ui.widgets import bound
 
     with st.expander(t("train.augment_title"), icon=":material/auto_awesome:", expanded=spec.augment.enabled):
         bound(st.checkbox, t("augment.use_in_training"), spec.augment, "enabled", help=t("help.augment.enabled"))
@@ -209,7 +210,6 @@ def results(view: JobView) -> None:
 
 def preflight(spec) -> str | None:
     """The setup line and the preflight estimate next to Train; returns the problem that blocks Train, if any."""
-    from core import preflight as pre
 
     try:
         p = pre.estimate(spec, state.owner())
@@ -274,7 +274,6 @@ def _apply_fix(fix, spec) -> None:
 
 def diagnosis_panel(view: JobView) -> None:
     """What the curves say so far, in plain words, with one-click changes to try (applied to the next run)."""
-    from core import datasets, diagnosis
 
     n_classes = view.metrics.get("n_classes") or (len(view.class_names) or None)
     if n_classes is None:

@@ -81,3 +81,25 @@ def test_functions_are_short_enough_to_read_at_once(folder):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
                 long.append(f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
     assert long == []
+
+
+HEAVY = ("tensorflow", "keras", "pandas", "sklearn", "ray", "scipy", "core.callbacks")
+
+
+def _inner_imports(path: Path):
+    for fn in ast.walk(ast.parse(path.read_text())):
+        if isinstance(fn, ast.FunctionDef):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    yield from (alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    yield from ([f"core.{a.name}" for a in node.names] if node.module == "core" else [node.module or ""])
+
+
+@pytest.mark.parametrize("path", [*sorted((ROOT / "core").glob("*.py")), *UI_FILES], ids=lambda p: p.name)
+def test_imports_inside_functions_only_defer_heavy_libraries_and_say_so(path):
+    inner = set(_inner_imports(path))
+    light = sorted(m for m in inner if not any(m == h or m.startswith(h + ".") for h in HEAVY))
+    assert light == [], "import these at the top of the module"
+    if inner:
+        assert "imported inside the functions that use" in (ast.get_docstring(ast.parse(path.read_text())) or "")

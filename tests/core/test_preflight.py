@@ -29,8 +29,9 @@ def test_estimate_counts_parameters_memory_samples_and_time():
 
 def test_the_estimate_follows_the_machine_a_worker_measured(monkeypatch):
     spec = digits_spec(epochs=5)
-    slow = eta.MachineProfile(step_overhead=0.01, dense_rate=1e9)
-    fast = eta.MachineProfile(step_overhead=0.0005, dense_rate=1e11)
+    # A machine slower at everything: per call, per step inside a call, per FLOP and per epoch.
+    slow = eta.MachineProfile(step_overhead=0.01, inner_step=0.001, dense_rate=1e9, epoch_overhead=0.2)
+    fast = eta.MachineProfile(step_overhead=0.0005, inner_step=0.00005, dense_rate=1e11, epoch_overhead=0.02)
     monkeypatch.setattr(preflight, "machine_profile", lambda: slow)
     slow_epoch = preflight.estimate(spec).time.per_epoch
     monkeypatch.setattr(preflight, "machine_profile", lambda: fast)

@@ -48,7 +48,7 @@ def long_spec():
 
 
 def heavy_spec(units, batch, layers=3):
-    """Few huge steps: a Dense stack of `units` on 8,000 2-D points, `batch` samples per step."""
+    """A Dense stack of `units` on 8,000 2-D points, `batch` samples per step."""
     s = spec("moons", epochs=3, batch=batch, n_samples=8000)
     s.layers = [LayerSpec.make("Dense", units=units, activation="relu") for _ in range(layers)]
     s.ensure_layer_names()
@@ -196,6 +196,7 @@ def strict_pool(tmp_path, monkeypatch):
         PLAYGROUND_JOB_TIMEOUT=25,
         PLAYGROUND_HANG_SECONDS=5,
         PLAYGROUND_WORKER_JOBS=2,
+        PLAYGROUND_MAX_PARAMS=300_000_000,
     )
     yield
     workers.shutdown_pool()
@@ -203,7 +204,8 @@ def strict_pool(tmp_path, monkeypatch):
 
 
 def test_limits_end_a_worker_and_say_which(strict_pool):
-    hungry = jobs.submit(heavy_spec(units=3500, batch=8000), owner="hungry", watched=False)  # ~1.9 GB at its first step
+    # 200 M weights: 800 MB more while the model is built, within 2 s (memory ends it, not the 5 s of patience)
+    hungry = jobs.submit(heavy_spec(units=4096, batch=32, layers=12), owner="hungry", watched=False)
     view = settled(hungry, 120)
     assert view.status == Status.FAILED and view.message.key == "job.worker_memory", view.message
     stuck = jobs.submit(slow_step_spec(), owner="stuck", watched=False)  # one step of far more than 5 s, little memory
