@@ -15,8 +15,10 @@ Per session, measured in the browser (the page is polled every 0.25 s):
 * queue wait: how long the status line read "Queued ..." (first to last sighting);
 * click -> Finished.
 
-Across the run: the peak RSS of the server process (with any children; /proc, every 0.5 s) and
-every error seen: `stException` elements, `st.error` alerts (`stAlertContentError`), uncaught page
+Across the run, from /proc every 0.5 s: the peak RSS of the web server process alone, and of the
+whole app (the web server with every process it started: the training pool's supervisor and its
+warm workers, which is where the training runs since issue 13); the CPU time of the web server and
+of the pool; and every error seen: `stException` elements, `st.error` alerts (`stAlertContentError`), uncaught page
 errors and console errors (recorded by a MutationObserver and Playwright listeners, so a message
 that shows for a moment is caught too), and tracebacks in the server log.
 
@@ -168,6 +170,38 @@ def start_server(home: Path, log_path: Path, max_trainings: int | None, variant:
     raise RuntimeError("streamlit did not answer /_stcore/health within 180 s")
 
 
+def warm_pool(home: Path, url: str, size: int) -> None:
+    """--warm: one page run starts the pool (as a first visitor does); wait until its workers are ready."""
+    from bench._app import Pool
+    from bench._stclient import Tab
+
+    async def visit():
+        tab = Tab(int(url.rsplit(":", 1)[1]), "load-warm-up")
+        await tab.connect("")
+        await tab.close()
+
+    asyncio.run(visit())
+    Pool(home).wait_workers(size, timeout=600)
+
+
+def workers_ready_after(pool_log: Path, since: float) -> list[float]:
+    """Seconds from the server's start to each worker's "ready" line in the pool's log (TensorFlow imported, warm)."""
+    found = []
+    text = pool_log.read_text(errors="replace") if pool_log.exists() else ""
+    for m in re.finditer(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) worker \d+ INFO worker \S+ ready", text, re.M):
+        stamp = _dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").timestamp() + int(m.group(2)) / 1000
+        found.append(round(stamp - since, 1))
+    return found
+
+
+def stop_pool(home: Path) -> None:
+    """`core.workers.shutdown_pool()` for the server's home: the pool lives in a session of its own (the server's
+    process group does not take it down)."""
+    from bench._app import Pool
+
+    Pool(home).stop()
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     if proc.poll() is not None:
         return
@@ -222,22 +256,43 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process (not its children)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def pool_cpu_seconds(home: Path) -> float:
+    """CPU time of the training pool of `home` now: its supervisor and its live workers (bench/_app.py reads the files)."""
+    from bench._app import Pool
+
+    pool = Pool(home)
+    pids = [p for p in [pool.supervisor_pid(), *pool.worker_pids()] if p]
+    return sum(process_cpu_seconds(p) for p in pids)
+
+
 class RssSampler(threading.Thread):
-    """Samples the server's RSS every `interval` seconds; `.peak` and `.samples` (seconds, bytes)."""
+    """Samples every `interval` seconds the web server's RSS (`.peak_web`) and the whole app's, the server with every
+    process it started (`.peak`); `.samples` (seconds, web bytes, app bytes)."""
 
     def __init__(self, pid: int, interval: float = 0.5):
         super().__init__(name="rss-sampler", daemon=True)
         self.pid, self.interval = pid, interval
-        self.samples: list[tuple[float, int]] = []
-        self.peak = 0
+        self.samples: list[tuple[float, int, int]] = []
+        self.peak = self.peak_web = 0
         self._halt = threading.Event()
         self._t0 = time.monotonic()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            rss = tree_rss_bytes(self.pid)
-            self.samples.append((time.monotonic() - self._t0, rss))
-            self.peak = max(self.peak, rss)
+            web, app = rss_bytes(self.pid), tree_rss_bytes(self.pid)
+            self.samples.append((time.monotonic() - self._t0, web, app))
+            self.peak, self.peak_web = max(self.peak, app), max(self.peak_web, web)
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -428,31 +483,40 @@ def run_variant(variant: str, a) -> dict:
     print(f"--- {variant}: {VARIANTS[variant]}")
     tmp = Path(tempfile.mkdtemp(prefix="playground-load-"))
     log_path = tmp / "server.log"
-    proc, url = start_server(tmp / "home", log_path, a.max_trainings, variant, a.server_wrapper)
+    home = tmp / "home"
+    proc, url = start_server(home, log_path, a.max_trainings, variant, a.server_wrapper)
+    server_started = time.time()
     time.sleep(2.0)
-    idle_rss = tree_rss_bytes(proc.pid)
+    idle_rss = rss_bytes(proc.pid)  # the pool starts with the first page run: the web server alone here
+    if a.warm:
+        warm_pool(home, url, a.max_trainings or 2)
     load_before = os.getloadavg()
     sampler = RssSampler(proc.pid)
     sampler.start()
     started = time.monotonic()
     cpu_server, cpu_machine = process_cpu_seconds(proc.pid), machine_cpu_seconds()
+    cpu_pool = 0.0  # the pool starts with the first page run; its workers are counted while they live
     results, round_rss = [], []
     try:
         for r in range(a.rounds):
             results += asyncio.run(run_sessions(url, a, first=r * a.sessions))  # the round's browser closes: tabs gone
-            time.sleep(a.settle)  # the server's reaper frees the models of closed tabs (every 2 s)
-            round_rss.append(round(tree_rss_bytes(proc.pid) / 2**20, 1))
-            print(f"round {r + 1}/{a.rounds}: server RSS {round_rss[-1]:.0f} MB {a.settle:.0f} s after its tabs closed")
+            time.sleep(a.settle)
+            round_rss.append([round(rss_bytes(proc.pid) / 2**20, 1), round(tree_rss_bytes(proc.pid) / 2**20, 1)])
+            print(f"round {r + 1}/{a.rounds}: web server RSS {round_rss[-1][0]:.0f} MB, whole app {round_rss[-1][1]:.0f} MB "
+                  f"{a.settle:.0f} s after its tabs closed")
     finally:
         wall = time.monotonic() - started
         cpu_server = process_cpu_seconds(proc.pid) - cpu_server
+        cpu_pool = pool_cpu_seconds(home)  # before the pool stops (warm-up included: the workers start with the first page)
         cpu_machine = machine_cpu_seconds() - cpu_machine
         try:
             sampler.stop()
         finally:
             load_after = os.getloadavg()
+            stop_pool(home)
             stop_server(proc)
     log_errors = server_log_errors(log_path)
+    workers_ready = workers_ready_after(home / "logs" / "pool.log", server_started)
 
     for r in results:
         print(f"session {r['session']}: {r['final_status'] or r['stage']!s:.60} | data {r['data_s']} s, train page "
@@ -468,7 +532,9 @@ def run_variant(variant: str, a) -> dict:
         "longest_queue_wait_s": round(max(queue), 2),
         "p95_first_chart_s": round(percentile(first, 95), 2) if first else None,
         "p95_finished_s": round(percentile(totals, 95), 2) if totals else None,
-        "peak_rss_mb": round(sampler.peak / 2**20, 1), "idle_rss_mb": round(idle_rss / 2**20, 1),
+        "peak_web_rss_mb": round(sampler.peak_web / 2**20, 1), "peak_app_rss_mb": round(sampler.peak / 2**20, 1),
+        "idle_rss_mb": round(idle_rss / 2**20, 1), "pool_cpu_s": round(cpu_pool, 1),
+        "workers_ready_s": workers_ready, "warm": a.warm,
         "errors": sorted({e for r in results for e in r["errors"]} | set(log_errors)),
         "console_errors": console, "benign_console_errors": len(console_all) - sum(c in console for c in console_all),
         "wall_s": round(wall, 1), "server_cpu_s": round(cpu_server, 1), "machine_cpu_s": round(cpu_machine, 1),
@@ -476,8 +542,10 @@ def run_variant(variant: str, a) -> dict:
         "sessions_detail": results,
     }
     print(f"{variant}: completed {summary['completed']}/{summary['sessions']}; longest queue wait {max(queue):.1f} s; "
-          f"p95 click -> first chart {summary['p95_first_chart_s']} s; peak server RSS {summary['peak_rss_mb']:.0f} MB "
-          f"(idle {summary['idle_rss_mb']:.0f} MB); wall {wall:.0f} s; CPU: server {cpu_server:.0f} s of {cpu_machine:.0f} s; load average {load_before[0]:.2f} -> {load_after[0]:.2f}")
+          f"p95 click -> first chart {summary['p95_first_chart_s']} s; peak RSS web server {summary['peak_web_rss_mb']:.0f} MB, "
+          f"whole app {summary['peak_app_rss_mb']:.0f} MB (idle web server {summary['idle_rss_mb']:.0f} MB); wall {wall:.0f} s; "
+          f"CPU: web server {cpu_server:.0f} s, pool {cpu_pool:.0f} s, machine {cpu_machine:.0f} s; load average "
+          f"{load_before[0]:.2f} -> {load_after[0]:.2f}")
     for e in summary["errors"]:
         print(f"ERROR {e}")
     for c in console:
@@ -518,10 +586,11 @@ def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str
         f"*{dataset_texts(a.dataset)[0]}*"
         + (" (its default model: Flatten - Dense(128, relu) - Dropout(0.2) - Dense(10, softmax))" if a.dataset == "digits" else "")
         + f", goes to Train through the sidebar, sets {a.epochs} epochs, presses **Train** and waits for \"Finished\" "
-        "and the test-set results. Times are measured in the browser (page polled every 0.25 s); RSS is the server "
-        "process's, sampled every 0.5 s."
+        "and the test-set results. Times are measured in the browser (page polled every 0.25 s); RSS is sampled every "
+        "0.5 s, of the web server process alone and of the whole app (the web server with the training pool it starts: "
+        "the supervisor and its warm workers, where the trainings run)."
         + (f" {a.rounds} rounds, one after the other against the same server: each round is {a.sessions} new learners "
-           f"whose browser closes at the end; the server's RSS is read {a.settle:.0f} s after each round." if a.rounds > 1 else ""),
+           f"whose browser closes at the end; the RSS is read {a.settle:.0f} s after each round." if a.rounds > 1 else ""),
         "",
         f"- Command: `{' '.join(['python bench/load.py'] + argv)}`",
         f"- Date: {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPU cores, no GPU, Python "
@@ -540,13 +609,17 @@ def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str
         "| page open -> data shown: p95 (median, max) | " + col(lambda r: stat(det(r, "data_s"))) + " |",
         "| page open -> its pictures loaded: p95 (median, max) | " + col(lambda r: stat(det(r, "pictures_s"))) + " |",
         "| page open -> Train enabled (preflight done): p95 (median, max) | " + col(lambda r: stat(det(r, "setup_s"))) + " |",
-        "| peak server RSS (idle after start) | " + col(lambda r: f"**{r['peak_rss_mb']:.0f} MB** ({r['idle_rss_mb']:.0f} MB)") + " |",
+        "| peak RSS of the web server (idle after start) | " + col(lambda r: f"**{r['peak_web_rss_mb']:.0f} MB** ({r['idle_rss_mb']:.0f} MB)") + " |",
+        "| peak RSS of the whole app (web server + pool supervisor + 2 workers) | " + col(lambda r: f"**{r['peak_app_rss_mb']:.0f} MB**") + " |",
+        "| training workers ready (TensorFlow imported, warm), seconds after the server started | "
+        + col(lambda r: ", ".join(f"{x:.0f} s" for x in r["workers_ready_s"]) + (" (waited for before the learners: --warm)" if r["warm"] else "")) + " |",
         "| errors seen in any page or the server log | " + col(lambda r: f"**{len(r['errors'])}**") + " |",
-        *(["| server RSS after each round (tabs closed) | " + col(lambda r: " -> ".join(f"{x:.0f}" for x in r["round_rss_mb"]) + " MB") + " |"]
+        *(["| RSS after each round (tabs closed): web server / whole app | "
+           + col(lambda r: " -> ".join(f"{w:.0f} / {t:.0f}" for w, t in r["round_rss_mb"]) + " MB") + " |"]
           if a.rounds > 1 else []),
         "| wall time (server start excluded) | " + col(lambda r: f"{r['wall_s']:.0f} s") + " |",
-        "| CPU time in that wall time: the server / everything on the machine (chromium, this script, anything else running) | "
-        + col(lambda r: f"{r['server_cpu_s']:.0f} s / {r['machine_cpu_s']:.0f} s") + " |",
+        "| CPU time in that wall time: the web server / the training pool / everything on the machine (chromium, this script, "
+        "anything else running) | " + col(lambda r: f"{r['server_cpu_s']:.0f} s / {r['pool_cpu_s']:.0f} s / {r['machine_cpu_s']:.0f} s") + " |",
         "",
         "Servers: " + "; ".join(f"**{r['variant']}** = {VARIANTS[r['variant']]}" for r in runs) + ".",
     ]
@@ -586,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server", default="shipped", choices=list(VARIANTS),
                    help="shipped: `streamlit run app.py` (a 2026-11-23 variant without Streamlit's per-rerun "
                         "clear_session is now what ships: ui/runtime.py)")
+    p.add_argument("--warm", action="store_true", help="start the training pool and wait for its workers before the "
+                   "learners come (default: the room arrives at a freshly started server, so early trainings wait for the warm-up)")
     p.add_argument("--keep", action="store_true", help="keep the server's temp folder (log, run store)")
     p.add_argument("--server-wrapper", type=Path, default=None,
                    help="diagnosis: run `python WRAPPER run app.py ...` instead (the wrapper calls streamlit's CLI)")
