@@ -104,8 +104,10 @@ def machine_line() -> str:
     """Cores, Python, Streamlit: the 'Date; machine' line of a docs section."""
     from importlib.metadata import version
 
-    return (f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPU cores, no GPU, Python "
-            f"{platform.python_version()}, Streamlit {version('streamlit')}, TensorFlow {version('tensorflow-cpu')}")
+    return (
+        f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPU cores, no GPU, Python "
+        f"{platform.python_version()}, Streamlit {version('streamlit')}, TensorFlow {version('tensorflow-cpu')}"
+    )
 
 
 def data_dir_words() -> str:
@@ -222,17 +224,31 @@ class AppServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "AppServer":
+    def __enter__(self) -> AppServer:
         use_home(self.home)
-        cmd = [PYTHON, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.address", "127.0.0.1",
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+        cmd = [
+            PYTHON,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
         cpus = self.cpus
         # The affinity is set in the child before exec, so the server and everything it starts (the
         # pool's supervisor and its spawned workers) inherit it, as with `taskset -c`.
         pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=pin)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pin
+        )
         try:
             self._wait_healthy()
         except BaseException:
@@ -318,7 +334,7 @@ class Pool:
     def __init__(self, home: Path):
         self.home = home
 
-    def __enter__(self) -> "Pool":
+    def __enter__(self) -> Pool:
         from core import workers
 
         use_home(self.home)
@@ -350,8 +366,9 @@ class Pool:
         return [pid for pid in self.worker_pids() if f":{pid} ready" in log]
 
     def wait_workers(self, size: int, timeout: float = 240.0) -> list[int]:
-        return wait_for(lambda: (r := self.ready_workers()) and len(r) >= size and r, timeout, f"{size} warm training workers",
-                        every=0.25)
+        return wait_for(
+            lambda: (r := self.ready_workers()) and len(r) >= size and r, timeout, f"{size} warm training workers", every=0.25
+        )
 
     def stop(self) -> None:
         """`core.workers.shutdown_pool()` for this home; a supervisor that outlives its wait is killed."""

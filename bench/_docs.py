@@ -13,7 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
 NOTES = "### Notes"
-_HEADER = "# Benchmarks\n\nMeasured results of the scripts in `bench/`. Each script owns one `##` section and rewrites only that.\n"
+_HEADER = (
+    "# Benchmarks\n\nMeasured results of the scripts in `bench/`. Each script owns one `##` section and rewrites only that.\n"
+)
 
 
 def write_section(path: Path, heading: str, body: str) -> None:
@@ -30,6 +32,8 @@ def write_section(path: Path, heading: str, body: str) -> None:
         if notes is not None:
             body = body.rstrip("\n") + "\n\n" + "\n".join(lines[notes:end]).rstrip("\n")
         after = "\n".join(lines[end:])
-        new = "\n".join(lines[:start]) + ("\n" if start else "") + body.rstrip("\n") + "\n" + ("\n" + after + "\n" if after else "")
+        new = (
+            "\n".join(lines[:start]) + ("\n" if start else "") + body.rstrip("\n") + "\n" + ("\n" + after + "\n" if after else "")
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new)

@@ -62,8 +62,9 @@ class Tab:
 
     async def connect(self, page: str, timeout: float = 120.0) -> None:
         """Open the socket and run `page` once (a full run); returns when that run has finished."""
-        self._ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None, origin=self.origin,
-                                            open_timeout=timeout, ping_interval=None)
+        self._ws = await websockets.connect(
+            self.url, subprotocols=["streamlit"], max_size=None, origin=self.origin, open_timeout=timeout, ping_interval=None
+        )
         self._reader = asyncio.create_task(self._read())
         await self.rerun(page_name=page)
         await asyncio.wait_for(self._full_done.wait(), timeout)
@@ -124,7 +125,7 @@ class Tab:
             wake = min(next_at.values(), default=time.monotonic() + 0.05)
             try:
                 await asyncio.wait_for(stop.wait(), max(0.001, min(wake - time.monotonic(), 0.05)))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     # ---- what the server sends

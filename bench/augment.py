@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = spec.augment
     kwargs = augment.generator_kwargs(settings, for_training=True)
     plain = lambda: augment.make_generator(settings, for_training=True).flow(x, y, batch_size=a.batch_size, seed=0)  # noqa: E731
-    ours = lambda workers: (lambda: augment.flow(x, y, settings, a.batch_size, seed=0, workers=workers))  # noqa: E731
+    ours = lambda workers: lambda: augment.flow(x, y, settings, a.batch_size, seed=0, workers=workers)  # noqa: E731
 
     # Warm both paths (scipy's first affine_transform, thread pools) before timing anything.
     throughput(plain, 1)
@@ -160,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:>26}: {epochs[name]:6.2f} s/epoch ({', '.join(f'{t:.2f}' for t in times)})")
 
     result = {
-        "images": len(x), "shape": list(x.shape[1:]), "batch_size": a.batch_size,
+        "images": len(x),
+        "shape": list(x.shape[1:]),
+        "batch_size": a.batch_size,
         "images_per_second": {k: round(v, 1) for k, v in rate.items()},
         "ratio_ours_1_thread_vs_plain": round(rate["ours, 1 thread"] / rate["plain flow"], 3),
         "ratio_ours_2_threads_vs_plain": round(rate["ours, 2 threads"] / rate["plain flow"], 3),
@@ -172,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if a.write_docs:
         lines = [
-            SECTION, "",
+            SECTION,
+            "",
             f"Tutorial 003's augmentation (`{', '.join(f'{k}={v!r}' for k, v in kwargs.items())}`) on {len(x)} "
             f"images of {x.shape[1]}x{x.shape[2]}x{x.shape[3]} (the bundled demo folders, tiled), batch {a.batch_size}. "
             "Plain = `ImageDataGenerator(...).flow(x, y, batch_size, seed=0)`, the tutorial's loop; ours = "
@@ -188,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         lines += [f"| {k} | {v:.0f} | {v / rate['plain flow']:.2f} |" for k, v in rate.items()]
         if epochs:
             lines += [
-                "", f"| `fit` of the `{RECIPE}` model | s/epoch (median of {a.repeats}) | vs no augmentation |", "|---|---:|---:|",
+                "",
+                f"| `fit` of the `{RECIPE}` model | s/epoch (median of {a.repeats}) | vs no augmentation |",
+                "|---|---:|---:|",
             ]
             lines += [f"| {k} | {v:.2f} | {v / epochs['no augmentation (arrays)']:.2f} |" for k, v in epochs.items()]
         write_section(a.docs, SECTION, "\n".join(lines))

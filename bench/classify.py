@@ -141,8 +141,12 @@ def quantile(values: list[float], q: float) -> float:
 
 def summary(values: list[float]) -> dict:
     """Milliseconds: median, p10, p90, min."""
-    return {"median_ms": round(statistics.median(values) * 1000, 3), "p10_ms": round(quantile(values, 0.1) * 1000, 3),
-            "p90_ms": round(quantile(values, 0.9) * 1000, 3), "min_ms": round(min(values) * 1000, 3)}
+    return {
+        "median_ms": round(statistics.median(values) * 1000, 3),
+        "p10_ms": round(quantile(values, 0.1) * 1000, 3),
+        "p90_ms": round(quantile(values, 0.9) * 1000, 3),
+        "min_ms": round(min(values) * 1000, 3),
+    }
 
 
 def bootstrap_ci(values: list[float], level: float = 0.90, resamples: int = 4000) -> tuple[float, float]:
@@ -210,16 +214,25 @@ def cold_loads(key: str, runs: int) -> list[dict]:
     for i in range(runs):
         with OtherLoad() as busy:
             started = time.perf_counter()
-            proc = subprocess.run([python, "-c", COLD_SCRIPT, str(ROOT), key], cwd=ROOT, env=dict(os.environ),
-                                  capture_output=True, text=True, timeout=600)
+            proc = subprocess.run(
+                [python, "-c", COLD_SCRIPT, str(ROOT), key],
+                cwd=ROOT,
+                env=dict(os.environ),
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             wall = time.perf_counter() - started
         if proc.returncode != 0:
             raise SystemExit(f"cold load {i + 1} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         r.update(wall_seconds=wall, other_load_cores=busy.cores or 0.0)
         out.append(r)
-        print(f"cold load {i + 1}/{runs}: subprocess wall {wall:.2f} s, in-process {r['in_process_seconds']:.2f} s, "
-              f"load_seconds {r['load_seconds']:.2f} s, other load {r['other_load_cores']:.2f} cores", flush=True)
+        print(
+            f"cold load {i + 1}/{runs}: subprocess wall {wall:.2f} s, in-process {r['in_process_seconds']:.2f} s, "
+            f"load_seconds {r['load_seconds']:.2f} s, other load {r['other_load_cores']:.2f} cores",
+            flush=True,
+        )
     return out
 
 
@@ -267,8 +280,11 @@ def main(argv: list[str] | None = None) -> int:
         first, seen = loaded.classify_picture(picture, a.top)
     x = loaded.prepare(seen)
     best, best_p = first.top[0][0], first.top[0][1]
-    print(f"model: {m.label} ({weights_kind} weights, {weights_path}), input {m.size}x{m.size}; picture {image_path.name} "
-          f"{original_size[0]}x{original_size[1]} -> {seen.shape[1]}x{seen.shape[0]} (nearest)", flush=True)
+    print(
+        f"model: {m.label} ({weights_kind} weights, {weights_path}), input {m.size}x{m.size}; picture {image_path.name} "
+        f"{original_size[0]}x{original_size[1]} -> {seen.shape[1]}x{seen.shape[0]} (nearest)",
+        flush=True,
+    )
     print(f"top-{a.top}: " + ", ".join(f"{name} {prob:.3f}" for name, prob, _ in first.top), flush=True)
     expected = EXPECTED.get((a.model, image_path.name)) if weights_kind == "imagenet" else None
     if expected is not None and best != expected:
@@ -287,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     with OtherLoad() as busy:
         t_ours, t_bare = interleaved(ours, bare, a.pairs)
     pair_load = busy.cores or 0.0
-    ratios = [o / b for o, b in zip(t_ours, t_bare)]
+    ratios = [o / b for o, b in zip(t_ours, t_bare, strict=False)]
     ratio = statistics.median(ratios)
     low, high = bootstrap_ci(ratios)
     of_medians = statistics.median(t_ours) / statistics.median(t_bare)
@@ -310,26 +326,39 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name, values in arms.items():
         s = summary(values)
-        print(f"{name:>38}: median {s['median_ms']:7.2f} ms  p10 {s['p10_ms']:7.2f}  p90 {s['p90_ms']:7.2f}  min {s['min_ms']:7.2f}")
+        print(
+            f"{name:>38}: median {s['median_ms']:7.2f} ms  p10 {s['p10_ms']:7.2f}  p90 {s['p90_ms']:7.2f}  min {s['min_ms']:7.2f}"
+        )
     verdict = "meets" if ratio <= GOAL else "MISSES"
     if low <= GOAL < high:
         verdict += f" (but the 90% interval {low:.3f}-{high:.3f} contains {GOAL})"
-    print(f"ratio ours/bare: median of {len(ratios)} per-pair ratios {ratio:.3f} (90% interval {low:.3f}-{high:.3f}); "
-          f"median(ours)/median(bare) {of_medians:.3f}; goal <= {GOAL}: {verdict}")
-    print(f"parts of ours: prepare {statistics.median(t_prepare) * 1000:.2f} ms, decode {statistics.median(t_decode) * 1000:.2f} ms, "
-          f"predict_on_batch under the lock {statistics.median(t_lock) * 1000:.2f} ms (medians)")
+    print(
+        f"ratio ours/bare: median of {len(ratios)} per-pair ratios {ratio:.3f} (90% interval {low:.3f}-{high:.3f}); "
+        f"median(ours)/median(bare) {of_medians:.3f}; goal <= {GOAL}: {verdict}"
+    )
+    print(
+        f"parts of ours: prepare {statistics.median(t_prepare) * 1000:.2f} ms, decode {statistics.median(t_decode) * 1000:.2f} ms, "
+        f"predict_on_batch under the lock {statistics.median(t_lock) * 1000:.2f} ms (medians)"
+    )
     if t_predict:
-        print(f"model.predict(x, verbose=0): median {statistics.median(t_predict) * 1000:.1f} ms vs predict_on_batch "
-              f"{statistics.median(t_pob) * 1000:.1f} ms in the same {len(t_predict)} pairs "
-              f"(x{statistics.median(t_predict) / statistics.median(t_pob):.1f})")
+        print(
+            f"model.predict(x, verbose=0): median {statistics.median(t_predict) * 1000:.1f} ms vs predict_on_batch "
+            f"{statistics.median(t_pob) * 1000:.1f} ms in the same {len(t_predict)} pairs "
+            f"(x{statistics.median(t_predict) / statistics.median(t_pob):.1f})"
+        )
     cold_wall = statistics.median(r["wall_seconds"] for r in colds) if colds else None
     cold_field = statistics.median(r["load_seconds"] for r in colds) if colds else None
     cold_inside = statistics.median(r["in_process_seconds"] for r in colds) if colds else None
     if colds:
-        print(f"cold load (median of {len(colds)} fresh processes): subprocess wall {cold_wall:.2f} s, "
-              f"load_seconds {cold_field:.2f} s; this process's warm-module load_seconds {loaded.load_seconds:.2f} s")
-    print(f"other processes used {pair_load:.2f} cores during the pairs; load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after", flush=True)
+        print(
+            f"cold load (median of {len(colds)} fresh processes): subprocess wall {cold_wall:.2f} s, "
+            f"load_seconds {cold_field:.2f} s; this process's warm-module load_seconds {loaded.load_seconds:.2f} s"
+        )
+    print(
+        f"other processes used {pair_load:.2f} cores during the pairs; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after",
+        flush=True,
+    )
 
     command = "PLAYGROUND_DATA_DIR=" + os.environ.get("PLAYGROUND_DATA_DIR", "(unset)") + " .venv/bin/python bench/classify.py"
     if weights_kind == "random":
@@ -343,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         "model": a.model,
         "weights": weights_kind,
         "image": image_path.name,
-        "top1": best, "top1_probability": round(best_p, 4),
+        "top1": best,
+        "top1_probability": round(best_p, 4),
         "same_answer_as_bare": same_answer,
         "ratio": round(ratio, 4),
         "goal": GOAL,
@@ -351,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_ci90": [round(low, 4), round(high, 4)],
         "ratio_of_medians": round(of_medians, 4),
         "pairs": len(ratios),
-        "ours_ms": stats["ours"], "bare_ms": stats["bare"],
+        "ours_ms": stats["ours"],
+        "bare_ms": stats["bare"],
         "prepare_median_ms": round(statistics.median(t_prepare) * 1000, 3),
         "decode_median_ms": round(statistics.median(t_decode) * 1000, 3),
         "locked_predict_median_ms": round(statistics.median(t_lock) * 1000, 3),
@@ -361,9 +392,15 @@ def main(argv: list[str] | None = None) -> int:
         "cold_load_seconds": round(cold_wall, 3) if cold_wall is not None else None,
         "cold_load_field_seconds": round(cold_field, 3) if cold_field is not None else None,
         "cold_in_process_seconds": round(cold_inside, 3) if cold_inside is not None else None,
-        "cold_runs": [{"wall": round(r["wall_seconds"], 3), "load_seconds": round(r["load_seconds"], 3),
-                       "in_process": round(r["in_process_seconds"], 3), "other_load_cores": round(r["other_load_cores"], 2)}
-                      for r in colds],
+        "cold_runs": [
+            {
+                "wall": round(r["wall_seconds"], 3),
+                "load_seconds": round(r["load_seconds"], 3),
+                "in_process": round(r["in_process_seconds"], 3),
+                "other_load_cores": round(r["other_load_cores"], 2),
+            }
+            for r in colds
+        ],
         "warm_process_load_seconds": round(loaded.load_seconds, 3),
         "other_load_cores_during_pairs": round(pair_load, 2),
         "cpus": os.cpu_count(),
@@ -373,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.write_docs:
         ms = lambda v: f"{statistics.median(v) * 1000:.2f}"  # noqa: E731
         lines = [
-            SECTION, "",
+            SECTION,
+            "",
             f"One picture through the Classify page's engine: {m.label} with {weights_kind} weights "
             f"(`{Path(weights_path).name}`), `{image_path.name}` ({original_size[0]}x{original_size[1]}) resized to "
             f"{m.size}x{m.size} as the page does (nearest, like `keras.utils.load_img(target_size=...)`). "
@@ -389,7 +427,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{pair_load:.2f} cores during the pairs",
             f"- Answer: {', '.join(f'{name} {prob:.3f}' for name, prob, _ in first.top)}"
             + (" (random weights: meaningless, timing only)" if weights_kind == "random" else "")
-            + (f"; bare `decode_predictions` gives the same top-{a.top}" if same_answer else f"; **bare gives a different top-{a.top}**"),
+            + (
+                f"; bare `decode_predictions` gives the same top-{a.top}"
+                if same_answer
+                else f"; **bare gives a different top-{a.top}**"
+            ),
             "",
             "| per picture (warm) | median (ms) | p10 | p90 | min |",
             "|---|---:|---:|---:|---:|",
@@ -403,23 +445,28 @@ def main(argv: list[str] | None = None) -> int:
             f"| of ours: `predict` (predict_on_batch under the lock), alone | {ms(t_lock)} | | | |",
         ]
         if t_predict:
-            lines.append(f"| `model.predict(x, verbose=0)` ({len(t_predict)} pairs with predict_on_batch: "
-                         f"{ms(t_pob)} ms there) | {ms(t_predict)} | {quantile(t_predict, 0.1) * 1000:.2f} | "
-                         f"{quantile(t_predict, 0.9) * 1000:.2f} | {min(t_predict) * 1000:.2f} |")
+            lines.append(
+                f"| `model.predict(x, verbose=0)` ({len(t_predict)} pairs with predict_on_batch: "
+                f"{ms(t_pob)} ms there) | {ms(t_predict)} | {quantile(t_predict, 0.1) * 1000:.2f} | "
+                f"{quantile(t_predict, 0.9) * 1000:.2f} | {min(t_predict) * 1000:.2f} |"
+            )
         lines += [
             "",
             f"**Ratio ours/bare (median of {len(ratios)} per-pair ratios): {ratio:.3f}** - goal <= {GOAL}: **{verdict}**. "
             f"Bootstrap 90% interval {low:.3f}-{high:.3f}; median(ours)/median(bare) = {of_medians:.3f}.",
         ]
         if t_predict:
-            lines += ["", f"`model.predict` on one picture takes {statistics.median(t_predict) / statistics.median(t_pob):.1f}x "
-                      "as long as `predict_on_batch` (it builds a data adapter, an iterator and callbacks on every call): "
-                      "why the engine and the page's code sample use `predict_on_batch`."]
+            lines += [
+                "",
+                f"`model.predict` on one picture takes {statistics.median(t_predict) / statistics.median(t_pob):.1f}x "
+                "as long as `predict_on_batch` (it builds a data adapter, an iterator and callbacks on every call): "
+                "why the engine and the page's code sample use `predict_on_batch`.",
+            ]
         if colds:
             lines += [
                 "",
                 f"Cold load: {len(colds)} fresh processes, one after another, each `from core import pretrained; "
-                f"pretrained.load(\"{a.model}\")`. Wall = the subprocess from outside (interpreter, imports, TensorFlow, "
+                f'pretrained.load("{a.model}")`. Wall = the subprocess from outside (interpreter, imports, TensorFlow, '
                 "building the network, reading the weights, the warm-up prediction); `load_seconds` = what the model reports "
                 "and the page shows (from the weights file found to warm, TensorFlow import included since Keras is imported "
                 "lazily).",
@@ -427,11 +474,17 @@ def main(argv: list[str] | None = None) -> int:
                 "| cold run | subprocess wall (s) | in-process (s) | `load_seconds` (s) | other load (cores) |",
                 "|---|---:|---:|---:|---:|",
             ]
-            lines += [f"| {i + 1} | {r['wall_seconds']:.2f} | {r['in_process_seconds']:.2f} | {r['load_seconds']:.2f} | "
-                      f"{r['other_load_cores']:.2f} |" for i, r in enumerate(colds)]
-            lines += [f"| median | {cold_wall:.2f} | {cold_inside:.2f} | {cold_field:.2f} | |", "",
-                      f"In this (warm) process, with TensorFlow already imported, `pretrained.load` reported "
-                      f"{loaded.load_seconds:.2f} s."]
+            lines += [
+                f"| {i + 1} | {r['wall_seconds']:.2f} | {r['in_process_seconds']:.2f} | {r['load_seconds']:.2f} | "
+                f"{r['other_load_cores']:.2f} |"
+                for i, r in enumerate(colds)
+            ]
+            lines += [
+                f"| median | {cold_wall:.2f} | {cold_inside:.2f} | {cold_field:.2f} | |",
+                "",
+                f"In this (warm) process, with TensorFlow already imported, `pretrained.load` reported "
+                f"{loaded.load_seconds:.2f} s.",
+            ]
         lines += ["", "Last line of the output:", "", "```json", json.dumps(result), "```"]
         write_section(a.docs, SECTION, "\n".join(lines))
     print(json.dumps(result))

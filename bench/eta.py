@@ -68,25 +68,41 @@ def measure(recipe_id: str, max_epochs: int, owner: str) -> dict:
             break
         time.sleep(0.2)
     actual = (view.finished or time.time()) - (view.started or view.created)
-    return {"recipe": recipe_id, "epochs": spec.fit.epochs, "status": str(view.status), "estimate": round(estimate, 2),
-            "actual": round(actual, 2), "ratio": round(estimate / actual, 3) if actual else None,
-            "first_epoch": round(view.history.get("seconds", [0])[0], 2) if view.history.get("seconds") else None}
+    return {
+        "recipe": recipe_id,
+        "epochs": spec.fit.epochs,
+        "status": str(view.status),
+        "estimate": round(estimate, 2),
+        "actual": round(actual, 2),
+        "ratio": round(estimate / actual, 3) if actual else None,
+        "first_epoch": round(view.history.get("seconds", [0])[0], 2) if view.history.get("seconds") else None,
+    }
 
 
 def report(rows: list[dict], profile: dict, elapsed: float) -> tuple[str, float]:
     errors = [abs(r["ratio"] - 1) for r in rows if r["ratio"]]
     median = statistics.median(errors) if errors else float("nan")
-    lines = [HEADING, "",
-             f"Measured {time.strftime('%Y-%m-%d')} with `{' '.join(['.venv/bin/python', 'bench/eta.py', *sys.argv[1:]])}` "
-             f"on this 2-core machine ({elapsed / 60:.0f} min). Estimate: what the Train page shows next to Train before the "
-             "run; actual: the job's own time in its worker, from claiming it to its results being stored (data, model, "
-             "every epoch with validation, evaluation). Epochs capped at `--max-epochs`.", "",
-             f"**Median |estimate/actual - 1| = {median:.3f}** (goal <= 0.2) over {len(errors)} recipes.", "",
-             "| recipe | epochs | estimate s | actual s | estimate/actual | first epoch s |", "|---|---|---|---|---|---|"]
+    lines = [
+        HEADING,
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} with `{' '.join(['.venv/bin/python', 'bench/eta.py', *sys.argv[1:]])}` "
+        f"on this 2-core machine ({elapsed / 60:.0f} min). Estimate: what the Train page shows next to Train before the "
+        "run; actual: the job's own time in its worker, from claiming it to its results being stored (data, model, "
+        "every epoch with validation, evaluation). Epochs capped at `--max-epochs`.",
+        "",
+        f"**Median |estimate/actual - 1| = {median:.3f}** (goal <= 0.2) over {len(errors)} recipes.",
+        "",
+        "| recipe | epochs | estimate s | actual s | estimate/actual | first epoch s |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         lines.append(f"| {r['recipe']} | {r['epochs']} | {r['estimate']} | {r['actual']} | {r['ratio']} | {r['first_epoch']} |")
-    lines += ["", "The machine as the workers measured it (core/eta.py `MachineProfile`): "
-              + ", ".join(f"{k} {v:.3g}" for k, v in profile.items() if k != "measured") + "."]
+    lines += [
+        "",
+        "The machine as the workers measured it (core/eta.py `MachineProfile`): "
+        + ", ".join(f"{k} {v:.3g}" for k, v in profile.items() if k != "measured")
+        + ".",
+    ]
     return "\n".join(lines) + "\n", median
 
 
@@ -111,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         for recipe_id in wanted(args.only):
             row = measure(recipe_id, args.max_epochs, "bench")
             rows.append(row)
-            print(f"{row['recipe']:22s} {row['epochs']:3d} ep  estimate {row['estimate']:7.1f} s  actual {row['actual']:7.1f} s"
-                  f"  ratio {row['ratio']}", flush=True)
+            print(
+                f"{row['recipe']:22s} {row['epochs']:3d} ep  estimate {row['estimate']:7.1f} s  actual {row['actual']:7.1f} s"
+                f"  ratio {row['ratio']}",
+                flush=True,
+            )
         profile = json.loads(preflight.machine_profile().to_json())
     finally:
         workers.shutdown_pool()

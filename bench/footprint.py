@@ -43,8 +43,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._app import (CHROMIUM, CHROMIUM_ARGS, PYTHON, ROOT, STATUS_JS, VIEWPORT, AppServer, Pool, data_dir_words,  # noqa: E402
-                        has_tensorflow, load_avg, machine_line, rss_mb, server_log_errors, wait_for)
+from bench._app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PYTHON,
+    ROOT,
+    STATUS_JS,
+    VIEWPORT,
+    AppServer,
+    Pool,
+    data_dir_words,  # noqa: E402
+    has_tensorflow,
+    load_avg,
+    machine_line,
+    rss_mb,
+    server_log_errors,
+    wait_for,
+)
 from bench._docs import DOCS, write_section  # noqa: E402
 
 SECTION = "## Footprint (bench/footprint.py)"
@@ -53,7 +68,9 @@ SECTION = "## Footprint (bench/footprint.py)"
 WEB_GOAL_MB, APP_GOAL_MB = 300, 2.7e9 / 2**20
 PHOTO = Path("/work/shared/data/photos/banana.jpg")
 WEIGHTS = "mobilenet_7_5_224_tf.h5"
-FINISHED_JS = f"() => {{ const s = ({STATUS_JS})(); return s !== null && /^(Finished|Stopped|Failed|Diverged)/.test(s) ? s : null; }}"
+FINISHED_JS = (
+    f"() => {{ const s = ({STATUS_JS})(); return s !== null && /^(Finished|Stopped|Failed|Diverged)/.test(s) ? s : null; }}"
+)
 
 
 # --------------------------------------------------------------------------- data and weights
@@ -65,14 +82,18 @@ def classify_data_dir(tmp: Path) -> tuple[str, str]:
     if real and (Path(real) / "models" / WEIGHTS).is_file():
         return real, f"MobileNet (alpha 0.75), ImageNet weights from {real}"
     fake = tmp / "fake-data"
-    code = ("import sys; from pathlib import Path; from tests.core.fabricate import zoo_weights; "
-            "print(zoo_weights(Path(sys.argv[1]), 'mobilenet_0.75', include_top=True))")
+    code = (
+        "import sys; from pathlib import Path; from tests.core.fabricate import zoo_weights; "
+        "print(zoo_weights(Path(sys.argv[1]), 'mobilenet_0.75', include_top=True))"
+    )
     done = subprocess.run([PYTHON, "-c", code, str(fake)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     if done.returncode:
         raise RuntimeError(f"could not fabricate MobileNet weights:\n{done.stderr[-2000:]}")
     if real:  # keep the real datasets beside the fabricated weights
         (fake / "datasets").symlink_to(Path(real) / "datasets")
-    return str(fake), "**no real MobileNet 0.75 weights here: random weights of the same network** (memory is the same; the answer is not)"
+    return str(
+        fake
+    ), "**no real MobileNet 0.75 weights here: random weights of the same network** (memory is the same; the answer is not)"
 
 
 def photo() -> tuple[Path, str]:
@@ -117,8 +138,11 @@ def nav(page, label: str, heading: str | None = None) -> None:
 
 def idle(page, seconds: float = 2.0) -> None:
     """Until the script run is over (no running icon), then a moment more."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"], "
-                           "[data-testid=\"stStatusWidgetRunningManIcon\"]')", polling=250)
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid="stStatusWidgetRunningIcon"], '
+        '[data-testid="stStatusWidgetRunningManIcon"]\')',
+        polling=250,
+    )
     time.sleep(seconds)
 
 
@@ -128,8 +152,13 @@ def walk(browser, server: AppServer, dataset: str, epochs: int) -> list[dict]:
     context.set_default_timeout(240_000)
     page = context.new_page()
     steps = [{"step": "server started, pool warm", "web_rss_mb": round(rss_mb(server.pid), 1), "exceptions": 0}]
-    note = lambda step: steps.append({"step": step, "web_rss_mb": round(rss_mb(server.pid), 1),  # noqa: E731
-                                      "exceptions": page.get_by_test_id("stException").count()})
+    note = lambda step: steps.append(
+        {
+            "step": step,
+            "web_rss_mb": round(rss_mb(server.pid), 1),  # noqa: E731
+            "exceptions": page.get_by_test_id("stException").count(),
+        }
+    )
     try:
         page.goto("/data")
         page.get_by_role("heading", name="Data", exact=True, level=1).wait_for()
@@ -172,8 +201,12 @@ class AppSampler(threading.Thread):
 
     def read(self) -> dict:
         pids = self.server.app_pids()
-        parts = {"web": rss_mb(pids["web"]), "supervisor": rss_mb(pids["supervisor"]) if pids["supervisor"] else 0.0,
-                 "workers": [round(rss_mb(p), 1) for p in pids["workers"]], "other": round(sum(rss_mb(p) for p in pids["other"]), 1)}
+        parts = {
+            "web": rss_mb(pids["web"]),
+            "supervisor": rss_mb(pids["supervisor"]) if pids["supervisor"] else 0.0,
+            "workers": [round(rss_mb(p), 1) for p in pids["workers"]],
+            "other": round(sum(rss_mb(p) for p in pids["other"]), 1),
+        }
         parts["total_mb"] = round(parts["web"] + parts["supervisor"] + sum(parts["workers"]) + parts["other"], 1)
         return parts
 
@@ -249,8 +282,14 @@ def whole_app(browser, server: AppServer, picture: Path, spec) -> dict:
         peak = sampler.stop()
     finally:
         context.close()
-    return {"classify": answer, "before_trainings": before, "peak": peak, "statuses": statuses, "samples": sampler.samples,
-            "web_tensorflow_after_classify": has_tensorflow(server.pid)}
+    return {
+        "classify": answer,
+        "before_trainings": before,
+        "peak": peak,
+        "statuses": statuses,
+        "samples": sampler.samples,
+        "web_tensorflow_after_classify": has_tensorflow(server.pid),
+    }
 
 
 # --------------------------------------------------------------------------- (c) workers over many trainings
@@ -263,10 +302,18 @@ def small_spec(run: int):
     spec = ExperimentSpec.default_for("digits")
     units = 32 + 16 * (run // 5)
     if run % 2:
-        spec.layers = [LayerSpec.make("Conv2D", filters=16, kernel_size=3, activation="relu"), LayerSpec.make("MaxPooling2D", pool_size=2),
-                       LayerSpec.make("Flatten"), LayerSpec.make("Dense", units=units, activation="relu")]
+        spec.layers = [
+            LayerSpec.make("Conv2D", filters=16, kernel_size=3, activation="relu"),
+            LayerSpec.make("MaxPooling2D", pool_size=2),
+            LayerSpec.make("Flatten"),
+            LayerSpec.make("Dense", units=units, activation="relu"),
+        ]
     else:
-        spec.layers = [LayerSpec.make("Flatten"), LayerSpec.make("Dense", units=units, activation="relu"), LayerSpec.make("Dropout", rate=0.2)]
+        spec.layers = [
+            LayerSpec.make("Flatten"),
+            LayerSpec.make("Dense", units=units, activation="relu"),
+            LayerSpec.make("Dropout", rate=0.2),
+        ]
     spec.ensure_layer_names()
     spec.fit.epochs, spec.fit.batch_size = 3, 64
     return spec, "cnn" if run % 2 else "mlp"
@@ -287,9 +334,18 @@ def one_run(pool: Pool, run: int) -> dict:
     time.sleep(0.5)  # the worker cleans up (clear_session, gc) after recording the job
     after = rss_mb(pid) if pid else 0.0
     sup = pool.supervisor_pid()
-    return {"run": run + 1, "pid": pid, "model": kind, "seconds": round(view.finished - view.started, 2),
-            "status": str(view.status), "rss_after_mb": round(after, 1), "peak_mb": round(max(peak, after), 1),
-            "retired": after == 0.0, "workers_now": pool.worker_pids(), "supervisor_mb": round(rss_mb(sup), 1) if sup else 0.0}
+    return {
+        "run": run + 1,
+        "pid": pid,
+        "model": kind,
+        "seconds": round(view.finished - view.started, 2),
+        "status": str(view.status),
+        "rss_after_mb": round(after, 1),
+        "peak_mb": round(max(peak, after), 1),
+        "retired": after == 0.0,
+        "workers_now": pool.worker_pids(),
+        "supervisor_mb": round(rss_mb(sup), 1) if sup else 0.0,
+    }
 
 
 def recycling(tmp: Path, runs: int) -> dict:
@@ -305,8 +361,10 @@ def recycling(tmp: Path, runs: int) -> dict:
             for run in range(runs):
                 rows.append(one_run(pool, run))
                 r = rows[-1]
-                print(f"run {r['run']:>2} ({r['model']}): worker {r['pid']} RSS {r['rss_after_mb']:.0f} MB after "
-                      f"(peak {r['peak_mb']:.0f}){' - retired after this job' if r['retired'] else ''}; {r['status']} in {r['seconds']} s")
+                print(
+                    f"run {r['run']:>2} ({r['model']}): worker {r['pid']} RSS {r['rss_after_mb']:.0f} MB after "
+                    f"(peak {r['peak_mb']:.0f}){' - retired after this job' if r['retired'] else ''}; {r['status']} in {r['seconds']} s"
+                )
     finally:
         for key, value in saved.items():
             if value is None:
@@ -337,34 +395,61 @@ def browser_parts(a, tmp: Path) -> dict:
             try:
                 steps = walk(browser, server, dataset, a.walk_epochs)
                 web = {"web_rss_mb": steps[-1]["web_rss_mb"], "web_tensorflow": has_tensorflow(server.pid), "steps": steps}
-                print(f"(a) web server RSS after Data, Model, Train, Runs: {web['web_rss_mb']:.0f} MB; TensorFlow in it: {web['web_tensorflow']}")
+                print(
+                    f"(a) web server RSS after Data, Model, Train, Runs: {web['web_rss_mb']:.0f} MB; TensorFlow in it: {web['web_tensorflow']}"
+                )
                 whole = whole_app(browser, server, picture, spec)
-                print(f"(b) whole app, peak while two train: {whole['peak']['total_mb']:.0f} MB {whole['peak']}; Classify said {whole['classify']}")
+                print(
+                    f"(b) whole app, peak while two train: {whole['peak']['total_mb']:.0f} MB {whole['peak']}; Classify said {whole['classify']}"
+                )
             finally:
                 browser.close()
-        errors = [e for e in server_log_errors(server.log_path) + server_log_errors(tmp / "home" / "logs" / "pool.log")
-                  if "WebSocketDisconnected" not in e]
-    return {**web, **whole, "dataset": dataset, "weights": weights_words, "picture": picture_words, "trainings": train_words,
-            "log_errors": errors}
+        errors = [
+            e
+            for e in server_log_errors(server.log_path) + server_log_errors(tmp / "home" / "logs" / "pool.log")
+            if "WebSocketDisconnected" not in e
+        ]
+    return {
+        **web,
+        **whole,
+        "dataset": dataset,
+        "weights": weights_words,
+        "picture": picture_words,
+        "trainings": train_words,
+        "log_errors": errors,
+    }
 
 
 def results(out: dict, a) -> dict:
     result = {"benchmark": "footprint"}
     if "steps" in out:
         exceptions = sum(s.get("exceptions", 0) for s in out["steps"]) + out["classify"]["exceptions"]
-        result.update(web_rss_mb=out["web_rss_mb"], web_goal_mb=WEB_GOAL_MB, web_meets_goal=out["web_rss_mb"] <= WEB_GOAL_MB,
-                      web_imported_tensorflow=out["web_tensorflow"], app_rss_mb=out["peak"]["total_mb"],
-                      app_goal_mb=round(APP_GOAL_MB), app_meets_goal=out["peak"]["total_mb"] < APP_GOAL_MB,
-                      app_peak_parts=out["peak"], classify_top1=out["classify"]["top1"], trainings=out["statuses"],
-                      page_exceptions=exceptions, log_errors=out["log_errors"])
+        result.update(
+            web_rss_mb=out["web_rss_mb"],
+            web_goal_mb=WEB_GOAL_MB,
+            web_meets_goal=out["web_rss_mb"] <= WEB_GOAL_MB,
+            web_imported_tensorflow=out["web_tensorflow"],
+            app_rss_mb=out["peak"]["total_mb"],
+            app_goal_mb=round(APP_GOAL_MB),
+            app_meets_goal=out["peak"]["total_mb"] < APP_GOAL_MB,
+            app_peak_parts=out["peak"],
+            classify_top1=out["classify"]["top1"],
+            trainings=out["statuses"],
+            page_exceptions=exceptions,
+            log_errors=out["log_errors"],
+        )
     if "recycling" in out:
         rows = out["recycling"]["rows"]
         pids = list(dict.fromkeys(r["pid"] for r in rows))
         first = [r for r in rows if r["pid"] == pids[0]]  # the worker's last job is the one before a new pid shows up
-        result.update(worker_rss_first=rows[0]["rss_after_mb"], worker_rss_last=rows[-1]["rss_after_mb"],
-                      worker_rss_before_recycle=max(r["peak_mb"] for r in first),
-                      worker_pids=pids, recycled_after_run=first[-1]["run"] if len(pids) > 1 else None,
-                      runs_not_finished=[r["run"] for r in rows if r["status"] != "finished"])
+        result.update(
+            worker_rss_first=rows[0]["rss_after_mb"],
+            worker_rss_last=rows[-1]["rss_after_mb"],
+            worker_rss_before_recycle=max(r["peak_mb"] for r in first),
+            worker_pids=pids,
+            recycled_after_run=first[-1]["run"] if len(pids) > 1 else None,
+            runs_not_finished=[r["run"] for r in rows if r["status"] != "finished"],
+        )
     result.update(load_avg_before=out["load_before"], load_avg_after=out["load_after"])
     return result
 
@@ -377,26 +462,36 @@ def docs_browser(out: dict, result: dict, a) -> list[str]:
     peak = out["peak"]
     lines = [
         f"**(a) Web server** (the `streamlit` process alone) while one learner walks Data ({out['dataset']}), Model, Train "
-        f"({a.walk_epochs} epochs to the results) and Runs; nobody on Classify:", "",
-        "| after | web server RSS (MB) |", "|---|---:|",
-        *[f"| {s['step']} | {_mb(s['web_rss_mb'])} |" for s in out["steps"]], "",
+        f"({a.walk_epochs} epochs to the results) and Runs; nobody on Classify:",
+        "",
+        "| after | web server RSS (MB) |",
+        "|---|---:|",
+        *[f"| {s['step']} | {_mb(s['web_rss_mb'])} |" for s in out["steps"]],
+        "",
         f"**Web server RSS: {_mb(result['web_rss_mb'])} MB** - goal <= {WEB_GOAL_MB} MB: **{'meets' if result['web_meets_goal'] else 'misses'}**. "
-        f"TensorFlow's libraries mapped into the web process (/proc/PID/maps): **{'yes' if result['web_imported_tensorflow'] else 'no'}**.", "",
+        f"TensorFlow's libraries mapped into the web process (/proc/PID/maps): **{'yes' if result['web_imported_tensorflow'] else 'no'}**.",
+        "",
         f"**(b) Whole app** with one Classify model loaded ({out['weights']}; picture {out['picture']}: the page says "
         f"`{out['classify']['top1']}`) while two learners train ({out['trainings']}); RSS summed over the processes, "
-        f"sampled every 0.25 s ({out['samples']} samples) from the two learners opening Train to both finished:", "",
-        "| process | before the trainings (MB) | at the peak (MB) |", "|---|---:|---:|",
+        f"sampled every 0.25 s ({out['samples']} samples) from the two learners opening Train to both finished:",
+        "",
+        "| process | before the trainings (MB) | at the peak (MB) |",
+        "|---|---:|---:|",
         f"| web server (TensorFlow loaded for Classify: {'yes' if out['web_tensorflow_after_classify'] else 'no'}) | "
         f"{_mb(out['before_trainings']['web'])} | {_mb(peak['web'])} |",
         f"| pool supervisor | {_mb(out['before_trainings']['supervisor'])} | {_mb(peak['supervisor'])} |",
-        *[f"| worker {i + 1} | {_mb(b)} | {_mb(x)} |" for i, (b, x) in
-          enumerate(zip(out["before_trainings"]["workers"] + [None] * 4, peak["workers"]))],
+        *[
+            f"| worker {i + 1} | {_mb(b)} | {_mb(x)} |"
+            for i, (b, x) in enumerate(zip(out["before_trainings"]["workers"] + [None] * 4, peak["workers"], strict=False))
+        ],
         f"| other (multiprocessing's resource tracker) | {_mb(out['before_trainings']['other'])} | {_mb(peak['other'])} |",
-        f"| **total** | {_mb(out['before_trainings']['total_mb'])} | **{_mb(peak['total_mb'])}** |", "",
+        f"| **total** | {_mb(out['before_trainings']['total_mb'])} | **{_mb(peak['total_mb'])}** |",
+        "",
         f"**Whole app at its peak: {_mb(result['app_rss_mb'])} MB** - goal < 2.7 GB = {result['app_goal_mb']:,} MB (MiB; "
         f"read as 2.7 GiB: {2.7 * 1024:,.0f} MB): "
         f"**{'meets' if result['app_meets_goal'] else 'misses'}**. The trainings ended: {'; '.join(out['statuses'])}. "
-        f"Page exceptions: {result['page_exceptions']}; errors in the logs: {len(result['log_errors'])}.", "",
+        f"Page exceptions: {result['page_exceptions']}; errors in the logs: {len(result['log_errors'])}.",
+        "",
     ]
     return lines
 
@@ -406,7 +501,8 @@ def docs_recycling(out: dict, result: dict) -> list[str]:
     lines = [
         f"**(c) Workers over {len(rec['rows'])} sequential trainings** (a pool of its own: `PLAYGROUND_MAX_TRAININGS=1`, the "
         "default `PLAYGROUND_WORKER_JOBS=25`; digits, MLP and CNN alternating, 3 epochs, batch 64). The warm worker "
-        f"before any job: {_mb(rec['warm_worker']['rss_mb'])} MB (pid {rec['warm_worker']['pid']}).", "",
+        f"before any job: {_mb(rec['warm_worker']['rss_mb'])} MB (pid {rec['warm_worker']['pid']}).",
+        "",
         "| run | model | worker pid | s | worker RSS after the run (MB) | its peak during the run (MB) | supervisor (MB) |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
@@ -414,23 +510,32 @@ def docs_recycling(out: dict, result: dict) -> list[str]:
     for r in rec["rows"]:
         after = "(process gone: it retired)" if r["retired"] else _mb(r["rss_after_mb"])
         fresh, previous = r["pid"] != previous, r["pid"]
-        lines.append(f"| {r['run']} | {r['model']} | {r['pid']}{' (a fresh worker)' if fresh else ''} | {r['seconds']} | {after} | {_mb(r['peak_mb'])} | {_mb(r['supervisor_mb'])} |")
-    lines += ["", f"First worker: {_mb(result['worker_rss_first'])} MB after run 1, up to {_mb(result['worker_rss_before_recycle'])} MB "
-              f"before it retired after run {result['recycled_after_run']}; its successor {_mb(result['worker_rss_last'])} MB after "
-              f"run {len(rec['rows'])}. Runs not finished: {result['runs_not_finished'] or 'none'}.", ""]
+        lines.append(
+            f"| {r['run']} | {r['model']} | {r['pid']}{' (a fresh worker)' if fresh else ''} | {r['seconds']} | {after} | {_mb(r['peak_mb'])} | {_mb(r['supervisor_mb'])} |"
+        )
+    lines += [
+        "",
+        f"First worker: {_mb(result['worker_rss_first'])} MB after run 1, up to {_mb(result['worker_rss_before_recycle'])} MB "
+        f"before it retired after run {result['recycled_after_run']}; its successor {_mb(result['worker_rss_last'])} MB after "
+        f"run {len(rec['rows'])}. Runs not finished: {result['runs_not_finished'] or 'none'}.",
+        "",
+    ]
     return lines
 
 
 def docs_section(out: dict, result: dict, a, argv: list[str]) -> str:
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         "RSS = VmRSS from /proc/PID/status; MB = 2^20 bytes. One `streamlit run app.py` (a throw-away `PLAYGROUND_HOME`, "
         "`PLAYGROUND_OFFLINE=1`, the default 2 warm training workers) and Debian's chromium for (a) and (b); a pool of its "
-        "own, driven from the benchmark through the run store, for (c).", "",
+        "own, driven from the benchmark through the run store, for (c).",
+        "",
         f"- Command: `python bench/footprint.py{' ' + ' '.join(argv) if argv else ''}`",
         f"- Date: {machine_line()}; {data_dir_words()}",
         f"- Machine load (1/5/15-min load average): before {' / '.join(map(str, out['load_before']))}, after "
-        f"{' / '.join(map(str, out['load_after']))} (another agent shares these 2 cores)", "",
+        f"{' / '.join(map(str, out['load_after']))} (another agent shares these 2 cores)",
+        "",
     ]
     if "steps" in out:
         lines += docs_browser(out, result, a)
@@ -470,7 +575,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.write_docs:
         write_section(a.docs, SECTION, docs_section(out, result, a, argv))
     print(json.dumps(result))
-    bad = result.get("web_imported_tensorflow") or result.get("page_exceptions") or result.get("log_errors") or result.get("runs_not_finished")
+    bad = (
+        result.get("web_imported_tensorflow")
+        or result.get("page_exceptions")
+        or result.get("log_errors")
+        or result.get("runs_not_finished")
+    )
     return 1 if bad else 0
 
 

@@ -39,15 +39,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._app import (CHROMIUM, CHROMIUM_ARGS, LOSS_EPOCHS_JS, STATUS_JS, VIEWPORT, AppServer, data_dir_words,  # noqa: E402
-                        load_avg, machine_line, median, server_log_errors, wait_for)
+from bench._app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOSS_EPOCHS_JS,
+    STATUS_JS,
+    VIEWPORT,
+    AppServer,
+    data_dir_words,  # noqa: E402
+    load_avg,
+    machine_line,
+    median,
+    server_log_errors,
+    wait_for,
+)
 from bench._docs import DOCS, write_section  # noqa: E402
 
 SECTION = "## Click on Train -> first epoch point (bench/latency.py)"
 GOAL_SLACK = 1.5  # seconds over the first epoch's own time
 
 # Installed before the page's scripts: the click's time, and the time the Loss chart first has a point.
-WATCH_JS = """(() => {
+WATCH_JS = (
+    """(() => {
   window.__bench = {click: null, first: null};
   const loss = %s;
   const check = () => {
@@ -57,7 +70,9 @@ WATCH_JS = """(() => {
   const start = () => new MutationObserver(check).observe(document.documentElement, {childList: true, subtree: true, attributes: true});
   if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
   setInterval(check, 25);
-})();""" % LOSS_EPOCHS_JS
+})();"""
+    % LOSS_EPOCHS_JS
+)
 
 
 def learner_spec(epochs: int):
@@ -66,10 +81,15 @@ def learner_spec(epochs: int):
     from core.spec import ExperimentSpec
 
     if datasets.availability("mnist") == "local":
-        return recipes.get("two-layer-net").build_spec(epochs), "MNIST two-layer-net (recipe `two-layer-net`, batch 100, 600 steps per epoch)"
+        return recipes.get("two-layer-net").build_spec(
+            epochs
+        ), "MNIST two-layer-net (recipe `two-layer-net`, batch 100, 600 steps per epoch)"
     spec = ExperimentSpec.default_for("digits")
     spec.fit.epochs = epochs
-    return spec, "**MNIST not here: the built-in 8x8 digits** with their default model (Flatten - Dense(128) - Dropout - Dense(10), batch 128)"
+    return (
+        spec,
+        "**MNIST not here: the built-in 8x8 digits** with their default model (Flatten - Dense(128) - Dropout - Dense(10), batch 128)",
+    )
 
 
 class StoreWatch(threading.Thread):
@@ -116,8 +136,10 @@ def train_once(browser, server: AppServer, spec, timeout_s: float) -> dict:
         page.wait_for_function("() => window.__bench.first !== null", polling=100)
         times = page.evaluate("() => window.__bench")
         watch.stop()
-        page.wait_for_function(f"() => {{ const s = ({STATUS_JS})(); return s !== null && /^(Finished|Stopped|Failed|Diverged)/.test(s); }}",
-                               polling=250)
+        page.wait_for_function(
+            f"() => {{ const s = ({STATUS_JS})(); return s !== null && /^(Finished|Stopped|Failed|Diverged)/.test(s); }}",
+            polling=250,
+        )
         status = page.evaluate(STATUS_JS)
         errors = page.get_by_test_id("stException").count()
     finally:
@@ -125,12 +147,19 @@ def train_once(browser, server: AppServer, spec, timeout_s: float) -> dict:
     view = wait_for(lambda: (v := jobs.view(watch.job_id)) and v.settled and v, 120, "the job settled")
     click, first = times["click"] / 1000, times["first"] / 1000
     epoch1 = view.history["seconds"][0]
-    return {"owner": owner, "click_to_first_point": round(first - click, 3), "first_epoch_seconds": round(epoch1, 3),
-            "excess": round(first - click - epoch1, 3), "click_to_queued": round(view.created - click, 3),
-            "queued_to_claimed": round(view.started - view.created, 3),
-            "claimed_to_epoch_stored": round(watch.first_epoch_at - view.started, 3) if watch.first_epoch_at else None,
-            "stored_to_drawn": round(first - watch.first_epoch_at, 3) if watch.first_epoch_at else None,
-            "worker": view.worker, "status": status, "exceptions": errors}
+    return {
+        "owner": owner,
+        "click_to_first_point": round(first - click, 3),
+        "first_epoch_seconds": round(epoch1, 3),
+        "excess": round(first - click - epoch1, 3),
+        "click_to_queued": round(view.created - click, 3),
+        "queued_to_claimed": round(view.started - view.created, 3),
+        "claimed_to_epoch_stored": round(watch.first_epoch_at - view.started, 3) if watch.first_epoch_at else None,
+        "stored_to_drawn": round(first - watch.first_epoch_at, 3) if watch.first_epoch_at else None,
+        "worker": view.worker,
+        "status": status,
+        "exceptions": errors,
+    }
 
 
 def warm_up(browser, server: AppServer, spec, timeout_s: float) -> None:
@@ -148,10 +177,12 @@ def timed_clicks(browser, server: AppServer, spec, a) -> list[dict]:
     for n in range(a.clicks):
         c = train_once(browser, server, spec, a.timeout)
         clicks.append(c)
-        print(f"click {n + 1}: click -> first point {c['click_to_first_point']:.2f} s, first epoch "
-              f"{c['first_epoch_seconds']:.2f} s, excess {c['excess']:+.2f} s (click -> queued {c['click_to_queued']:.2f}, "
-              f"-> claimed {c['queued_to_claimed']:.2f}, -> epoch 1 stored {c['claimed_to_epoch_stored']}, "
-              f"-> drawn {c['stored_to_drawn']}) on {c['worker']}; {c['status']}")
+        print(
+            f"click {n + 1}: click -> first point {c['click_to_first_point']:.2f} s, first epoch "
+            f"{c['first_epoch_seconds']:.2f} s, excess {c['excess']:+.2f} s (click -> queued {c['click_to_queued']:.2f}, "
+            f"-> claimed {c['queued_to_claimed']:.2f}, -> epoch 1 stored {c['claimed_to_epoch_stored']}, "
+            f"-> drawn {c['stored_to_drawn']}) on {c['worker']}; {c['status']}"
+        )
     return clicks
 
 
@@ -181,15 +212,38 @@ def run(a) -> dict:
 
 def results(out: dict, a) -> dict:
     clicks = out["clicks"]
-    med = {k: median([c[k] for c in clicks]) for k in ("click_to_first_point", "first_epoch_seconds", "excess", "click_to_queued",
-                                                       "queued_to_claimed", "claimed_to_epoch_stored", "stored_to_drawn")}
-    return {"benchmark": "latency", "median_click_to_first_point": round(med["click_to_first_point"], 3),
-            "median_first_epoch_seconds": round(med["first_epoch_seconds"], 3), "median_excess": round(med["excess"], 3),
-            "goal_excess": GOAL_SLACK, "meets_goal": med["excess"] <= GOAL_SLACK, "clicks": len(clicks),
-            "median_parts": {k: round(v, 3) for k, v in med.items() if v is not None and k not in ("click_to_first_point", "first_epoch_seconds", "excess")},
-            "per_click": [{k: c[k] for k in ("click_to_first_point", "first_epoch_seconds", "excess")} for c in clicks],
-            "errors": out["errors"], "dataset": out["words"], "epochs": a.epochs,
-            "load_avg_before": out["load_before"], "load_avg_after": out["load_after"]}
+    med = {
+        k: median([c[k] for c in clicks])
+        for k in (
+            "click_to_first_point",
+            "first_epoch_seconds",
+            "excess",
+            "click_to_queued",
+            "queued_to_claimed",
+            "claimed_to_epoch_stored",
+            "stored_to_drawn",
+        )
+    }
+    return {
+        "benchmark": "latency",
+        "median_click_to_first_point": round(med["click_to_first_point"], 3),
+        "median_first_epoch_seconds": round(med["first_epoch_seconds"], 3),
+        "median_excess": round(med["excess"], 3),
+        "goal_excess": GOAL_SLACK,
+        "meets_goal": med["excess"] <= GOAL_SLACK,
+        "clicks": len(clicks),
+        "median_parts": {
+            k: round(v, 3)
+            for k, v in med.items()
+            if v is not None and k not in ("click_to_first_point", "first_epoch_seconds", "excess")
+        },
+        "per_click": [{k: c[k] for k in ("click_to_first_point", "first_epoch_seconds", "excess")} for c in clicks],
+        "errors": out["errors"],
+        "dataset": out["words"],
+        "epochs": a.epochs,
+        "load_avg_before": out["load_before"],
+        "load_avg_after": out["load_after"],
+    }
 
 
 def _s(seconds) -> str:
@@ -200,7 +254,8 @@ def docs_section(out: dict, result: dict, a, argv: list[str]) -> str:
     from importlib.metadata import version
 
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         "A new learner (a fresh chromium context) opens /train with a setup already in the store and clicks **Train**; "
         "the page notes the click (a capturing `click` listener) and the moment the Loss chart first has a point "
         "(MutationObserver), both `Date.now()`. Warm: the pool is up (the default 2 workers) and each worker, and one "
@@ -218,17 +273,28 @@ def docs_section(out: dict, result: dict, a, argv: list[str]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for n, c in enumerate(out["clicks"], 1):
-        lines.append(f"| {n} | {c['click_to_first_point']:.2f} | {c['first_epoch_seconds']:.2f} | {c['excess']:+.2f} | "
-                     f"{_s(c['click_to_queued'])} | {_s(c['queued_to_claimed'])} | {_s(c['claimed_to_epoch_stored'])} | "
-                     f"{_s(c['stored_to_drawn'])} | {c['worker'].rsplit(':', 1)[-1]} |")
+        lines.append(
+            f"| {n} | {c['click_to_first_point']:.2f} | {c['first_epoch_seconds']:.2f} | {c['excess']:+.2f} | "
+            f"{_s(c['click_to_queued'])} | {_s(c['queued_to_claimed'])} | {_s(c['claimed_to_epoch_stored'])} | "
+            f"{_s(c['stored_to_drawn'])} | {c['worker'].rsplit(':', 1)[-1]} |"
+        )
     parts = result["median_parts"]
-    lines += [f"| **median** | **{result['median_click_to_first_point']:.2f}** | **{result['median_first_epoch_seconds']:.2f}** | "
-              f"**{result['median_excess']:+.2f}** | {_s(parts.get('click_to_queued'))} | {_s(parts.get('queued_to_claimed'))} | "
-              f"{_s(parts.get('claimed_to_epoch_stored'))} | {_s(parts.get('stored_to_drawn'))} | |", "",
-              f"**Excess over the first epoch (median): {result['median_excess']:+.2f} s** - goal <= {GOAL_SLACK} s: "
-              f"**{'meets' if result['meets_goal'] else 'misses'}**. Errors in the pages or logs: {len(result['errors'])}"
-              + (f" ({'; '.join(result['errors'][:3])})" if result["errors"] else "") + ".",
-              "", "Last line of the output:", "", "```json", json.dumps(result), "```"]
+    lines += [
+        f"| **median** | **{result['median_click_to_first_point']:.2f}** | **{result['median_first_epoch_seconds']:.2f}** | "
+        f"**{result['median_excess']:+.2f}** | {_s(parts.get('click_to_queued'))} | {_s(parts.get('queued_to_claimed'))} | "
+        f"{_s(parts.get('claimed_to_epoch_stored'))} | {_s(parts.get('stored_to_drawn'))} | |",
+        "",
+        f"**Excess over the first epoch (median): {result['median_excess']:+.2f} s** - goal <= {GOAL_SLACK} s: "
+        f"**{'meets' if result['meets_goal'] else 'misses'}**. Errors in the pages or logs: {len(result['errors'])}"
+        + (f" ({'; '.join(result['errors'][:3])})" if result["errors"] else "")
+        + ".",
+        "",
+        "Last line of the output:",
+        "",
+        "```json",
+        json.dumps(result),
+        "```",
+    ]
     return "\n".join(lines)
 
 
@@ -250,8 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     out = run(a)
     out.update(load_before=load_before, load_after=load_avg())
     result = results(out, a)
-    print(f"median click -> first point {result['median_click_to_first_point']:.2f} s, first epoch "
-          f"{result['median_first_epoch_seconds']:.2f} s, excess {result['median_excess']:+.2f} s (goal <= {GOAL_SLACK} s)")
+    print(
+        f"median click -> first point {result['median_click_to_first_point']:.2f} s, first epoch "
+        f"{result['median_first_epoch_seconds']:.2f} s, excess {result['median_excess']:+.2f} s (goal <= {GOAL_SLACK} s)"
+    )
     print(f"load average after: {out['load_after']}")
     if a.write_docs:
         write_section(a.docs, SECTION, docs_section(out, result, a, argv))

@@ -62,8 +62,10 @@ BUILT_IN = ("digits", "moons", "circles", "xor", "spiral", "blobs", "iris", "win
 # Console errors that are not the app's: the page icon (a Material Symbol) comes from Google's font
 # CDN, unreachable offline; on a page URL like /data Streamlit's frontend first probes
 # /data/_stcore/health and /data/_stcore/host-config (404) before it finds the server's root.
-BENIGN_CONSOLE = re.compile(r"net::ERR_NAME_NOT_RESOLVED .*https://fonts\.gstatic\.com/"
-                            r"|status of 404 .*/[a-z]+/_stcore/(health|host-config)$")
+BENIGN_CONSOLE = re.compile(
+    r"net::ERR_NAME_NOT_RESOLVED .*https://fonts\.gstatic\.com/"
+    r"|status of 404 .*/[a-z]+/_stcore/(health|host-config)$"
+)
 
 
 def dataset_texts(name: str) -> tuple[str, str]:
@@ -71,6 +73,7 @@ def dataset_texts(name: str) -> tuple[str, str]:
     from core import i18n
 
     return i18n.translate("en", f"datasets.{name}.title"), i18n.translate("en", f"datasets.{name}.about")
+
 
 # What the page shows right now: the Train page's status line and the epochs in its Loss chart
 # (the same reading as tests/browser/conftest.py's STATUS_JS and LOSS_EPOCHS_JS).
@@ -134,8 +137,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, log_path: Path, max_trainings: int | None, variant: str = "shipped",
-                 wrapper: Path | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    home: Path, log_path: Path, max_trainings: int | None, variant: str = "shipped", wrapper: Path | None = None
+) -> tuple[subprocess.Popen, str]:
     """`streamlit run app.py` in its own process group; returns (process, base URL) once healthy."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}  # the app's defaults
@@ -149,9 +153,19 @@ def start_server(home: Path, log_path: Path, max_trainings: int | None, variant:
     python = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
     if wrapper is not None:  # a diagnosis wrapper that ends in streamlit.web.cli.main() (e.g. a stack sampler)
         exe = [python, str(wrapper)]
-    cmd = [*exe, "run", "app.py",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false"]
+    cmd = [
+        *exe,
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -240,7 +254,7 @@ def tree_rss_bytes(pid: int) -> int:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry))
     total, todo = 0, [pid]
     while todo:
@@ -349,17 +363,36 @@ async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:
     """One new learner: Data -> pick the dataset -> Train page -> epochs -> Train -> Finished."""
     from playwright.async_api import Error as PlaywrightError
 
-    result = {"session": n, "completed": False, "stage": "open", "first_chart_s": None, "queue_wait_s": 0.0,
-              "total_s": None, "results_s": None, "final_status": None, "errors": [], "console": [],
-              "data_s": None, "pictures_s": None, "train_page_s": None, "setup_s": None}
+    result = {
+        "session": n,
+        "completed": False,
+        "stage": "open",
+        "first_chart_s": None,
+        "queue_wait_s": 0.0,
+        "total_s": None,
+        "results_s": None,
+        "final_status": None,
+        "errors": [],
+        "console": [],
+        "data_s": None,
+        "pictures_s": None,
+        "train_page_s": None,
+        "setup_s": None,
+    }
     console, page_errors = [], []
     context = await browser.new_context(viewport=VIEWPORT, base_url=base_url)
     context.set_default_timeout(a.timeout * 1000)  # any one action or wait; 8 learners share 2 cores with the server
     await context.add_init_script(ERROR_WATCH_JS)
     page = await context.new_page()
     page.on("pageerror", lambda exc: page_errors.append(f"pageerror: {str(exc)[:300]}"))
-    page.on("console", lambda msg: console.append(f"console.{msg.type}: {msg.text[:200]} {msg.location.get('url', '')}".strip())
-            if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: (
+            console.append(f"console.{msg.type}: {msg.text[:200]} {msg.location.get('url', '')}".strip())
+            if msg.type == "error"
+            else None
+        ),
+    )
     dom_errors: set[str] = set()
 
     async def poll() -> dict:
@@ -502,8 +535,10 @@ def run_variant(variant: str, a) -> dict:
             results += asyncio.run(run_sessions(url, a, first=r * a.sessions))  # the round's browser closes: tabs gone
             time.sleep(a.settle)
             round_rss.append([round(rss_bytes(proc.pid) / 2**20, 1), round(tree_rss_bytes(proc.pid) / 2**20, 1)])
-            print(f"round {r + 1}/{a.rounds}: web server RSS {round_rss[-1][0]:.0f} MB, whole app {round_rss[-1][1]:.0f} MB "
-                  f"{a.settle:.0f} s after its tabs closed")
+            print(
+                f"round {r + 1}/{a.rounds}: web server RSS {round_rss[-1][0]:.0f} MB, whole app {round_rss[-1][1]:.0f} MB "
+                f"{a.settle:.0f} s after its tabs closed"
+            )
     finally:
         wall = time.monotonic() - started
         cpu_server = process_cpu_seconds(proc.pid) - cpu_server
@@ -519,33 +554,48 @@ def run_variant(variant: str, a) -> dict:
     workers_ready = workers_ready_after(home / "logs" / "pool.log", server_started)
 
     for r in results:
-        print(f"session {r['session']}: {r['final_status'] or r['stage']!s:.60} | data {r['data_s']} s, train page "
-              f"{r['train_page_s']} s, Train enabled {r['setup_s']} s | queued {r['queue_wait_s']} s, first chart "
-              f"{r['first_chart_s']} s, finished {r['total_s']} s" + (f" | errors: {r['errors']}" if r["errors"] else ""))
+        print(
+            f"session {r['session']}: {r['final_status'] or r['stage']!s:.60} | data {r['data_s']} s, train page "
+            f"{r['train_page_s']} s, Train enabled {r['setup_s']} s | queued {r['queue_wait_s']} s, first chart "
+            f"{r['first_chart_s']} s, finished {r['total_s']} s" + (f" | errors: {r['errors']}" if r["errors"] else "")
+        )
     first = [r["first_chart_s"] for r in results if r["first_chart_s"] is not None]
     totals = [r["total_s"] for r in results if r["total_s"] is not None]
     queue = [r["queue_wait_s"] for r in results]
     console_all = [c for r in results for c in r["console"]]
     console = sorted({c for c in console_all if not BENIGN_CONSOLE.search(c)})
     summary = {
-        "variant": variant, "sessions": a.sessions * a.rounds, "rounds": a.rounds, "round_rss_mb": round_rss, "completed": sum(r["completed"] for r in results),
+        "variant": variant,
+        "sessions": a.sessions * a.rounds,
+        "rounds": a.rounds,
+        "round_rss_mb": round_rss,
+        "completed": sum(r["completed"] for r in results),
         "longest_queue_wait_s": round(max(queue), 2),
         "p95_first_chart_s": round(percentile(first, 95), 2) if first else None,
         "p95_finished_s": round(percentile(totals, 95), 2) if totals else None,
-        "peak_web_rss_mb": round(sampler.peak_web / 2**20, 1), "peak_app_rss_mb": round(sampler.peak / 2**20, 1),
-        "idle_rss_mb": round(idle_rss / 2**20, 1), "pool_cpu_s": round(cpu_pool, 1),
-        "workers_ready_s": workers_ready, "warm": a.warm,
+        "peak_web_rss_mb": round(sampler.peak_web / 2**20, 1),
+        "peak_app_rss_mb": round(sampler.peak / 2**20, 1),
+        "idle_rss_mb": round(idle_rss / 2**20, 1),
+        "pool_cpu_s": round(cpu_pool, 1),
+        "workers_ready_s": workers_ready,
+        "warm": a.warm,
         "errors": sorted({e for r in results for e in r["errors"]} | set(log_errors)),
-        "console_errors": console, "benign_console_errors": len(console_all) - sum(c in console for c in console_all),
-        "wall_s": round(wall, 1), "server_cpu_s": round(cpu_server, 1), "machine_cpu_s": round(cpu_machine, 1),
-        "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
+        "console_errors": console,
+        "benign_console_errors": len(console_all) - sum(c in console for c in console_all),
+        "wall_s": round(wall, 1),
+        "server_cpu_s": round(cpu_server, 1),
+        "machine_cpu_s": round(cpu_machine, 1),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
         "sessions_detail": results,
     }
-    print(f"{variant}: completed {summary['completed']}/{summary['sessions']}; longest queue wait {max(queue):.1f} s; "
-          f"p95 click -> first chart {summary['p95_first_chart_s']} s; peak RSS web server {summary['peak_web_rss_mb']:.0f} MB, "
-          f"whole app {summary['peak_app_rss_mb']:.0f} MB (idle web server {summary['idle_rss_mb']:.0f} MB); wall {wall:.0f} s; "
-          f"CPU: web server {cpu_server:.0f} s, pool {cpu_pool:.0f} s, machine {cpu_machine:.0f} s; load average "
-          f"{load_before[0]:.2f} -> {load_after[0]:.2f}")
+    print(
+        f"{variant}: completed {summary['completed']}/{summary['sessions']}; longest queue wait {max(queue):.1f} s; "
+        f"p95 click -> first chart {summary['p95_first_chart_s']} s; peak RSS web server {summary['peak_web_rss_mb']:.0f} MB, "
+        f"whole app {summary['peak_app_rss_mb']:.0f} MB (idle web server {summary['idle_rss_mb']:.0f} MB); wall {wall:.0f} s; "
+        f"CPU: web server {cpu_server:.0f} s, pool {cpu_pool:.0f} s, machine {cpu_machine:.0f} s; load average "
+        f"{load_before[0]:.2f} -> {load_after[0]:.2f}"
+    )
     for e in summary["errors"]:
         print(f"ERROR {e}")
     for c in console:
@@ -579,68 +629,114 @@ def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str
     col = lambda f: " | ".join(f(r) for r in runs)  # noqa: E731
     det = lambda r, key: [s[key] for s in r["sessions_detail"]]  # noqa: E731
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         f"{a.sessions} new learners (one chromium, one browser context each) at once against one `streamlit run app.py` "
         f"server with the default `PLAYGROUND_MAX_TRAININGS` ({a.max_trainings or 2} at a time, the rest queue), "
         f"`PLAYGROUND_OFFLINE=1` and a throw-away `PLAYGROUND_HOME`. Each opens /data, picks "
         f"*{dataset_texts(a.dataset)[0]}*"
-        + (" (its default model: Flatten - Dense(128, relu) - Dropout(0.2) - Dense(10, softmax))" if a.dataset == "digits" else "")
-        + f", goes to Train through the sidebar, sets {a.epochs} epochs, presses **Train** and waits for \"Finished\" "
+        + (
+            " (its default model: Flatten - Dense(128, relu) - Dropout(0.2) - Dense(10, softmax))"
+            if a.dataset == "digits"
+            else ""
+        )
+        + f', goes to Train through the sidebar, sets {a.epochs} epochs, presses **Train** and waits for "Finished" '
         "and the test-set results. Times are measured in the browser (page polled every 0.25 s); RSS is sampled every "
         "0.5 s, of the web server process alone and of the whole app (the web server with the training pool it starts: "
         "the supervisor and its warm workers, where the trainings run)."
-        + (f" {a.rounds} rounds, one after the other against the same server: each round is {a.sessions} new learners "
-           f"whose browser closes at the end; the RSS is read {a.settle:.0f} s after each round." if a.rounds > 1 else ""),
+        + (
+            f" {a.rounds} rounds, one after the other against the same server: each round is {a.sessions} new learners "
+            f"whose browser closes at the end; the RSS is read {a.settle:.0f} s after each round."
+            if a.rounds > 1
+            else ""
+        ),
         "",
         f"- Command: `{' '.join(['python bench/load.py'] + argv)}`",
         f"- Date: {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPU cores, no GPU, Python "
         f"{platform.python_version()}, Streamlit {streamlit.__version__}, Playwright {version('playwright')}, {chromium_version}",
         "- Machine load (1/5/15-min load average) before / after each server's run: "
-        + "; ".join(f"{r['variant']}: {' / '.join(f'{x:.2f}' for x in r['load_before'])} -> "
-                    f"{' / '.join(f'{x:.2f}' for x in r['load_after'])}" for r in runs)
+        + "; ".join(
+            f"{r['variant']}: {' / '.join(f'{x:.2f}' for x in r['load_before'])} -> "
+            f"{' / '.join(f'{x:.2f}' for x in r['load_after'])}"
+            for r in runs
+        )
         + (f". Also running on the machine: {', '.join(others)}" if others else ". Nothing else of ours was running"),
         "",
         "| server | " + col(lambda r: r["variant"]) + " |",
         "|---|" + "---:|" * len(runs),
-        "| runs completed (\"Finished\" and the test-set results shown) | " + col(lambda r: f"**{r['completed']} / {r['sessions']}**") + " |",
-        "| longest queue wait (status \"Queued\") | " + col(lambda r: f"**{r['longest_queue_wait_s']:.1f} s**") + " |",
-        "| click on Train -> first Loss chart point: **p95** (median, max) | " + col(lambda r: stat(det(r, "first_chart_s"))) + " |",
-        "| click on Train -> \"Finished\": p95 (median, max) | " + col(lambda r: stat(det(r, "total_s"))) + " |",
+        '| runs completed ("Finished" and the test-set results shown) | '
+        + col(lambda r: f"**{r['completed']} / {r['sessions']}**")
+        + " |",
+        '| longest queue wait (status "Queued") | ' + col(lambda r: f"**{r['longest_queue_wait_s']:.1f} s**") + " |",
+        "| click on Train -> first Loss chart point: **p95** (median, max) | "
+        + col(lambda r: stat(det(r, "first_chart_s")))
+        + " |",
+        '| click on Train -> "Finished": p95 (median, max) | ' + col(lambda r: stat(det(r, "total_s"))) + " |",
         "| page open -> data shown: p95 (median, max) | " + col(lambda r: stat(det(r, "data_s"))) + " |",
         "| page open -> its pictures loaded: p95 (median, max) | " + col(lambda r: stat(det(r, "pictures_s"))) + " |",
         "| page open -> Train enabled (preflight done): p95 (median, max) | " + col(lambda r: stat(det(r, "setup_s"))) + " |",
-        "| peak RSS of the web server (idle after start) | " + col(lambda r: f"**{r['peak_web_rss_mb']:.0f} MB** ({r['idle_rss_mb']:.0f} MB)") + " |",
-        "| peak RSS of the whole app (web server + pool supervisor + 2 workers) | " + col(lambda r: f"**{r['peak_app_rss_mb']:.0f} MB**") + " |",
+        "| peak RSS of the web server (idle after start) | "
+        + col(lambda r: f"**{r['peak_web_rss_mb']:.0f} MB** ({r['idle_rss_mb']:.0f} MB)")
+        + " |",
+        "| peak RSS of the whole app (web server + pool supervisor + 2 workers) | "
+        + col(lambda r: f"**{r['peak_app_rss_mb']:.0f} MB**")
+        + " |",
         "| training workers ready (TensorFlow imported, warm), seconds after the server started | "
-        + col(lambda r: ", ".join(f"{x:.0f} s" for x in r["workers_ready_s"]) + (" (waited for before the learners: --warm)" if r["warm"] else "")) + " |",
+        + col(
+            lambda r: (
+                ", ".join(f"{x:.0f} s" for x in r["workers_ready_s"])
+                + (" (waited for before the learners: --warm)" if r["warm"] else "")
+            )
+        )
+        + " |",
         "| errors seen in any page or the server log | " + col(lambda r: f"**{len(r['errors'])}**") + " |",
-        *(["| RSS after each round (tabs closed): web server / whole app | "
-           + col(lambda r: " -> ".join(f"{w:.0f} / {t:.0f}" for w, t in r["round_rss_mb"]) + " MB") + " |"]
-          if a.rounds > 1 else []),
+        *(
+            [
+                "| RSS after each round (tabs closed): web server / whole app | "
+                + col(lambda r: " -> ".join(f"{w:.0f} / {t:.0f}" for w, t in r["round_rss_mb"]) + " MB")
+                + " |"
+            ]
+            if a.rounds > 1
+            else []
+        ),
         "| wall time (server start excluded) | " + col(lambda r: f"{r['wall_s']:.0f} s") + " |",
         "| CPU time in that wall time: the web server / the training pool / everything on the machine (chromium, this script, "
-        "anything else running) | " + col(lambda r: f"{r['server_cpu_s']:.0f} s / {r['pool_cpu_s']:.0f} s / {r['machine_cpu_s']:.0f} s") + " |",
+        "anything else running) | "
+        + col(lambda r: f"{r['server_cpu_s']:.0f} s / {r['pool_cpu_s']:.0f} s / {r['machine_cpu_s']:.0f} s")
+        + " |",
         "",
         "Servers: " + "; ".join(f"**{r['variant']}** = {VARIANTS[r['variant']]}" for r in runs) + ".",
     ]
     for r in runs:
-        lines += ["", f"**{r['variant']}**, per session (times from the session's click on Train):", "",
-                  "| session | clicked at | queued | first chart | finished | final status |", "|---:|---:|---:|---:|---:|---|"]
+        lines += [
+            "",
+            f"**{r['variant']}**, per session (times from the session's click on Train):",
+            "",
+            "| session | clicked at | queued | first chart | finished | final status |",
+            "|---:|---:|---:|---:|---:|---|",
+        ]
         for x in sorted(r["sessions_detail"], key=lambda x: x.get("clicked_at_s") or 1e9):
-            lines.append(f"| {x['session']} | {cell(x.get('clicked_at_s'))} | {cell(x['queue_wait_s'])} | "
-                         f"{cell(x['first_chart_s'])} | {cell(x['total_s'])} | {_md(x['final_status'] or 'stuck at: ' + x['stage'])} |")
+            lines.append(
+                f"| {x['session']} | {cell(x.get('clicked_at_s'))} | {cell(x['queue_wait_s'])} | "
+                f"{cell(x['first_chart_s'])} | {cell(x['total_s'])} | {_md(x['final_status'] or 'stuck at: ' + x['stage'])} |"
+            )
         lines.append("")
         if r["errors"]:
             lines += [f"Errors ({r['variant']}):", ""] + [f"- `{_md(e)}`" for e in r["errors"]]
         else:
-            lines.append(f"Errors ({r['variant']}): none (no `stException`, no `st.error` alert, no uncaught page error, "
-                         "no traceback in the server log).")
+            lines.append(
+                f"Errors ({r['variant']}): none (no `stException`, no `st.error` alert, no uncaught page error, "
+                "no traceback in the server log)."
+            )
         if r["console_errors"]:
             lines += ["", f"Browser console errors ({r['variant']}):", ""] + [f"- `{_md(c)}`" for c in r["console_errors"]]
     benign = sum(r["benign_console_errors"] for r in runs)
-    lines += ["", f"Not counted: {benign} browser console errors that are not the app's (offline, the page icon's "
-              "Material Symbol cannot be fetched from fonts.gstatic.com; on /data Streamlit's frontend first probes "
-              "`/data/_stcore/health` and `/data/_stcore/host-config` (404) before it finds the server root)."]
+    lines += [
+        "",
+        f"Not counted: {benign} browser console errors that are not the app's (offline, the page icon's "
+        "Material Symbol cannot be fetched from fonts.gstatic.com; on /data Streamlit's frontend first probes "
+        "`/data/_stcore/health` and `/data/_stcore/host-config` (404) before it finds the server root).",
+    ]
     return "\n".join(lines)
 
 
@@ -649,21 +745,44 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sessions", type=int, default=8, help="browser sessions (new learners) at once")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--dataset", default="digits", choices=BUILT_IN, help="a built-in dataset")
-    p.add_argument("--timeout", type=float, default=600.0,
-                   help="seconds a session may wait for any one step (page, Train enabled, click -> Finished)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds a session may wait for any one step (page, Train enabled, click -> Finished)",
+    )
     p.add_argument("--stagger", type=float, default=0.0, help="seconds between session starts (0: all at once)")
-    p.add_argument("--rounds", type=int, default=1, help="rounds of --sessions new learners against the same server, "
-                   "one after the other (memory over many trainings: the server RSS after each round)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="rounds of --sessions new learners against the same server, "
+        "one after the other (memory over many trainings: the server RSS after each round)",
+    )
     p.add_argument("--settle", type=float, default=6.0, help="seconds after a round before the server RSS is read")
-    p.add_argument("--max-trainings", type=int, default=None, help="PLAYGROUND_MAX_TRAININGS for the server (default: the app's, 2)")
-    p.add_argument("--server", default="shipped", choices=list(VARIANTS),
-                   help="shipped: `streamlit run app.py` (a 2026-11-23 variant without Streamlit's per-rerun "
-                        "clear_session is now what ships: ui/runtime.py)")
-    p.add_argument("--warm", action="store_true", help="start the training pool and wait for its workers before the "
-                   "learners come (default: the room arrives at a freshly started server, so early trainings wait for the warm-up)")
+    p.add_argument(
+        "--max-trainings", type=int, default=None, help="PLAYGROUND_MAX_TRAININGS for the server (default: the app's, 2)"
+    )
+    p.add_argument(
+        "--server",
+        default="shipped",
+        choices=list(VARIANTS),
+        help="shipped: `streamlit run app.py` (a 2026-11-23 variant without Streamlit's per-rerun "
+        "clear_session is now what ships: ui/runtime.py)",
+    )
+    p.add_argument(
+        "--warm",
+        action="store_true",
+        help="start the training pool and wait for its workers before the "
+        "learners come (default: the room arrives at a freshly started server, so early trainings wait for the warm-up)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the server's temp folder (log, run store)")
-    p.add_argument("--server-wrapper", type=Path, default=None,
-                   help="diagnosis: run `python WRAPPER run app.py ...` instead (the wrapper calls streamlit's CLI)")
+    p.add_argument(
+        "--server-wrapper",
+        type=Path,
+        default=None,
+        help="diagnosis: run `python WRAPPER run app.py ...` instead (the wrapper calls streamlit's CLI)",
+    )
     p.add_argument("--no-write-docs", dest="write_docs", action="store_false")
     p.add_argument("--docs", type=Path, default=DOCS)
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -673,7 +792,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     others = other_load()
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}" + (f"; also running: {', '.join(others)}" if others else ""))
+    print(
+        f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        + (f"; also running: {', '.join(others)}" if others else "")
+    )
     runs = [run_variant(a.server, a)]
 
     docs_failed = False

@@ -54,7 +54,9 @@ def digits_like_mnist(train: int, test: int):
     from core import datasets
 
     bunch = skd.load_digits()
-    img = np.pad(np.kron(np.round(bunch.images * (255 / 16)).astype("uint8"), np.ones((1, 3, 3), "uint8")), ((0, 0), (2, 2), (2, 2)))
+    img = np.pad(
+        np.kron(np.round(bunch.images * (255 / 16)).astype("uint8"), np.ones((1, 3, 3), "uint8")), ((0, 0), (2, 2), (2, 2))
+    )
     x, y = img[..., None], bunch.target.astype("int64")
     tile = lambda n: np.resize(np.arange(len(x)), n)  # noqa: E731
     a, b = tile(train), tile(test)
@@ -74,8 +76,10 @@ def prepare(train: int):
         data, words = digits_like_mnist(train, 10_000), "sklearn digits upscaled to 28x28 and tiled (MNIST not here)"
         original = datasets.load
         datasets.load = lambda s, *a, **k: data if s.name == "digits" else original(s, *a, **k)
-    spec = ExperimentSpec(data=data_spec, layers=[LayerSpec.make("Flatten"), LayerSpec.make("Dense", units=128),
-                                                  LayerSpec.make("Dropout", rate=0.2)])
+    spec = ExperimentSpec(
+        data=data_spec,
+        layers=[LayerSpec.make("Flatten"), LayerSpec.make("Dense", units=128), LayerSpec.make("Dropout", rate=0.2)],
+    )
     spec.ensure_layer_names()
     spec.fit.batch_size = 128
     return spec, data, words
@@ -87,8 +91,15 @@ def bare(spec, data) -> float:
     built = build_model(spec, data)
     y, y_test = targets(data.y_train, built.plan, data.n_classes), targets(data.y_test, built.plan, data.n_classes)
     started = time.perf_counter()
-    built.model.fit(data.x_train, y, batch_size=spec.fit.batch_size, epochs=spec.fit.epochs, shuffle=spec.fit.shuffle,
-                    validation_data=(data.x_test, y_test), verbose=0)
+    built.model.fit(
+        data.x_train,
+        y,
+        batch_size=spec.fit.batch_size,
+        epochs=spec.fit.epochs,
+        shuffle=spec.fit.shuffle,
+        validation_data=(data.x_test, y_test),
+        verbose=0,
+    )
     return time.perf_counter() - started
 
 
@@ -124,17 +135,25 @@ def main(argv: list[str] | None = None) -> int:
         for arm in (first, second):
             times[arm] = bare(spec, data) if arm == "bare" else ours(spec)
         pairs.append(times)
-        print(f"pair {i + 1}: bare {times['bare']:.2f} s, ours {times['ours']:.2f} s, ratio {times['ours'] / times['bare']:.3f}",
-              flush=True)
+        print(
+            f"pair {i + 1}: bare {times['bare']:.2f} s, ours {times['ours']:.2f} s, ratio {times['ours'] / times['bare']:.3f}",
+            flush=True,
+        )
     ratios = [p["ours"] / p["bare"] for p in pairs]
     ratio = statistics.median(ratios)
-    lines = [SECTION, "",
-             f"Measured {time.strftime('%Y-%m-%d')} with `.venv/bin/python bench/overhead.py {' '.join(sys.argv[1:])}`: "
-             f"{words}, {len(data.x_train):,} training samples, {args.epochs} epochs, batch 128, Flatten-Dense(128)-Dropout-Dense(10), "
-             "Adam; `fit` wall time, ours = the job run exactly as a training worker runs it (core.worker.run_claimed: "
-             "StoreRecorder writing progress and epochs to SQLite, weight histograms, the watcher thread), in one process.", "",
-             f"**Median ours/bare = {ratio:.3f}** (goal <= {GOAL}); pairs: " + ", ".join(f"{r:.3f}" for r in ratios) + ".", "",
-             "| pair | bare s | ours s | ours/bare |", "|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} with `.venv/bin/python bench/overhead.py {' '.join(sys.argv[1:])}`: "
+        f"{words}, {len(data.x_train):,} training samples, {args.epochs} epochs, batch 128, Flatten-Dense(128)-Dropout-Dense(10), "
+        "Adam; `fit` wall time, ours = the job run exactly as a training worker runs it (core.worker.run_claimed: "
+        "StoreRecorder writing progress and epochs to SQLite, weight histograms, the watcher thread), in one process.",
+        "",
+        f"**Median ours/bare = {ratio:.3f}** (goal <= {GOAL}); pairs: " + ", ".join(f"{r:.3f}" for r in ratios) + ".",
+        "",
+        "| pair | bare s | ours s | ours/bare |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {i + 1} | {p['bare']:.2f} | {p['ours']:.2f} | {p['ours'] / p['bare']:.3f} |" for i, p in enumerate(pairs)]
     body = "\n".join(lines) + "\n"
     print(body)

@@ -28,7 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PLAYGROUND_OFFLINE", "1")  # the real data is local: never wait for a download
 
 from core import recipes  # noqa: E402
-from core.pipeline import train as train_here, warm_imports  # noqa: E402
+from core.pipeline import train as train_here  # noqa: E402
+from core.pipeline import warm_imports
 
 TOLERANCE = 1.5  # percentage points
 
@@ -36,27 +37,27 @@ TOLERANCE = 1.5  # percentage points
 #: change settings.
 NOTES = {
     "dummy-3-2-3": "Three samples: accuracy can only be 0, 1/3, 2/3 or 1, and after 10 SGD steps at lr 0.01 it is whatever "
-                   "the random initial weights give. The tutorial's 0.3333 is chance, as is ours.",
+    "the random initial weights give. The tutorial's 0.3333 is chance, as is ours.",
     "iris": "38 test flowers: one flower is 2.6 points, so the random split decides the tutorial's figure (its split is "
-            "unseeded; ours are seeded and stratified).",
+    "unseeded; ours are seeded and stratified).",
     "small-cnn": "Keras 3's Adagrad starts its sums of squared gradients at 0.1 (Keras 2: 0), which cost 3 points here; "
-                 "the recipe sets initial_accumulator_value=0 as Keras 2 had it.",
+    "the recipe sets initial_accumulator_value=0 as Keras 2 had it.",
     "inception-block": "The tutorial concatenates the towers on axis 1 (height); we use the channel axis. Same parameter "
-                       "count, equivalent after Flatten.",
+    "count, equivalent after Flatten.",
     "folder-mlp": "The tutorial's own kinoko/takenoko photos, split at random; here the bundled drawings, whose test "
-                  "folder is shifted and tilted on purpose (so augmentation matters): an MLP on raw pixels generalises poorly.",
+    "folder is shifted and tilted on purpose (so augmentation matters): an MLP on raw pixels generalises poorly.",
     "folder-cnn": "The bundled drawings (not the tutorial's apple/banana photos): without augmentation the CNN memorises "
-                  "the upright training pictures (train 1.0) and misses tilted test ones, as in the tutorial (0.75).",
+    "the upright training pictures (train 1.0) and misses tilted test ones, as in the tutorial (0.75).",
     "folder-cnn-augmented": "Same drawings: augmentation lifts validation accuracy well above the plain CNN, the tutorial's "
-                            "lesson (0.75 -> 0.83); on drawings the gain is larger.",
+    "lesson (0.75 -> 0.83); on drawings the gain is larger.",
     "transfer-features": "The tutorial: VGG16 on its own 864 photos. Here: the bundled drawings, and the base the recipe "
-                         "resolved (see `base` in the raw results: MobileNet 0.75 when VGG16's weights are not on the machine).",
+    "resolved (see `base` in the raw results: MobileNet 0.75 when VGG16's weights are not on the machine).",
     "transfer-finetune": "As transfer-features; fine-tuning trains the base's last block with augmentation and SGD.",
     ("fashion-mlp", 500): "Seed 42; training accuracy 0.9958 as the tutorial's 0.9948. Seed 7 (the row above) gives 0.8791 "
-                          "(within the goal; over its last 50 epochs test accuracy wandered 0.8749-0.8835): the last-epoch "
-                          "figure of a net this overfit is one draw, and the two seeds' mean is 0.8739 (-1.2 pp). The lesson "
-                          "holds: test accuracy barely moves from 5 to 500 epochs while the test loss grows (2.27 for seed "
-                          "7; the tutorial's 1.20).",
+    "(within the goal; over its last 50 epochs test accuracy wandered 0.8749-0.8835): the last-epoch "
+    "figure of a net this overfit is one draw, and the two seeds' mean is 0.8739 (-1.2 pp). The lesson "
+    "holds: test accuracy barely moves from 5 to 500 epochs while the test loss grows (2.27 for seed "
+    "7; the tutorial's 1.20).",
     "overfit": "Criterion: training accuracy reaches ~100% (the tutorial reads it off its plot) while validation stalls.",
     "overfit-l2": "Criterion: the train-validation gap is smaller than without the cure (the tutorial's plot).",
     "overfit-dropout": "Criterion: the train-validation gap is smaller than without the cure (the tutorial's plot).",
@@ -67,7 +68,7 @@ def spread(values: list[float]) -> list[float] | None:
     """[min, max] over the last tenth of the epochs (at least one)."""
     if not values:
         return None
-    tail = values[-max(1, len(values) // 10):]
+    tail = values[-max(1, len(values) // 10) :]
     return [round(min(tail), 4), round(max(tail), 4)]
 
 
@@ -116,9 +117,15 @@ def train_over_splits(recipe_id: str, seeds: range) -> dict:
         f" Ours is the mean over {len(tests)} seeded splits (min {min(tests):.4f}, max {max(tests):.4f}; seed 0 alone: {tests[0]:.4f})."
     )
     return {
-        "recipe": recipe_id, "epochs": recipes.get(recipe_id).spec.fit.epochs, "status": "finished", "message": "",
-        "train_accuracy": sum(r[1] for r in runs) / len(runs), "val_accuracy": sum(tests) / len(tests),
-        "test_accuracy": sum(tests) / len(tests), "seconds": sum(r[2] for r in runs), "fit_seconds": None,
+        "recipe": recipe_id,
+        "epochs": recipes.get(recipe_id).spec.fit.epochs,
+        "status": "finished",
+        "message": "",
+        "train_accuracy": sum(r[1] for r in runs) / len(runs),
+        "val_accuracy": sum(tests) / len(tests),
+        "test_accuracy": sum(tests) / len(tests),
+        "seconds": sum(r[2] for r in runs),
+        "fit_seconds": None,
         "splits": tests,
     }
 
@@ -138,8 +145,11 @@ def judge(result: dict, results: dict) -> tuple[str, str, str, bool | None]:
         return "-", "-", "", None
     if result["status"] != "finished" or result.get("train_accuracy") is None:
         return f"{reported.metric} {reported.value:g}", "-", "", False
-    ours = recipes.ours(reported.metric, {"accuracy": [result["train_accuracy"]], "val_accuracy": [result["val_accuracy"]]},
-                        result["test_accuracy"])
+    ours = recipes.ours(
+        reported.metric,
+        {"accuracy": [result["train_accuracy"]], "val_accuracy": [result["val_accuracy"]]},
+        result["test_accuracy"],
+    )
     if ours is None:
         return f"{reported.metric} {reported.value:g}", "-", "", False
     diff = (ours - reported.value) * 100
@@ -159,8 +169,8 @@ def write_docs(rows: list[dict], results: dict, path: Path, note: str) -> None:
         f"Python {platform.python_version()}). Each recipe is trained by the app's own engine on the real data "
         "(`PLAYGROUND_DATA_DIR` = the offline copy of MNIST and Fashion-MNIST), with the tutorial's settings and seed 42.",
         f"Goal: every recipe within {TOLERANCE} percentage points (pp) of the tutorial's figure. {note}",
-        "Recipes marked \"-\" train on the bundled drawings instead of the tutorial's own photos: their figure is a reference, "
-        "not a target (see the note). \"seconds\" is wall time on this machine, which other benchmarks and test suites "
+        'Recipes marked "-" train on the bundled drawings instead of the tutorial\'s own photos: their figure is a reference, '
+        'not a target (see the note). "seconds" is wall time on this machine, which other benchmarks and test suites '
         "sometimes shared while a row was measured (inception-block took ~190 s alone), so compare them loosely.",
         "",
         "| recipe | epochs | tutorial | ours | difference | within goal | seconds | note |",
@@ -174,7 +184,9 @@ def write_docs(rows: list[dict], results: dict, path: Path, note: str) -> None:
         seed = result.get("seed", 42)
         note_text = (NOTES.get((result["recipe"], result["epochs"])) if seed == 42 else None) or NOTES.get(result["recipe"], "")
         epochs = f"{result['epochs']}" + (f" (seed {seed})" if seed != 42 else "")
-        lines.append(f"| `{result['recipe']}` | {epochs} | {figure} | {ours} | {diff} | {mark} | {result['seconds']:.0f} | {note_text} |")
+        lines.append(
+            f"| `{result['recipe']}` | {epochs} | {figure} | {ours} | {diff} | {mark} | {result['seconds']:.0f} | {note_text} |"
+        )
     lines += ["", "Raw results (JSON lines):", "", "```"] + [json.dumps(r) for r in rows] + ["```", ""]
     path.write_text("\n".join(lines))
 
@@ -197,15 +209,23 @@ def main() -> int:
     if args.update and out.exists():
         kept = [json.loads(line) for line in out.read_text().splitlines() if line.startswith('{"recipe"')]
     order = {rid: i for i, rid in enumerate(recipes.RECIPES)}
-    skipped = "" if "500" in args.fashion_epochs else ("fashion-mlp at 500 epochs was not run here (about 4 s per epoch on 2 "
-                                                        "cores alone: ~35 minutes); run with --fashion-epochs 1,5,500.")
+    skipped = (
+        ""
+        if "500" in args.fashion_epochs
+        else (
+            "fashion-mlp at 500 epochs was not run here (about 4 s per epoch on 2 "
+            "cores alone: ~35 minutes); run with --fashion-epochs 1,5,500."
+        )
+    )
     fresh: list[dict] = []
 
     def merged() -> tuple[list[dict], dict]:
         row_key = lambda r: (r["recipe"], r["epochs"], r.get("seed", 42))  # noqa: E731 - older rows: the recipes' 42
         done = {row_key(r) for r in fresh}
-        rows = sorted([r for r in kept if row_key(r) not in done] + fresh,
-                      key=lambda r: (order.get(r["recipe"], 99), r["epochs"], r.get("seed", 42)))
+        rows = sorted(
+            [r for r in kept if row_key(r) not in done] + fresh,
+            key=lambda r: (order.get(r["recipe"], 99), r["epochs"], r.get("seed", 42)),
+        )
         return rows, {(r["recipe"], r["epochs"]): r for r in rows}
 
     for recipe_id in wanted:
@@ -218,15 +238,26 @@ def main() -> int:
             fresh.append(result)
             rows, results = merged()
             figure, ours, diff, ok = judge(result, results)
-            print(f"{recipe_id:16s} {result['epochs']:4d} ep  tutorial {figure:28s} ours {ours:12s} {diff:10s} "
-                  f"ok={ok}  {result['seconds']:.0f}s  {result['status']} {result['message']}", flush=True)
+            print(
+                f"{recipe_id:16s} {result['epochs']:4d} ep  tutorial {figure:28s} ours {ours:12s} {diff:10s} "
+                f"ok={ok}  {result['seconds']:.0f}s  {result['status']} {result['message']}",
+                flush=True,
+            )
             write_docs(rows, results, out, skipped)  # after every recipe: a long run that breaks keeps what it measured
     rows, results = merged()
     if ("fashion-mlp", 500) in results:
         skipped = ""
     write_docs(rows, results, out, skipped)
-    print(json.dumps({"benchmark": "fidelity", "recipes": len(rows),
-                      "within_goal": sum(1 for r in rows if judge(r, results)[3]), "out": args.out}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "fidelity",
+                "recipes": len(rows),
+                "within_goal": sum(1 for r in rows if judge(r, results)[3]),
+                "out": args.out,
+            }
+        )
+    )
     return 0
 
 

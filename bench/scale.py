@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -61,11 +60,15 @@ def batch(n: int, epochs: int) -> dict:
         time.sleep(0.1)
     took = max(v.finished for v in views.values()) - started
     db.dispose()
-    return {"jobs": n, "seconds": round(took, 1), "jobs_per_minute": round(60 * n / took, 2),
-            "finished": sum(v.status == "finished" for v in views.values()),
-            "queue_wait_p95": round(p95([v.started - v.created for v in views.values()]), 1),
-            "first_epoch_p95": round(p95(list(first_point.values())), 1),
-            "workers": len({v.worker for v in views.values()})}
+    return {
+        "jobs": n,
+        "seconds": round(took, 1),
+        "jobs_per_minute": round(60 * n / took, 2),
+        "finished": sum(v.status == "finished" for v in views.values()),
+        "queue_wait_p95": round(p95([v.started - v.created for v in views.values()]), 1),
+        "first_epoch_p95": round(p95(list(first_point.values())), 1),
+        "workers": len({v.worker for v in views.values()}),
+    }
 
 
 def local_pool(n: int, epochs: int) -> dict:
@@ -91,9 +94,13 @@ def ray_cluster(n: int, epochs: int) -> dict:
     postgres = Postgres()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     cluster.add_node(num_cpus=1)
-    os.environ.update(PLAYGROUND_HOME=tempfile.mkdtemp(prefix="bench-scale-ray-"), PLAYGROUND_RAY_ADDRESS=cluster.address,
-                      PLAYGROUND_DATABASE_URL=postgres.new_database(), PLAYGROUND_RUN_FILES=tempfile.mkdtemp(),
-                      PLAYGROUND_CALIBRATE="0")
+    os.environ.update(
+        PLAYGROUND_HOME=tempfile.mkdtemp(prefix="bench-scale-ray-"),
+        PLAYGROUND_RAY_ADDRESS=cluster.address,
+        PLAYGROUND_DATABASE_URL=postgres.new_database(),
+        PLAYGROUND_RUN_FILES=tempfile.mkdtemp(),
+        PLAYGROUND_CALIBRATE="0",
+    )
     try:
         batch(2, 1)  # warm: each node's worker has imported TensorFlow
         return batch(n, epochs)
@@ -108,14 +115,22 @@ def ray_cluster(n: int, epochs: int) -> dict:
 def report(local: dict, remote: dict, args) -> tuple[str, float]:
     ratio = remote["jobs_per_minute"] / local["jobs_per_minute"]
     rows = [("local pool, 1 worker, SQLite", local), ("Ray, 2 nodes x 1 CPU, PostgreSQL", remote)]
-    lines = [HEADING, "",
-             f"Measured {time.strftime('%Y-%m-%d')} with `.venv/bin/python bench/scale.py {' '.join(sys.argv[1:])}` on this 2-core "
-             f"machine: {args.jobs} trainings submitted at once (8x8 digits, the default MLP, {args.epochs} epochs), after a warm-up.", "",
-             f"**ratio (Ray jobs/minute / local jobs/minute) = {ratio:.2f}** (goal >= 1.8).", "",
-             "| engine | jobs/min | all done s | finished | queue wait p95 s | submit -> first epoch p95 s | workers |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {r['jobs_per_minute']} | {r['seconds']} | {r['finished']}/{r['jobs']} | {r['queue_wait_p95']} | "
-              f"{r['first_epoch_p95']} | {r['workers']} |" for name, r in rows]
+    lines = [
+        HEADING,
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} with `.venv/bin/python bench/scale.py {' '.join(sys.argv[1:])}` on this 2-core "
+        f"machine: {args.jobs} trainings submitted at once (8x8 digits, the default MLP, {args.epochs} epochs), after a warm-up.",
+        "",
+        f"**ratio (Ray jobs/minute / local jobs/minute) = {ratio:.2f}** (goal >= 1.8).",
+        "",
+        "| engine | jobs/min | all done s | finished | queue wait p95 s | submit -> first epoch p95 s | workers |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {r['jobs_per_minute']} | {r['seconds']} | {r['finished']}/{r['jobs']} | {r['queue_wait_p95']} | "
+        f"{r['first_epoch_p95']} | {r['workers']} |"
+        for name, r in rows
+    ]
     return "\n".join(lines) + "\n", ratio
 
 

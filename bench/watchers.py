@@ -48,8 +48,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._app import (AppServer, affinity, core_busy_seconds, cpu_seconds, data_dir_words, load_avg, machine_line, median,  # noqa: E402
-                        percentile, server_log_errors)
+from bench._app import (
+    AppServer,
+    affinity,
+    core_busy_seconds,
+    cpu_seconds,
+    data_dir_words,
+    load_avg,
+    machine_line,
+    median,  # noqa: E402
+    percentile,
+    server_log_errors,
+)
 from bench._docs import DOCS, write_section  # noqa: E402
 
 SECTION = "## Watchers (bench/watchers.py)"
@@ -67,12 +77,17 @@ def training_spec(epochs: int):
 
     spec = recipes.get("two-layer-net").build_spec(epochs)
     if datasets.availability("mnist") == "local":
-        return spec, "MNIST two-layer-net (recipe `two-layer-net`: Flatten - Dense(100, sigmoid) - Dense(10), SGD 0.1, batch 100, 600 steps per epoch)"
+        return (
+            spec,
+            "MNIST two-layer-net (recipe `two-layer-net`: Flatten - Dense(100, sigmoid) - Dense(10), SGD 0.1, batch 100, 600 steps per epoch)",
+        )
     spec.data = type(spec.data)(name="digits")
     spec.recipe = ""
     spec.fit.batch_size = 2
-    return spec, ("**MNIST not here: built-in 8x8 digits** with two-layer-net's model (Flatten - Dense(100, sigmoid) - "
-                  "Dense(10), SGD 0.1) at batch 2: 674 steps per epoch")
+    return spec, (
+        "**MNIST not here: built-in 8x8 digits** with two-layer-net's model (Flatten - Dense(100, sigmoid) - "
+        "Dense(10), SGD 0.1) at batch 2: 674 steps per epoch"
+    )
 
 
 def blocker_spec():
@@ -109,14 +124,16 @@ async def open_tabs(server: AppServer, owners: list[str], stop: asyncio.Event, b
 
     tabs, tasks = [], []
     for start in range(0, len(owners), batch):
-        group = [Tab(server.port, owner) for owner in owners[start:start + batch]]
+        group = [Tab(server.port, owner) for owner in owners[start : start + batch]]
         await asyncio.gather(*(tab.connect("train") for tab in group))
         tabs += group
         tasks += [asyncio.create_task(tab.poll(stop)) for tab in group]
     missing = [t.token for t in tabs if not t.fragments]
     if missing:
-        raise RuntimeError(f"no auto-rerun fragment announced to {len(missing)} tabs (e.g. {missing[0]}): "
-                           "is the Train page still polling with st.fragment(run_every=...)?")
+        raise RuntimeError(
+            f"no auto-rerun fragment announced to {len(missing)} tabs (e.g. {missing[0]}): "
+            "is the Train page still polling with st.fragment(run_every=...)?"
+        )
     await _wait(lambda: all(len(t.samples) >= 2 for t in tabs), "every tab polling", 300, 0.25)
     return tabs, tasks
 
@@ -147,8 +164,9 @@ async def run_block(server: AppServer, block: int, n: int, spec) -> dict:
         owners, watcher_jobs = await _store(submit_watchers, block, n, spec)
         tabs, tasks = await open_tabs(server, owners, stop)
     await _store(queue.request_stop, blocker)
-    await _wait(lambda: (v := jobs.view(trainer)) and v.status == Status.RUNNING and v.phase == Phase.TRAINING,
-                "T training", every=0.05)
+    await _wait(
+        lambda: (v := jobs.view(trainer)) and v.status == Status.RUNNING and v.phase == Phase.TRAINING, "T training", every=0.05
+    )
     began, cpu0, app0 = time.time(), cpu_seconds(server.pid), app_and_core_seconds(server)
     epochs = spec.fit.epochs
     await _wait(lambda: jobs.view(trainer).epochs_done >= epochs or jobs.view(trainer).settled, "T's last epoch", 900, 0.05)
@@ -174,8 +192,9 @@ def app_and_core_seconds(server: AppServer) -> tuple[float, float]:
     return app, core_busy_seconds(min(APP_CPUS))
 
 
-def summarize_block(block: int, n: int, view, tabs, window: tuple[float, float], server_cpu: float,
-                    unanswered: list[float]) -> dict:
+def summarize_block(
+    block: int, n: int, view, tabs, window: tuple[float, float], server_cpu: float, unanswered: list[float]
+) -> dict:
     """One block's row. Reruns still unanswered LAST_ANSWERS s after the tabs stopped count with their age then
     (a lower bound of their latency)."""
     began, ended = window
@@ -187,22 +206,34 @@ def summarize_block(block: int, n: int, view, tabs, window: tuple[float, float],
         for name, count in tab.finishes.items():
             finishes[name] = finishes.get(name, 0) + count
     row = {
-        "block": block, "watchers": n, "status": str(view.status), "epoch_seconds": seconds, "measured": seconds[1:],
-        "median_epoch": median(seconds[1:]), "window_s": round(ended - began, 2),
+        "block": block,
+        "watchers": n,
+        "status": str(view.status),
+        "epoch_seconds": seconds,
+        "measured": seconds[1:],
+        "median_epoch": median(seconds[1:]),
+        "window_s": round(ended - began, 2),
         "server_cpu_cores": round(server_cpu / max(ended - began, 1e-9), 3),
-        "sent": sum(began <= w <= ended for t in tabs for w in t.sends), "reruns": len(answered),
-        "unanswered": len(unanswered), "overlapping": sum(t.overlapping for t in tabs),
-        "preempted": finishes.get("FINISHED_EARLY_FOR_RERUN (fragment)", 0), "finishes": finishes,
-        "latency_median_ms": _ms(median(latencies)), "latency_p95_ms": _ms(percentile(latencies, 95)),
-        "latency_max_ms": _ms(max(latencies, default=None)), "latencies": [round(x, 4) for x in latencies],
+        "sent": sum(began <= w <= ended for t in tabs for w in t.sends),
+        "reruns": len(answered),
+        "unanswered": len(unanswered),
+        "overlapping": sum(t.overlapping for t in tabs),
+        "preempted": finishes.get("FINISHED_EARLY_FOR_RERUN (fragment)", 0),
+        "finishes": finishes,
+        "latency_median_ms": _ms(median(latencies)),
+        "latency_p95_ms": _ms(percentile(latencies, 95)),
+        "latency_max_ms": _ms(max(latencies, default=None)),
+        "latencies": [round(x, 4) for x in latencies],
         "tab_status": sorted({(tab.status_line or "").split(" · ")[0].strip("*") for tab in tabs}),
         "errors": sorted({e for t in tabs for e in t.errors}),
     }
     row["server_cpu_ms_per_rerun"] = round(server_cpu * 1000 / row["sent"], 1) if row["sent"] else None
-    print(f"block {block}: {n:>2} watchers | epochs {seconds} -> median {row['median_epoch']:.3f} s | reruns sent {row['sent']}, "
-          f"answered {len(answered)}, unanswered {len(unanswered)}, preempted {row['preempted']} | latency median "
-          f"{row['latency_median_ms']} ms, p95 {row['latency_p95_ms']} ms | web server CPU {row['server_cpu_cores']:.2f} cores"
-          f" | tabs saw {row['tab_status']}" + (f" | ERRORS {row['errors']}" if row["errors"] else ""))
+    print(
+        f"block {block}: {n:>2} watchers | epochs {seconds} -> median {row['median_epoch']:.3f} s | reruns sent {row['sent']}, "
+        f"answered {len(answered)}, unanswered {len(unanswered)}, preempted {row['preempted']} | latency median "
+        f"{row['latency_median_ms']} ms, p95 {row['latency_p95_ms']} ms | web server CPU {row['server_cpu_cores']:.2f} cores"
+        f" | tabs saw {row['tab_status']}" + (f" | ERRORS {row['errors']}" if row["errors"] else "")
+    )
     return row
 
 
@@ -216,12 +247,18 @@ def _ms(seconds):
 def check_pinning(server: AppServer) -> dict:
     """Where each process may run; the app must be on APP_CPUS, this process on WATCHER_CPUS."""
     pids = server.app_pids()
-    seen = {"web": affinity(pids["web"]), "supervisor": affinity(pids["supervisor"]) if pids["supervisor"] else None,
-            "workers": [affinity(p) for p in pids["workers"]], "bench": affinity(0)}
+    seen = {
+        "web": affinity(pids["web"]),
+        "supervisor": affinity(pids["supervisor"]) if pids["supervisor"] else None,
+        "workers": [affinity(p) for p in pids["workers"]],
+        "bench": affinity(0),
+    }
     app = [seen["web"], seen["supervisor"], *seen["workers"]]
     if any(a != APP_CPUS for a in app) or seen["bench"] != WATCHER_CPUS:
         raise RuntimeError(f"processes are not where they should be: {seen}")
-    return {k: (sorted(v) if isinstance(v, set) else [sorted(x) for x in v] if isinstance(v, list) else v) for k, v in seen.items()}
+    return {
+        k: (sorted(v) if isinstance(v, set) else [sorted(x) for x in v] if isinstance(v, list) else v) for k, v in seen.items()
+    }
 
 
 def conditions(a) -> list[int]:
@@ -233,8 +270,13 @@ def run(a) -> dict:
     home = Path(tempfile.mkdtemp(prefix="playground-watchers-")) / "home"
     os.sched_setaffinity(0, WATCHER_CPUS)  # before any thread starts: this process and its tabs on core 1
     try:
-        with AppServer(home, cpus=APP_CPUS, PLAYGROUND_MAX_TRAININGS=1, PLAYGROUND_WORKER_JOBS=1000,
-                       PLAYGROUND_MAX_QUEUE=max(100, 2 * max(a.watchers, a.second) + 10)) as server:
+        with AppServer(
+            home,
+            cpus=APP_CPUS,
+            PLAYGROUND_MAX_TRAININGS=1,
+            PLAYGROUND_WORKER_JOBS=1000,
+            PLAYGROUND_MAX_QUEUE=max(100, 2 * max(a.watchers, a.second) + 10),
+        ) as server:
             # PLAYGROUND_WORKER_JOBS: no recycling mid-benchmark (a fresh worker would make its first epochs differ).
             server.open_pool()
             server.wait_workers(1)
@@ -248,8 +290,13 @@ def run(a) -> dict:
     # A tab that closes while the server still writes to it: Streamlit logs the failed send (a browser tab
     # closing does the same); listed, not counted.
     benign = [e for e in logged if "WebSocketDisconnected" in e]
-    return {"blocks": blocks, "pinning": pinning, "words": words, "log_errors": [e for e in logged if e not in benign],
-            "benign_log_errors": benign}
+    return {
+        "blocks": blocks,
+        "pinning": pinning,
+        "words": words,
+        "log_errors": [e for e in logged if e not in benign],
+        "benign_log_errors": benign,
+    }
 
 
 def condition_summary(blocks: list[dict], n: int) -> dict:
@@ -257,11 +304,19 @@ def condition_summary(blocks: list[dict], n: int) -> dict:
     epochs = [s for b in mine for s in b["measured"]]
     lat = [x for b in mine for x in b["latencies"]]
     total = lambda key: sum(b[key] for b in mine)  # noqa: E731
-    return {"watchers": n, "epochs": epochs, "median_epoch": median(epochs), "latency_median_ms": _ms(median(lat)),
-            "latency_p95_ms": _ms(percentile(lat, 95)), "sent": total("sent"), "reruns": total("reruns"),
-            "unanswered": total("unanswered"), "preempted": total("preempted"),
-            "server_cpu_cores": median([b["server_cpu_cores"] for b in mine]),
-            "server_cpu_ms_per_rerun": _round(median([b["server_cpu_ms_per_rerun"] for b in mine if b["server_cpu_ms_per_rerun"]]))}
+    return {
+        "watchers": n,
+        "epochs": epochs,
+        "median_epoch": median(epochs),
+        "latency_median_ms": _ms(median(lat)),
+        "latency_p95_ms": _ms(percentile(lat, 95)),
+        "sent": total("sent"),
+        "reruns": total("reruns"),
+        "unanswered": total("unanswered"),
+        "preempted": total("preempted"),
+        "server_cpu_cores": median([b["server_cpu_cores"] for b in mine]),
+        "server_cpu_ms_per_rerun": _round(median([b["server_cpu_ms_per_rerun"] for b in mine if b["server_cpu_ms_per_rerun"]])),
+    }
 
 
 def _round(value, digits: int = 1):
@@ -277,18 +332,37 @@ def results(out: dict, a) -> dict:
     second = condition_summary(blocks, a.second) if a.second else None
     ratio = round(first["median_epoch"] / alone["median_epoch"], 4)
     result = {
-        "benchmark": "watchers", "ratio": ratio, "goal": GOAL, "meets_goal": ratio <= GOAL, "watchers": a.watchers,
-        "median_epoch_alone": round(alone["median_epoch"], 4), "median_epoch_watched": round(first["median_epoch"], 4),
-        "latency_median_ms": first["latency_median_ms"], "latency_p95_ms": first["latency_p95_ms"],
-        "reruns": first["reruns"], "server_cpu_ms_per_rerun": first["server_cpu_ms_per_rerun"],
+        "benchmark": "watchers",
+        "ratio": ratio,
+        "goal": GOAL,
+        "meets_goal": ratio <= GOAL,
+        "watchers": a.watchers,
+        "median_epoch_alone": round(alone["median_epoch"], 4),
+        "median_epoch_watched": round(first["median_epoch"], 4),
+        "latency_median_ms": first["latency_median_ms"],
+        "latency_p95_ms": first["latency_p95_ms"],
+        "reruns": first["reruns"],
+        "server_cpu_ms_per_rerun": first["server_cpu_ms_per_rerun"],
     }
     if second:
-        result.update(second_watchers=a.second, ratio_second=round(second["median_epoch"] / alone["median_epoch"], 4),
-                      latency_second_median_ms=second["latency_median_ms"], latency_second_p95_ms=second["latency_p95_ms"])
-    result.update(epochs_alone=alone["epochs"], epochs_watched=first["epochs"],
-                  errors=sorted({e for b in blocks for e in b["errors"]} | set(out["log_errors"])),
-                  tabs_saw=sorted({s for b in blocks for s in b["tab_status"]}), dataset=out["words"], epochs=a.epochs,
-                  repeats=a.repeats, pinning=out["pinning"], load_avg_before=out["load_before"], load_avg_after=out["load_after"])
+        result.update(
+            second_watchers=a.second,
+            ratio_second=round(second["median_epoch"] / alone["median_epoch"], 4),
+            latency_second_median_ms=second["latency_median_ms"],
+            latency_second_p95_ms=second["latency_p95_ms"],
+        )
+    result.update(
+        epochs_alone=alone["epochs"],
+        epochs_watched=first["epochs"],
+        errors=sorted({e for b in blocks for e in b["errors"]} | set(out["log_errors"])),
+        tabs_saw=sorted({s for b in blocks for s in b["tab_status"]}),
+        dataset=out["words"],
+        epochs=a.epochs,
+        repeats=a.repeats,
+        pinning=out["pinning"],
+        load_avg_before=out["load_before"],
+        load_avg_after=out["load_after"],
+    )
     return result
 
 
@@ -297,7 +371,8 @@ def docs_section(out: dict, result: dict, a, argv: list[str]) -> str:
     alone = rows[0]["median_epoch"]
     cell = lambda v, unit="": "-" if v is None else f"{v}{unit}"  # noqa: E731
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         "One training while N browser tabs watch queued jobs of their own, the app (web server, pool supervisor, the one "
         "training worker: `PLAYGROUND_MAX_TRAININGS=1`) pinned to core 0 and the tabs to core 1. A tab is a client "
         "speaking Streamlit's websocket protocol (bench/_stclient.py): it opens `/train?u=<token>` and reruns the "
@@ -306,7 +381,7 @@ def docs_section(out: dict, result: dict, a, argv: list[str]) -> str:
         "(first epoch of each run left out); latency = rerun sent -> `script_finished` of the run that served it, over "
         "the time the measured training ran (a rerun never answered counts with its age 3 s after the tabs stopped, a lower bound). "
         "Conditions alternate block by block "
-        f"({' / '.join('alone' if n == 0 else str(n) for n in conditions(a)[:len(rows)])}, {a.repeats} rounds).",
+        f"({' / '.join('alone' if n == 0 else str(n) for n in conditions(a)[: len(rows)])}, {a.repeats} rounds).",
         "",
         f"- Command: `python bench/watchers.py{' ' + ' '.join(argv) if argv else ''}`",
         f"- Date: {machine_line()}; {data_dir_words()}",
@@ -318,20 +393,28 @@ def docs_section(out: dict, result: dict, a, argv: list[str]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['watchers'] or 'alone'} | {len(r['epochs'])} | {r['median_epoch']:.3f} | "
-                     f"{r['median_epoch'] / alone:.3f} | {cell(r['latency_median_ms'])} | {cell(r['latency_p95_ms'])} | "
-                     f"{r['sent']} / {r['reruns']} / {r['unanswered']} | {r['preempted']} | {r['server_cpu_cores']:.3f} | "
-                     f"{cell(r['server_cpu_ms_per_rerun'])} |")
-    lines += ["", f"**ratio ({a.watchers} watchers / alone): {result['ratio']:.3f}** - goal <= {GOAL}: "
-              f"**{'meets' if result['meets_goal'] else 'misses'}**. Every tab's status line read "
-              f"{', '.join(f'`{s}`' for s in result['tabs_saw'])}; errors in any tab or log: "
-              f"{len(result['errors'])}{' (' + '; '.join(result['errors'][:3]) + ')' if result['errors'] else ''}.", "",
-              "| block | watchers | epoch seconds (the first is left out of the median) | median | latency median / p95 (ms) | reruns sent / answered (sent while one was pending) | other processes on core 0 (cores) |",
-              "|---:|---:|---|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {r['watchers'] or 'alone'} | {len(r['epochs'])} | {r['median_epoch']:.3f} | "
+            f"{r['median_epoch'] / alone:.3f} | {cell(r['latency_median_ms'])} | {cell(r['latency_p95_ms'])} | "
+            f"{r['sent']} / {r['reruns']} / {r['unanswered']} | {r['preempted']} | {r['server_cpu_cores']:.3f} | "
+            f"{cell(r['server_cpu_ms_per_rerun'])} |"
+        )
+    lines += [
+        "",
+        f"**ratio ({a.watchers} watchers / alone): {result['ratio']:.3f}** - goal <= {GOAL}: "
+        f"**{'meets' if result['meets_goal'] else 'misses'}**. Every tab's status line read "
+        f"{', '.join(f'`{s}`' for s in result['tabs_saw'])}; errors in any tab or log: "
+        f"{len(result['errors'])}{' (' + '; '.join(result['errors'][:3]) + ')' if result['errors'] else ''}.",
+        "",
+        "| block | watchers | epoch seconds (the first is left out of the median) | median | latency median / p95 (ms) | reruns sent / answered (sent while one was pending) | other processes on core 0 (cores) |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
     for b in out["blocks"]:
-        lines.append(f"| {b['block']} | {b['watchers'] or 'alone'} | {', '.join(f'{s:.2f}' for s in b['epoch_seconds'])} | "
-                     f"{b['median_epoch']:.3f} | {cell(b['latency_median_ms'])} / {cell(b['latency_p95_ms'])} | "
-                     f"{b['sent']} / {b['reruns']} ({b['overlapping']}) | {b['others_on_core_cores']:.2f} |")
+        lines.append(
+            f"| {b['block']} | {b['watchers'] or 'alone'} | {', '.join(f'{s:.2f}' for s in b['epoch_seconds'])} | "
+            f"{b['median_epoch']:.3f} | {cell(b['latency_median_ms'])} / {cell(b['latency_p95_ms'])} | "
+            f"{b['sent']} / {b['reruns']} ({b['overlapping']}) | {b['others_on_core_cores']:.2f} |"
+        )
     lines += ["", "Last line of the output:", "", "```json", json.dumps(_short(result)), "```"]
     return "\n".join(lines)
 
@@ -358,11 +441,17 @@ def main(argv: list[str] | None = None) -> int:
     out = run(a)
     out.update(load_before=load_before, load_after=load_avg())
     result = results(out, a)
-    print(f"median epoch alone {result['median_epoch_alone']:.3f} s, with {a.watchers} watchers "
-          f"{result['median_epoch_watched']:.3f} s: ratio {result['ratio']:.3f} (goal <= {GOAL}); rerun latency "
-          f"median {result['latency_median_ms']} ms, p95 {result['latency_p95_ms']} ms"
-          + (f"; {a.second} watchers: ratio {result['ratio_second']:.3f}, latency median {result['latency_second_median_ms']} ms, "
-             f"p95 {result['latency_second_p95_ms']} ms" if a.second else ""))
+    print(
+        f"median epoch alone {result['median_epoch_alone']:.3f} s, with {a.watchers} watchers "
+        f"{result['median_epoch_watched']:.3f} s: ratio {result['ratio']:.3f} (goal <= {GOAL}); rerun latency "
+        f"median {result['latency_median_ms']} ms, p95 {result['latency_p95_ms']} ms"
+        + (
+            f"; {a.second} watchers: ratio {result['ratio_second']:.3f}, latency median {result['latency_second_median_ms']} ms, "
+            f"p95 {result['latency_second_p95_ms']} ms"
+            if a.second
+            else ""
+        )
+    )
     print(f"load average after: {out['load_after']}")
     if a.write_docs:
         write_section(a.docs, SECTION, docs_section(out, result, a, argv))
