@@ -131,11 +131,13 @@ def position(run: runs.Run) -> int | None:
     """1-based place among the jobs ready to start; None when not waiting (or waiting for its predecessor)."""
     if run.status != Status.QUEUED:
         return None
+    # Counted by the database (one indexed query per poll), not by reading every waiting job: a room polls this
+    # for each of its tabs every second.
+    ahead = sa.or_(R.seq < run.seq, sa.and_(R.seq == run.seq, R.created < run.created))
     with db.read() as conn:
-        ready = conn.execute(sa.select(R.id, R.seq, R.created).where(_eligible())).all()
-    if run.id not in {r.id for r in ready}:
-        return None
-    return 1 + sum((r.seq, r.created) < (run.seq, run.created) for r in ready)
+        if run.after_id is not None and conn.execute(sa.select(R.id).where(R.id == run.id, _eligible())).first() is None:
+            return None  # still waiting for its predecessor
+        return 1 + int(conn.execute(sa.select(sa.func.count()).select_from(db.runs).where(_eligible(), ahead)).scalar() or 0)
 
 
 def settle(conn, job_id: str, status: Status, message: Msg | None, **values) -> bool:

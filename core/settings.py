@@ -161,8 +161,13 @@ def home_dir() -> Path:
     """The app's own writable folder, created on first use."""
     raw = _raw("PLAYGROUND_HOME")
     path = Path(raw).expanduser() if raw else Path.home() / ".keras-playground"
-    path.mkdir(parents=True, exist_ok=True)
+    if path not in _MADE:  # every store lookup asks for it: create once per process, not on each call
+        path.mkdir(parents=True, exist_ok=True)
+        _MADE.add(path)
     return path
+
+
+_MADE: set[Path] = set()
 
 
 def temp_dir() -> Path:
