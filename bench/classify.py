@@ -239,7 +239,7 @@ def cold_loads(key: str, runs: int) -> list[dict]:
 # --------------------------------------------------------------------------- main
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 -- one measurement told top to bottom, like a keras-io example
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="mobilenet_0.75", help="a key of core.pretrained.ZOO")
     p.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="the picture (default: the bundled sample if missing)")

@@ -166,7 +166,7 @@ def start_server(
         "--browser.gatherUsageStats",
         "false",
     ]
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 -- the server writes to it for its whole life; stop_server closes it
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -359,7 +359,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:
+async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:  # noqa: C901 -- one learner's walk, step by step
     """One new learner: Data -> pick the dataset -> Train page -> epochs -> Train -> Finished."""
     from playwright.async_api import Error as PlaywrightError
 
