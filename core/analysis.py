@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import db
-from core.builder import predict_classes, targets
+from core.builder import predict_classes, predict_values, targets
 from core.datasets import Dataset
 from core.model_rules import LossPlan
 
 MISTAKES_KEPT = 32  # mistakes shown on the results page (with their pictures)
 POINTS_KEPT = 1000  # training points drawn over a decision map
+OUTPUTS_KEPT = 10_000  # test samples whose outputs are kept (all of MNIST's): any one can be shown predicted
 
 
 @dataclass
@@ -52,10 +53,12 @@ class DecisionGrid:
         """P(class 1) for binary models, else the winning class + confidence in [0, 1) per cell.
 
         Multi-class maps are encoded as `class + 0.999 * confidence` so one float grid can
-        be coloured by class and shaded by certainty.
+        be coloured by class and shaded by certainty. A regression's map is its predicted value.
         """
-        labels, probs = predict_classes(model, self.points, plan, batch_size=len(self.xs) * len(self.ys))
         shape = (len(self.ys), len(self.xs))
+        if plan.regression:
+            return predict_values(model, self.points, plan, batch_size=len(self.xs) * len(self.ys))[:, 0].reshape(shape)
+        labels, probs = predict_classes(model, self.points, plan, batch_size=len(self.xs) * len(self.ys))
         if plan.units == 1:
             return probs[:, 0].reshape(shape)
         return (labels + 0.999 * probs.max(axis=1)).reshape(shape)
@@ -70,7 +73,7 @@ class DecisionMap:
     z: np.ndarray
     x: np.ndarray  # training points (at most POINTS_KEPT)
     y: np.ndarray
-    n_classes: int
+    n_classes: int  # 0: a regression's map (z is the predicted value, y the true values)
     epoch: int = 0
 
     def to_blob(self) -> bytes:
@@ -91,34 +94,58 @@ class DecisionMap:
 
 @dataclass
 class Evaluation:
-    """Test-set results of a finished (or stopped) model, with the mistakes' own samples."""
+    """Test-set results of a finished (or stopped) model, with the samples it got most wrong.
+
+    `outputs` are the model's own outputs for the first OUTPUTS_KEPT test samples (probabilities per class, or
+    the predicted values of a regression) and `actual` their labels or values: enough to show any one
+    prediction, or a regression's scatter, without the model.
+    """
 
     test_loss: float
-    test_accuracy: float
-    confusion: np.ndarray  # rows: true class, columns: predicted class
+    test_accuracy: float | None  # None for a regression
+    confusion: np.ndarray  # rows: true class, columns: predicted class (empty for a regression)
     n_test: int
     class_names: tuple[str, ...] = ()
     mistakes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), "int64"))  # (test index, true, predicted)
-    samples: np.ndarray | None = None  # the mistakes' pictures (uint8) or feature rows, in the same order
+    samples: np.ndarray | None = None  # the mistakes' (or worst predictions') pictures or feature rows, in order
     feature_names: tuple[str, ...] = ()
+    outputs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), "float32"))
+    actual: np.ndarray = field(default_factory=lambda: np.zeros(0, "int32"))
+    test_mae: float | None = None  # a regression's figures
+    test_rmse: float | None = None
+    worst: np.ndarray = field(default_factory=lambda: np.zeros(0, "int64"))  # a regression's worst test indices
+    target_names: tuple[str, ...] = ()
+
+    @property
+    def regression(self) -> bool:
+        return self.test_mae is not None
 
     @property
     def n_wrong(self) -> int:
-        return int(self.confusion.sum() - np.trace(self.confusion))
+        return int(self.confusion.sum() - np.trace(self.confusion)) if self.confusion.size else 0
 
     @property
     def images(self) -> bool:
         return self.samples is not None and self.samples.ndim == 4
 
+    @property
+    def headline(self) -> float | None:
+        """The figure a learner compares: test accuracy, or a regression's test MAE."""
+        return self.test_mae if self.regression else self.test_accuracy
+
     def to_blob(self) -> bytes:
         meta = {
             "test_loss": self.test_loss,
             "test_accuracy": self.test_accuracy,
+            "test_mae": self.test_mae,
+            "test_rmse": self.test_rmse,
             "n_test": self.n_test,
             "class_names": list(self.class_names),
             "feature_names": list(self.feature_names),
+            "target_names": list(self.target_names),
         }
-        arrays = {"confusion": self.confusion, "mistakes": self.mistakes}
+        arrays = {"confusion": self.confusion, "mistakes": self.mistakes, "worst": self.worst}
+        arrays.update(outputs=self.outputs, actual=self.actual)
         if self.samples is not None:
             arrays["samples"] = self.samples
         return db.pack(meta, **arrays)
@@ -126,38 +153,48 @@ class Evaluation:
     @classmethod
     def from_blob(cls, blob: bytes) -> Evaluation:
         meta, a = db.unpack(blob)
+        number = lambda key: None if meta.get(key) is None else float(meta[key])  # noqa: E731
         return cls(
             float(meta["test_loss"]),
-            float(meta["test_accuracy"]),
+            number("test_accuracy"),
             a["confusion"],
             int(meta["n_test"]),
             tuple(meta.get("class_names") or ()),
             a["mistakes"],
             a.get("samples"),
             tuple(meta.get("feature_names") or ()),
+            a.get("outputs", np.zeros((0, 0), "float32")),  # runs evaluated before outputs were kept have none
+            a.get("actual", np.zeros(0, "int32")),
+            number("test_mae"),
+            number("test_rmse"),
+            a.get("worst", np.zeros(0, "int64")),
+            tuple(meta.get("target_names") or ()),
         )
 
 
 def evaluate(model, data: Dataset, plan: LossPlan, shown: Dataset | None = None, limit: int = MISTAKES_KEPT) -> Evaluation:
-    """Evaluate on the test set and keep the first `limit` mistakes with their samples.
+    """Evaluate on the test set and keep the first `limit` mistakes (a regression: its worst predictions) with their samples.
 
     `shown` is the dataset whose samples the mistakes are shown with, when `data` is not what a
     learner would recognise (transfer learning's features: the pictures they came from).
     """
+    source = shown if shown is not None else data
+    if plan.regression:
+        return _evaluate_regression(model, data, plan, source, limit)
     from sklearn.metrics import confusion_matrix
 
     y_test = targets(data.y_test, plan, data.n_classes)
     loss, accuracy = model.evaluate(data.x_test, y_test, batch_size=512, verbose=0)
-    predicted, _ = predict_classes(model, data.x_test, plan)
+    predicted, probs = predict_classes(model, data.x_test, plan)
     confusion = confusion_matrix(data.y_test, predicted, labels=list(range(data.n_classes)))
     wrong = np.flatnonzero(predicted != data.y_test)[:limit]
-    source = shown if shown is not None else data
-    samples = np.asarray(source.x_test[wrong]) if source.kind in ("image", "tabular", "points") else None
     mistakes = (
         np.stack([wrong, data.y_test[wrong], predicted[wrong]], axis=1).astype("int64")
         if len(wrong)
         else np.zeros((0, 3), "int64")
     )
+    if plan.units == 1:  # one sigmoid unit: P(class 1); kept as two columns like every other model's
+        probs = np.concatenate([1 - probs, probs], axis=1)
     return Evaluation(
         float(loss),
         float(accuracy),
@@ -165,8 +202,37 @@ def evaluate(model, data: Dataset, plan: LossPlan, shown: Dataset | None = None,
         len(data.y_test),
         tuple(data.class_names),
         mistakes,
-        samples,
+        _samples(source, wrong),
         tuple(source.feature_names),
+        outputs=probs[:OUTPUTS_KEPT].astype("float16"),
+        actual=np.asarray(data.y_test[:OUTPUTS_KEPT]).astype("int32"),
+    )
+
+
+def _samples(source: Dataset, indices: np.ndarray) -> np.ndarray | None:
+    return np.asarray(source.x_test[indices]) if source.kind in ("image", "tabular", "points") else None
+
+
+def _evaluate_regression(model, data: Dataset, plan: LossPlan, source: Dataset, limit: int) -> Evaluation:
+    """Loss, MAE and RMSE on the test set, every prediction (for the scatter) and the worst ones."""
+    y_test = targets(data.y_test, plan, data.n_outputs)
+    loss, mae, rmse = model.evaluate(data.x_test, y_test, batch_size=512, verbose=0)
+    predicted = predict_values(model, data.x_test, plan)
+    worst = np.argsort(-np.abs(predicted - y_test).sum(axis=1), kind="stable")[:limit].astype("int64")
+    return Evaluation(
+        float(loss),
+        None,
+        np.zeros((0, 0), "int64"),
+        len(y_test),
+        (),
+        samples=_samples(source, worst),
+        feature_names=tuple(source.feature_names),
+        outputs=predicted[:OUTPUTS_KEPT].astype("float32"),
+        actual=y_test[:OUTPUTS_KEPT],
+        test_mae=float(mae),
+        test_rmse=float(rmse),
+        worst=worst,
+        target_names=tuple(data.target_names),
     )
 
 

@@ -162,11 +162,15 @@ def _preprocessing(g: Graph, spec: ExperimentSpec, data: Dataset, x, load_weight
 
 
 def compile_model(model, c: CompileSpec, plan: LossPlan, steps_per_execution: int = 1) -> None:
-    """Compile with the spec's optimizer, the plan's loss and its accuracy metric (named "accuracy" in the history)."""
+    """Compile with the spec's optimizer, the plan's loss and its metrics: accuracy (named "accuracy" in the history),
+    or for a regression the mean absolute error and root mean squared error ("mae", "rmse")."""
     import keras
 
-    metric = getattr(keras.metrics, plan.metric)(name="accuracy")
-    model.compile(optimizer=make_optimizer(c), loss=plan.loss, metrics=[metric], steps_per_execution=steps_per_execution)
+    if plan.regression:
+        metrics = [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]
+    else:
+        metrics = [getattr(keras.metrics, plan.metric)(name="accuracy")]
+    model.compile(optimizer=make_optimizer(c), loss=plan.loss, metrics=metrics, steps_per_execution=steps_per_execution)
 
 
 def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, load_weights: bool = True):
@@ -178,7 +182,7 @@ def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, lo
     """
     import keras
 
-    plan = plan_loss(data.task, data.n_classes, spec.compile.loss)
+    plan = plan_loss(data.task, data.n_outputs, spec.compile.loss)
     shapes.check_names(spec.layers)
     with BUILD_LOCK:
         keras.utils.set_random_seed(spec.fit.seed if seed is None else seed)
@@ -195,19 +199,24 @@ def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, lo
 
 
 def targets(y: np.ndarray, plan: LossPlan, n_classes: int) -> np.ndarray:
-    """Integer labels in the form the loss expects (one-hot or not)."""
+    """Labels in the form the loss expects (one-hot or not); a regression's values as float32 columns."""
+    if plan.regression:
+        return y.astype("float32").reshape(len(y), -1)
     if plan.one_hot:
         return np.eye(n_classes, dtype="float32")[y]
     return y.astype("float32") if plan.units == 1 else y
 
 
+def predict_values(model, x: np.ndarray, plan: LossPlan, batch_size: int = 512) -> np.ndarray:
+    """The model's outputs for x (n, units), in batches without `predict`'s overhead."""
+    if not len(x):
+        return np.zeros((0, plan.units), "float32")
+    return np.concatenate([np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
+
+
 def predict_classes(model, x: np.ndarray, plan: LossPlan, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """(predicted labels, probabilities) for x, in batches without `predict`'s overhead."""
-    probs = (
-        np.concatenate([np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
-        if len(x)
-        else np.zeros((0, plan.units), "float32")
-    )
+    probs = predict_values(model, x, plan, batch_size)
     if plan.units == 1:
         return (probs[:, 0] >= 0.5).astype("int64"), probs
     return probs.argmax(axis=1).astype("int64"), probs

@@ -109,8 +109,11 @@ def decision_boundary_figure(
 ) -> go.Figure:
     """The model's output over the plane with the data points on top (TensorFlow Playground style).
 
-    For two classes z is P(class 1); for more, z = class + 0.999 * confidence.
+    For two classes z is P(class 1); for more, z = class + 0.999 * confidence; for a regression
+    (`n_classes` 0) z is the predicted value and y the points' true values.
     """
+    if n_classes == 0:
+        return _value_map(xs, ys, z, x, y, title)
     fig = go.Figure()
     if n_classes == 2:
         fig.add_trace(
@@ -154,9 +157,82 @@ def decision_boundary_figure(
     return fig
 
 
+def _value_map(xs, ys, z, x, y, title: str) -> go.Figure:
+    """A regression over the plane: the predicted value as colour (orange low, blue high, as TensorFlow Playground)."""
+    lo, hi = float(min(np.min(z), np.min(y))), float(max(np.max(z), np.max(y)))
+    fig = go.Figure(
+        go.Heatmap(x=xs, y=ys, z=z, zmin=lo, zmax=hi, colorscale=BINARY_SCALE, opacity=0.75, colorbar=dict(thickness=10))
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x[:, 0],
+            y=x[:, 1],
+            mode="markers",
+            showlegend=False,
+            marker=dict(color=y, cmin=lo, cmax=hi, colorscale=BINARY_SCALE, size=6, line=dict(color="white", width=1)),
+        )
+    )
+    _layout(fig, title, "x1", "x2", height=320)
+    fig.update_xaxes(range=[float(xs[0]), float(xs[-1])], constrain="domain")
+    fig.update_yaxes(range=[float(ys[0]), float(ys[-1])], scaleanchor="x", scaleratio=1, constrain="domain")
+    return fig
+
+
+def predicted_vs_actual_figure(
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    title: str = "predicted vs actual",
+    x_title: str = "actual",
+    y_title: str = "predicted",
+) -> go.Figure:
+    """A regression's test predictions against the truth; the diagonal is a perfect model.
+
+    >>> [t.mode for t in predicted_vs_actual_figure(np.array([1.0, 2.0]), np.array([1.1, 1.8])).data]
+    ['markers', 'lines']
+    """
+    a, p = np.ravel(actual), np.ravel(predicted)
+    lo, hi = float(min(a.min(), p.min())) if len(a) else 0.0, float(max(a.max(), p.max())) if len(a) else 1.0
+    fig = go.Figure(go.Scatter(x=a, y=p, mode="markers", marker=dict(color=TRAIN_COLOR, size=5, opacity=0.6), showlegend=False))
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(color="#888", dash="dash"), showlegend=False))
+    _layout(fig, title, x_title, y_title, height=340)
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def histogram_figure(values: np.ndarray, title: str, x_title: str, y_title: str = "samples") -> go.Figure:
+    """How values spread: a regression's residuals, or its targets on the Data page."""
+    fig = go.Figure(go.Histogram(x=np.ravel(values), marker_color=TRAIN_COLOR, nbinsx=40))
+    _layout(fig, title, x_title, y_title, height=300)
+    return fig
+
+
+def probabilities_figure(
+    probabilities: Sequence[float], class_names: Sequence[str], title: str, truth: int | None = None
+) -> go.Figure:
+    """One prediction: the probability of every class, the true class drawn in another colour."""
+    names = [str(n) for n in class_names]
+    colors = [VAL_COLOR if k == truth else TRAIN_COLOR for k in range(len(names))]
+    values = [float(v) for v in probabilities]
+    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colors, text=[f"{v:.3f}" for v in values]))
+    _layout(fig, title, "", "", height=max(220, 26 * len(names) + 80))
+    fig.update_xaxes(range=[0, 1.08])
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig
+
+
 def points_figure(x: np.ndarray, y: np.ndarray, class_names: Sequence[str], title: str = "") -> go.Figure:
-    """Scatter of 2-D data coloured by class."""
+    """Scatter of 2-D data coloured by class (no classes: by its value, a regression's)."""
     fig = go.Figure()
+    if not class_names:
+        fig.add_trace(
+            go.Scatter(
+                x=x[:, 0],
+                y=x[:, 1],
+                mode="markers",
+                marker=dict(color=y, colorscale=BINARY_SCALE, size=6, colorbar=dict(thickness=10)),
+                showlegend=False,
+            )
+        )
     for k, name in enumerate(class_names):
         mask = y == k
         fig.add_trace(

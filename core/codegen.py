@@ -27,7 +27,7 @@ from importlib import metadata
 
 from core import augment, datasets, pretrained, transfer
 from core.datasets import DATASETS, UPLOADED
-from core.model_rules import LossPlan, plan_loss
+from core.model_rules import LossPlan, plan_loss, task_name
 from core.spec import CompileSpec, ExperimentSpec, LayerSpec
 
 #: ImageDataGenerator settings that move pixels: apply_transform hands those to scipy.ndimage.
@@ -62,7 +62,7 @@ def requirements(spec: ExperimentSpec) -> list[str]:
         needs.append("scikit-learn")
     if spec.data.name == "folder":
         needs.append("pillow")
-    if spec.data.name == "csv":
+    if spec.data.name in ("csv", "auto_mpg"):
         needs.append("pandas")
     if spec.fit.tensorboard:
         needs.append("tensorboard")  # keras.callbacks.TensorBoard writes through it
@@ -155,9 +155,10 @@ def load_folder(folder, size=({h}, {w}), color_mode={mode!r}):
 
 
 def _split_lines(spec: ExperimentSpec) -> list[str]:
+    stratify = "" if spec.regression else ", stratify=labels"  # values are not stratified, classes are
     return [
         "x_train, x_test, y_train, y_test = train_test_split(",
-        f"    features, labels, test_size={spec.data.test_fraction!r}, random_state={spec.data.seed}, stratify=labels",
+        f"    features, labels, test_size={spec.data.test_fraction!r}, random_state={spec.data.seed}{stratify}",
         ")",
     ]
 
@@ -206,8 +207,15 @@ def _csv_lines(spec: ExperimentSpec, data_name: str) -> list[str]:
 def _points_lines(spec: ExperimentSpec) -> list[str]:
     d = spec.data
     lines = ["from sklearn.model_selection import train_test_split"]
-    if d.name in ("xor", "spiral"):
-        fn = datasets.make_xor if d.name == "xor" else datasets.make_spiral
+    if d.name in ("xor", "spiral", "plane", "gaussians"):
+        fn = {
+            "xor": datasets.make_xor,
+            "spiral": datasets.make_spiral,
+            "plane": datasets.make_plane,
+            "gaussians": datasets.make_gaussians,
+        }[d.name]
+        if d.name == "gaussians":
+            lines += ["", f"GAUSSIANS = {datasets.GAUSSIANS!r}"]
         lines += ["", *inspect.getsource(fn).rstrip().splitlines(), ""]
         lines.append(f"features, labels = {fn.__name__}({d.n_samples}, noise={d.noise!r}, seed={d.seed})")
     else:
@@ -218,27 +226,58 @@ def _points_lines(spec: ExperimentSpec) -> list[str]:
         }[d.name]
         lines.append(f"from sklearn.datasets import {call.split('(')[0]}")
         lines.append(f"features, labels = {call}")
-    return [*lines, 'features = features.astype("float32")', *_split_lines(spec)]
+    labels = ['labels = labels.astype("float32")'] if spec.regression else []
+    return [*lines, 'features = features.astype("float32")', *labels, *_split_lines(spec)]
 
 
 def _sklearn_lines(spec: ExperimentSpec) -> list[str]:
     name = spec.data.name
-    loader = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer", "digits": "load_digits"}[name]
+    loader = {
+        "iris": "load_iris",
+        "wine": "load_wine",
+        "breast_cancer": "load_breast_cancer",
+        "digits": "load_digits",
+        "diabetes": "load_diabetes",
+    }[name]
     lines = [
         f"from sklearn.datasets import {loader}",
         "from sklearn.model_selection import train_test_split",
         "",
-        f"bunch = {loader}()",
+        f"bunch = {loader}(scaled=False)  # the measurements as taken" if name == "diabetes" else f"bunch = {loader}()",
     ]
     if name == "digits":
         lines.append('features = np.round(bunch.images * (255 / 16)).astype("uint8")[..., None]  # 0..16 grey levels -> 0..255')
     else:
         lines.append('features = bunch.data.astype("float32")')
-    return [*lines, "labels = bunch.target", *_split_lines(spec)]
+    labels = 'labels = bunch.target.astype("float32")' if spec.regression else "labels = bunch.target"
+    return [*lines, labels, *_split_lines(spec)]
+
+
+_AUTO_MPG = f"""import pandas as pd
+
+# The TensorFlow regression tutorial's data and preparation; Keras keeps the file in ~/.keras/datasets.
+path = keras.utils.get_file("auto-mpg.data", "{datasets.AUTO_MPG_URL}", cache_subdir="datasets")
+table = pd.read_csv(path, names={list(datasets.AUTO_MPG_COLUMNS)!r},
+                    na_values="?", comment="\\t", sep=" ", skipinitialspace=True)
+table = table.dropna()  # six cars without horsepower
+table["Origin"] = table["Origin"].map({{1: "USA", 2: "Europe", 3: "Japan"}})
+table = pd.get_dummies(table, columns=["Origin"], prefix="", prefix_sep="", dtype="float32")
+train = table.sample(frac=0.8, random_state=0)
+test = table.drop(train.index)
+features = {list(datasets.AUTO_MPG_FEATURES)!r}
+x_train, y_train = train[features].to_numpy("float32"), train["MPG"].to_numpy("float32")
+x_test, y_test = test[features].to_numpy("float32"), test["MPG"].to_numpy("float32")"""
+
+_CALIFORNIA = """# Keras downloads the 1990 census districts on first use into ~/.keras/datasets.
+(x_train, y_train), (x_test, y_test) = keras.datasets.california_housing.load_data()
+x_train, x_test = x_train.astype("float32"), x_test.astype("float32")
+y_train, y_test = (y_train / 100_000).astype("float32"), (y_test / 100_000).astype("float32")  # in $100,000"""
 
 
 def _keras_dataset_lines(spec: ExperimentSpec) -> list[str]:
     name, info = spec.data.name, DATASETS[spec.data.name]
+    if name in ("auto_mpg", "california_housing"):
+        return (_AUTO_MPG if name == "auto_mpg" else _CALIFORNIA).splitlines()
     lines = [
         f"# Keras downloads {info.title} on first use into ~/.keras/datasets.",
         f"(x_train, y_train), (x_test, y_test) = keras.datasets.{name}.load_data()",
@@ -281,6 +320,8 @@ def _data_lines(spec: ExperimentSpec, data_name: str = "") -> list[str]:
 
 
 def _target_lines(plan: LossPlan, n_classes: int) -> list[str]:
+    if plan.regression:
+        return ["y_train, y_test = y_train.reshape(-1, 1), y_test.reshape(-1, 1)  # one column per value predicted"]
     if not plan.one_hot:
         return []
     return [
@@ -454,10 +495,15 @@ def _model_lines(spec: ExperimentSpec, plan: LossPlan) -> list[str]:
 
 def _compile_lines(spec: ExperimentSpec, plan: LossPlan) -> list[str]:
     """Section 3: optimizer, loss, metric."""
+    metrics = (
+        '[keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]'
+        if plan.regression
+        else '["accuracy"]'
+    )
     return [
         "",
         "# 3. How it learns",
-        f'model.compile(optimizer={_optimizer(spec.compile)}, loss={plan.loss!r}, metrics=["accuracy"])',
+        f"model.compile(optimizer={_optimizer(spec.compile)}, loss={plan.loss!r}, metrics={metrics})",
     ]
 
 
@@ -568,26 +614,36 @@ def _training_lines(spec: ExperimentSpec) -> list[str]:
     ]
 
 
-_EVALUATION_AND_PLOT = """
+_EVALUATION = """
 # 5. Evaluation on the test set
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
+"""
+_EVALUATION_REGRESSION = """
+# 5. Evaluation on the test set
+loss, mae, rmse = model.evaluate(x_test, y_test, verbose=0)
+print(f"test loss {loss:.4f}, test MAE {mae:.4f}, test RMSE {rmse:.4f}")
+"""
 
+
+def _plot_lines(headline: str) -> list[str]:
+    """Section 6: the loss curve and the accuracy (a regression: MAE) curve, saved as pictures."""
+    return f"""
 # 6. The curves, as in the tutorials
 try:
     import matplotlib.pyplot as plt
 except ImportError:
     print("pip install matplotlib to plot the curves")
 else:
-    for metric in ("loss", "accuracy"):
+    for metric in ("loss", "{headline}"):
         plt.figure()
         epochs = range(1, len(history.history[metric]) + 1)
         plt.plot(epochs, history.history[metric], marker=".", label="train")
         plt.plot(epochs, history.history["val_" + metric], marker=".", label="validation")
         plt.xlabel("epoch"), plt.ylabel(metric), plt.legend(), plt.grid()
-        plt.savefig(f"{metric}.png")
-    print("saved loss.png and accuracy.png")
-"""
+        plt.savefig(f"{{metric}}.png")
+    print("saved loss.png and {headline}.png")
+""".splitlines()
 
 
 def file_name(spec: ExperimentSpec) -> str:
@@ -597,8 +653,9 @@ def file_name(spec: ExperimentSpec) -> str:
 
 def script(spec: ExperimentSpec, title: str = "", data_name: str = "", n_classes: int | None = None) -> str:
     """The whole script as text. Uploaded data needs its file name and class count (`data_name`, `n_classes`)."""
-    n_classes = n_classes or DATASETS[spec.data.name].n_classes or 2
-    plan = plan_loss("binary" if n_classes == 2 else "multiclass", n_classes, spec.compile.loss)
+    info = DATASETS[spec.data.name]
+    n_classes = (info.n_outputs if spec.regression else n_classes or info.n_classes) or 2
+    plan = plan_loss(task_name(spec.regression, n_classes), n_classes, spec.compile.loss)
     lines = [
         *_header_lines(spec, title),
         *_setup_lines(spec),
@@ -607,6 +664,7 @@ def script(spec: ExperimentSpec, title: str = "", data_name: str = "", n_classes
         *_model_lines(spec, plan),
         *_compile_lines(spec, plan),
         *_training_lines(spec),
-        *_EVALUATION_AND_PLOT.splitlines(),
+        *(_EVALUATION_REGRESSION if plan.regression else _EVALUATION).splitlines(),
+        *_plot_lines(plan.headline),
     ]
     return "\n".join(lines) + "\n"

@@ -80,14 +80,30 @@ class Dataset:
 
     @property
     def task(self) -> str:
-        """'binary' (one sigmoid unit) or 'multiclass' (softmax)."""
+        """'binary' (one sigmoid unit), 'multiclass' (softmax) or 'regression' (linear units, y as floats)."""
+        if self.info.task == "regression":
+            return "regression"
         return "binary" if self.n_classes == 2 else "multiclass"
+
+    @property
+    def regression(self) -> bool:
+        return self.info.task == "regression"
+
+    @property
+    def n_outputs(self) -> int:
+        """Units of the output layer's plan: classes, or predicted values."""
+        return self.info.n_outputs if self.regression else self.n_classes
+
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        return self.info.targets
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self.x_train.shape[1:])
 
     def class_counts(self, split: str = "train") -> np.ndarray:
+        """Samples per class (classification only)."""
         y = self.y_train if split == "train" else self.y_test
         return np.bincount(y, minlength=self.n_classes)
 
@@ -125,10 +141,44 @@ def make_spiral(n: int, noise: float, seed: int):
     return np.concatenate(xs)[order], np.concatenate(ys)[order]
 
 
+def make_plane(n: int, noise: float, seed: int):
+    """TensorFlow Playground's "plane": the value rises along the diagonal, from -1 to 1."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, size=(n, 2))
+    seen = x + rng.normal(0, noise * 0.5, size=x.shape)  # the value is read at a noisy position, as there
+    return x, np.clip((seen[:, 0] + seen[:, 1]) / 2, -1, 1)
+
+
+#: TensorFlow Playground's six bumps: (centre x, centre y, sign) on a [-1, 1] square.
+GAUSSIANS = (
+    (-2 / 3, 5 / 12, 1),
+    (0, 5 / 12, -1),
+    (2 / 3, 5 / 12, 1),
+    (-2 / 3, -5 / 12, -1),
+    (0, -5 / 12, 1),
+    (2 / 3, -5 / 12, -1),
+)
+
+
+def make_gaussians(n: int, noise: float, seed: int):
+    """TensorFlow Playground's "multiple gaussians": six bumps up and down; the biggest one at a point wins."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, size=(n, 2))
+    seen = x + rng.normal(0, noise * 0.5, size=x.shape)
+    values = np.zeros(n)
+    for cx, cy, sign in GAUSSIANS:
+        bump = sign * np.clip(1 - np.hypot(seen[:, 0] - cx, seen[:, 1] - cy) / (1 / 3), 0, 1)
+        values = np.where(np.abs(bump) > np.abs(values), bump, values)
+    return x, values
+
+
 def _points(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """TensorFlow-Playground-like 2-D sets; `noise` is a standard deviation in data units."""
     from sklearn import datasets as skd
 
+    if name in ("plane", "gaussians"):
+        x, values = (make_plane if name == "plane" else make_gaussians)(n, noise, seed)
+        return x.astype("float32"), values.astype("float32")
     if name == "moons":
         x, y = skd.make_moons(n, noise=noise, random_state=seed)
     elif name == "circles":
@@ -147,13 +197,15 @@ def _points(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.
 def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
     from sklearn.model_selection import train_test_split
 
-    counts = np.bincount(y)
-    classes = int((counts > 0).sum())
-    n_test = int(np.ceil(test_fraction * len(y)))
-    # Stratify when every class has two samples and both parts can hold one of each class.
-    can_stratify = counts[counts > 0].min() >= 2 and classes <= n_test <= len(y) - classes
     if len(y) < 2:
         raise LocalizedError("errors.too_few_samples", count=len(y))
+    n_test = int(np.ceil(test_fraction * len(y)))
+    can_stratify = False
+    if y.dtype.kind in "iu":  # labels; a regression's values are not stratified
+        counts = np.bincount(y)
+        classes = int((counts > 0).sum())
+        # Stratify when every class has two samples and both parts can hold one of each class.
+        can_stratify = counts[counts > 0].min() >= 2 and classes <= n_test <= len(y) - classes
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=max(1, min(n_test, len(y) - 1)), random_state=seed, stratify=y if can_stratify else None
     )
@@ -168,6 +220,9 @@ def _sklearn(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
         # 0..16 grey levels -> 0..255 uint8 images, so every image set is scaled the same way.
         images = np.round(bunch.images * (255 / 16)).astype("uint8")[..., None]
         return images, bunch.target.astype("int64"), ()
+    if name == "diabetes":  # bundled with scikit-learn: the regression that works offline
+        bunch = skd.load_diabetes(scaled=False)
+        return bunch.data.astype("float32"), bunch.target.astype("float32"), tuple(bunch.feature_names)
     loader = {"iris": skd.load_iris, "wine": skd.load_wine, "breast_cancer": skd.load_breast_cancer}[name]
     bunch = loader()
     return bunch.data.astype("float32"), bunch.target.astype("int64"), tuple(bunch.feature_names)
@@ -231,8 +286,48 @@ def _read_cifar(folder: Path):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), x_test, y_test
 
 
+CALIFORNIA_FEATURES = ("MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude", "Longitude")
+AUTO_MPG_URL = "http://archive.ics.uci.edu/ml/machine-learning-databases/auto-mpg/auto-mpg.data"
+AUTO_MPG_COLUMNS = ("MPG", "Cylinders", "Displacement", "Horsepower", "Weight", "Acceleration", "Model Year", "Origin")
+AUTO_MPG_FEATURES = (*AUTO_MPG_COLUMNS[1:-1], "Europe", "Japan", "USA")
+
+
+def _read_california(path: Path, test_split: float = 0.2, seed: int = 113):
+    """keras.datasets.california_housing.load_data(version="large")'s split, from its file; values in $100,000
+    (as scikit-learn gives them: dollars would make the squared error a number in the billions)."""
+    with np.load(path, allow_pickle=False) as f:
+        x, y = f["x"].astype("float32"), (f["y"] / 100_000).astype("float32")
+    order = np.arange(len(x))
+    np.random.RandomState(seed).shuffle(order)
+    x, y = x[order], y[order]
+    cut = int(len(x) * (1 - test_split))
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def _read_auto_mpg(path: Path):
+    """The TensorFlow regression tutorial's preparation: drop unknowns, one-hot Origin, 80 % to train."""
+    import pandas as pd
+
+    table = pd.read_csv(path, names=list(AUTO_MPG_COLUMNS), na_values="?", comment="\t", sep=" ", skipinitialspace=True)
+    table = table.dropna()
+    table["Origin"] = table["Origin"].map({1: "USA", 2: "Europe", 3: "Japan"})
+    table = pd.get_dummies(table, columns=["Origin"], prefix="", prefix_sep="", dtype="float32")
+    train = table.sample(frac=0.8, random_state=0)
+    test = table.drop(train.index)
+    features = list(AUTO_MPG_FEATURES)
+    return (
+        train[features].to_numpy("float32"),
+        train["MPG"].to_numpy("float32"),
+        test[features].to_numpy("float32"),
+        test["MPG"].to_numpy("float32"),
+    )
+
+
 def _local_keras_files(name: str):
     """Arrays read straight from the data dir or the Keras cache, or None if not there."""
+    if name in ("california_housing", "auto_mpg"):
+        path = find_file(DATASETS[name].files[0])
+        return None if path is None else (_read_california if name == "california_housing" else _read_auto_mpg)(path)
     if name == "mnist":
         path = find_file("datasets/mnist.npz")
         return _read_mnist_npz(path) if path else None
@@ -271,6 +366,14 @@ def _download_keras(name: str):
         raise _unavailable(name)
     import keras
 
+    if name == "auto_mpg":  # not a Keras dataset: fetched into Keras's cache as the tutorial does, then read
+        return _read_auto_mpg(Path(keras.utils.get_file("auto-mpg.data", AUTO_MPG_URL, cache_subdir="datasets")))
+    if name == "california_housing":
+        return _read_california(
+            Path(
+                keras.utils.get_file("california_housing.npz", _ORIGINS[name] + "california_housing.npz", cache_subdir="datasets")
+            )
+        )
     loader = {
         "mnist": keras.datasets.mnist,
         "fashion_mnist": keras.datasets.fashion_mnist,
@@ -281,7 +384,11 @@ def _download_keras(name: str):
 
 
 #: Where Keras downloads each set from (for saying which host could not be reached).
-_ORIGINS = {"cifar10": "https://www.cs.toronto.edu/"}
+_ORIGINS = {
+    "cifar10": "https://www.cs.toronto.edu/",
+    "california_housing": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    "auto_mpg": "http://archive.ics.uci.edu/",
+}
 
 
 def _keras_arrays(name: str):
@@ -361,7 +468,9 @@ def _load_full(name: str, n_samples: int, noise: float, test_fraction: float, se
         x_tr, y_tr, x_te, y_te = _keras_arrays(name)
         if x_tr.ndim == 3:
             x_tr, x_te = x_tr[..., None], x_te[..., None]  # grayscale: add the channel axis
-        y_tr, y_te = y_tr.reshape(-1).astype("int64"), y_te.reshape(-1).astype("int64")
+        label = "float32" if info.task == "regression" else "int64"
+        y_tr, y_te = y_tr.reshape(-1).astype(label), y_te.reshape(-1).astype(label)
+        feature_names = {"california_housing": CALIFORNIA_FEATURES, "auto_mpg": AUTO_MPG_FEATURES}.get(name, ())
     x_tr, y_tr, x_te, y_te = _readonly(x_tr, y_tr, x_te, y_te)
     return Dataset(info, x_tr, y_tr, x_te, y_te, feature_names)
 

@@ -215,7 +215,11 @@ def diagnose(
     overfitting = None if noisy and noisy.curve == "val_loss" else _overfitting(loss, val_loss, spec, status)
     if overfitting:
         findings.append(overfitting)
-    weak = _underfitting_or_plateau(loss, acc, val_acc, spec, status, n_classes)
+    weak = (
+        _stalled_regression(loss, spec)
+        if spec.regression
+        else _underfitting_or_plateau(loss, acc, val_acc, spec, status, n_classes)
+    )
     if weak and not overfitting:
         findings.append(weak)
     if noisy:
@@ -387,6 +391,19 @@ def _underfitting_or_plateau(loss, acc, val_acc, spec, status, n_classes) -> Fin
     fields = dict(epochs=n, acc=acc_text, val_acc=val_text)
     fixes = [more_units(spec), more_epochs(spec), higher_lr(spec), adam_fix(spec)]
     return Finding("underfitting", "warning", Msg("diagnosis.underfitting", fields), [x for x in fixes if x], n)
+
+
+def _stalled_regression(loss, spec) -> Finding | None:
+    """A regression has no accuracy to judge by: its loss stopped falling while still near where it started."""
+    n, w = len(loss), PLATEAU_WINDOW
+    if n < max(UNDERFIT_MIN_EPOCHS, 2 * w):
+        return None
+    before, now = float(loss[n - 2 * w : n - w].mean()), float(loss[n - w : n].mean())
+    if now < (1 - PLATEAU_GAIN) * before or now < POOR * float(loss[0]):
+        return None  # still falling, or it learned most of what it could
+    fields = dict(window=w, before=_num(before), now=_num(now), first=_num(float(loss[0])))
+    fixes = [higher_lr(spec), adam_fix(spec), more_units(spec)]
+    return Finding("plateau", "warning", Msg("diagnosis.plateau_regression", fields), [x for x in fixes if x], n)
 
 
 def _jumpiness(curve: np.ndarray) -> tuple[float, float]:

@@ -57,9 +57,12 @@ def warm_imports() -> None:
     import core.callbacks  # noqa: F401
 
 
-def divergence_bound(n_classes: int) -> float:
-    """Loss above which training has blown up: far beyond guessing (ln K for K classes)."""
-    return DIVERGENCE_FACTOR * max(1.0, float(np.log(max(n_classes, 2))))
+def divergence_bound(data) -> float:
+    """Loss above which training has blown up: far beyond guessing (ln K for K classes; for a regression
+    the squared error of predicting zero everywhere, which an untrained model is close to)."""
+    if data.regression:
+        return DIVERGENCE_FACTOR * max(1.0, float(np.mean(np.square(data.y_train, dtype="float64"))))
+    return DIVERGENCE_FACTOR * max(1.0, float(np.log(max(data.n_classes, 2))))
 
 
 def divergence_message(spec: ExperimentSpec, epoch: int, step: int, value: float) -> Msg:
@@ -114,7 +117,7 @@ def first_training_batch(spec: ExperimentSpec, owner: str | None = None):
     """
 
     data = datasets.load(spec.data, owner)
-    plan = plan_loss(data.task, data.n_classes, spec.compile.loss)
+    plan = plan_loss(data.task, data.n_outputs, spec.compile.loss)
     train_input = training_input(spec, data, plan)
     if not train_input.augmented:
         return None
@@ -212,7 +215,7 @@ def _callbacks(spec: ExperimentSpec, data, built, recorder: Recorder, log_dir: s
         if grid is not None:
             recorder.record_map(decision_map(grid, model, built.plan, data, epoch))
 
-    callbacks = [LiveCallback(recorder, recorder.stop_event, on_epoch=on_epoch, diverge_above=divergence_bound(data.n_classes))]
+    callbacks = [LiveCallback(recorder, recorder.stop_event, on_epoch=on_epoch, diverge_above=divergence_bound(data))]
     if spec.fit.tensorboard and log_dir:
         # As tutorial 000: logs for TensorBoard, with weight histograms every epoch.
         callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir, histogram_freq=1))
@@ -284,7 +287,7 @@ def metrics_of(outcome: Outcome) -> dict:
     history, ev = outcome.history, outcome.evaluation
     last = lambda key: float(history[key][-1]) if history.get(key) else None  # noqa: E731
     data = outcome.data
-    return {
+    figures = {
         "train_accuracy": last("accuracy"),
         "train_loss": last("loss"),
         "val_accuracy": last("val_accuracy"),
@@ -294,6 +297,15 @@ def metrics_of(outcome: Outcome) -> dict:
         "n_classes": data.n_classes if data is not None else None,
         "class_names": list(data.class_names) if data is not None else [],
     }
+    if data is not None and data.regression:
+        figures.update(
+            train_mae=last("mae"),
+            val_mae=last("val_mae"),
+            test_mae=ev.test_mae if ev else None,
+            test_rmse=ev.test_rmse if ev else None,
+            task="regression",
+        )
+    return figures
 
 
 def train(spec: ExperimentSpec, owner: str = "local", on_epoch=None) -> Outcome:

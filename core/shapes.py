@@ -179,14 +179,17 @@ def check_flat_output(layers: list[LayerSpec], shape: Shape) -> None:
         raise ModelBuildError("build.needs_flat_output", last, shape=shape_text(shape))
 
 
-def describe(spec: ExperimentSpec, input_shape: tuple[int, ...], n_classes: int, kind: str = "image") -> Described:
+def describe(
+    spec: ExperimentSpec, input_shape: tuple[int, ...], n_classes: int, kind: str = "image", task: str = ""
+) -> Described:
     """Rows, parameters and FLOPs of the spec's model on inputs of `input_shape` (no batch axis).
 
+    `n_classes` is the output's size: classes, or for `task="regression"` the values predicted.
     Raises ModelBuildError naming the layer, as building the model would. Not for transfer learning.
     """
     if spec.transfer.base:
         raise ValueError("a pretrained base is described by Keras (core.summary)")
-    task = "binary" if n_classes == 2 else "multiclass"
+    task = task or ("binary" if n_classes == 2 else "multiclass")
     plan = plan_loss(task, n_classes, spec.compile.loss)
     check_names(spec.layers)
     shape: Shape = (None, *input_shape)

@@ -18,7 +18,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from core.dataset_catalogue import kind_of
+from core.dataset_catalogue import kind_of, task_of
 
 
 class SpecError(ValueError):
@@ -186,7 +186,15 @@ DEFAULT_LEARNING_RATES = {
     "adamw": 0.001,
     "adadelta": 0.001,
 }
-LOSSES = ("auto", "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error")
+LOSSES = (
+    "auto",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+)
 VALIDATION_SOURCES = ("test", "split")
 TRANSFER_MODES = ("features", "finetune")
 TRANSFER_PREPROCESS = ("model", "rescale")
@@ -493,6 +501,11 @@ class ExperimentSpec:
         self.compile.optimizer = optimizer
         self.compile.learning_rate = DEFAULT_LEARNING_RATES[optimizer]
 
+    @property
+    def regression(self) -> bool:
+        """Whether the model predicts values (a regression dataset) rather than classes."""
+        return task_of(self.data.name) == "regression"
+
     # ---- defaults
 
     @classmethod
@@ -509,6 +522,11 @@ class ExperimentSpec:
             spec.data.noise = 0.15
         if kind == "tabular":
             spec.data.standardize = True
+        if kind == "tabular" and task_of(dataset) == "regression":
+            # The TensorFlow regression tutorial's DNN: standardised features, two ReLU layers of 64, 100 epochs.
+            spec.layers = [LayerSpec.make("Dense", units=64, activation="relu") for _ in range(2)]
+            spec.ensure_layer_names()
+            spec.fit.epochs = 100
         if kind == "image":
             spec.fit.epochs = 5
             spec.fit.batch_size = 128

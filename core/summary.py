@@ -59,7 +59,7 @@ def _summarize_json(spec_json: str, owner: str | None) -> ModelSummary:
     spec = ExperimentSpec.from_json(spec_json)
     data = datasets.load(spec.data, owner)
     if not spec.transfer.base:
-        d = shapes.describe(spec, data.input_shape, data.n_classes, data.kind)
+        d = shapes.describe(spec, data.input_shape, data.n_outputs, data.kind, data.task)
         return ModelSummary(d.rows, d.total_params, d.trainable_params, d.plan, d.flops, d.conv_flops)
     return _with_keras(spec, data)
 

@@ -20,9 +20,10 @@ d = spec.data
 
 
 def on_dataset_change():
-    """A new kind of data (images vs features) needs a new kind of model: reset it and its training settings."""
-    new_kind = datasets.DATASETS[d.name].kind
-    if new_kind != st.session_state.get(keys.DATA_KIND_BEFORE):
+    """A new kind of data (images vs features, classes vs values) needs a new kind of model: reset it and its training."""
+    new = datasets.DATASETS[d.name]
+    new_kind = new.kind
+    if (new.kind, new.task) != st.session_state.get(keys.DATA_KIND_BEFORE):
         fresh = ExperimentSpec.default_for(d.name)
         fresh.data = d
         d.standardize = new_kind == "tabular"
@@ -35,7 +36,7 @@ def dataset_label(key: str) -> str:
     return f"{t(f'datasets.{key}.title')}{mark}"
 
 
-st.session_state[keys.DATA_KIND_BEFORE] = datasets.DATASETS[d.name].kind
+st.session_state[keys.DATA_KIND_BEFORE] = (datasets.DATASETS[d.name].kind, datasets.DATASETS[d.name].task)
 left, right = st.columns([1, 2])
 with left:
     bound(
@@ -108,9 +109,17 @@ with right:
         import pandas as pd
 
         frame = pd.DataFrame(np.asarray(data.x_train[:20]), columns=list(data.feature_names))
-        frame.insert(0, t("data.label"), [names[k] for k in data.y_train[:20]])
+        labels = [round(float(v), 4) for v in data.y_train[:20]] if data.regression else [names[k] for k in data.y_train[:20]]
+        frame.insert(0, data.target_names[0] if data.regression else t("data.label"), labels)
         st.dataframe(frame, hide_index=True, height=260)
-    st.plotly_chart(
-        charts.class_counts_figure(data.class_counts(), names, t("data.counts_title"), t("data.class"), t("data.samples")),
-        width="stretch",
-    )
+    if data.regression:  # values, not classes: how they spread
+        target = data.target_names[0]
+        st.plotly_chart(
+            charts.histogram_figure(data.y_train, t("data.values_title", target=target), target, t("data.samples")),
+            width="stretch",
+        )
+    else:
+        st.plotly_chart(
+            charts.class_counts_figure(data.class_counts(), names, t("data.counts_title"), t("data.class"), t("data.samples")),
+            width="stretch",
+        )

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import datasets
 from core.i18n import LocalizedError
-from core.model_rules import ModelBuildError, plan_loss
+from core.model_rules import ModelBuildError, loss_fits, plan_loss, task_name
 from core.spec import LOSSES, OPTIMIZERS
 from core.summary import summarize
 from ui import keys, state
@@ -28,9 +28,20 @@ def use_optimizer_default_rate() -> None:
     st.session_state.pop(keys.bound("CompileSpec", "learning_rate"), None)
 
 
+# The summary first (cached per model-shaping setting): its plan says what the output layer is, uploads included.
+try:
+    summary, problem = summarize(spec, state.owner()), None
+except LocalizedError as exc:  # ModelBuildError names the layer; otherwise the data is missing or an upload unreadable
+    summary, problem = None, exc
+
+
 def output_text() -> str:
     try:
-        plan = plan_loss("binary" if info.n_classes == 2 else "multiclass", info.n_classes, c.loss)
+        plan = (
+            summary.plan
+            if summary is not None
+            else plan_loss(task_name(info.task == "regression", info.n_classes), info.n_outputs, c.loss)
+        )
         return t("model.output_line", units=plan.units, activation=plan.activation, loss=plan.loss)
     except ModelBuildError as exc:
         return t("model.output_line_invalid", error=state.say(exc.msg))
@@ -82,21 +93,18 @@ with settings:
         t("model.loss"),
         c,
         "loss",
-        options=list(LOSSES),
+        options=[loss for loss in LOSSES if loss_fits(loss, info.task == "regression") or loss == c.loss],
         format_func=lambda v: t("model.loss_auto") if v == "auto" else v,
         help=t("help.loss"),
     )
 
 st.divider()
 st.subheader(t("model.summary"))
-try:
-    with st.spinner(t("model.building")):
-        summary = summarize(spec, state.owner())
-except ModelBuildError as exc:
-    st.error(state.say(exc.msg), icon=":material/error:")
+if isinstance(problem, ModelBuildError):
+    st.error(state.say(problem.msg), icon=":material/error:")
     st.stop()
-except LocalizedError as exc:  # the data is missing or an upload cannot be read
-    st.warning(state.say(exc.msg), icon=":material/cloud_off:")
+if problem is not None or summary is None:  # the data is missing or an upload cannot be read
+    st.warning(state.say(problem.msg), icon=":material/cloud_off:")
     st.stop()
 
 a, b, c2 = st.columns(3)

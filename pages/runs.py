@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import jobs, runs
 from core.i18n import Plain, markdown_escape
-from ui import polling, recipes_view, runs_view, state
+from ui import polling, recipes_view, results_view, runs_view, state
 from ui.state import t
 
 state.require_app()
@@ -60,3 +60,6 @@ runs_view.settings_diff(chosen)
 if len(chosen) == 1:
     st.subheader(t("runs.run_title", name=Plain(chosen[0].name)))
     runs_view.actions(chosen[0])
+    evaluation = runs_view.evaluation_of(chosen[0])
+    if evaluation is not None:
+        results_view.predict_one(chosen[0].spec, evaluation, chosen[0].id)

@@ -39,6 +39,11 @@ def guess_scored(group: str, since: float) -> str:
     return f"guess_scored_{group}_{since}"
 
 
+def predict_index(run_id: str) -> str:
+    """Which test sample "predict one" shows for a run."""
+    return f"predict.{run_id}"
+
+
 def rename(run_id: str) -> str:
     """The Runs page's name field of one run."""
     return f"rename.{run_id}"

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, recipes, runs
+from core.analysis import Evaluation
 from core.i18n import Plain
 from core.spec import settings_table
 from ui import downloads, keys, state
@@ -21,21 +22,31 @@ def _pct(value) -> str:
 def _reported(run: runs.Run) -> str:
     if not run.spec.recipe or run.spec.recipe not in recipes.RECIPES:
         return ""
-    reported = recipes.get(run.spec.recipe).reported_for(run.spec.fit.epochs)
+    recipe = recipes.get(run.spec.recipe)
+    reported = recipe.reported_for(run.spec.fit.epochs) if recipe.compares_with_tutorial(run.spec) else None
     return f"{t(f'metric.{reported.metric}')} {reported.value:g}" if reported else ""
+
+
+#: The figures of the table: a classification's accuracies; a regression's errors (columns shown when such runs exist).
+CLASSIFICATION_FIGURES = ("train_accuracy", "val_accuracy", "test_accuracy")
+REGRESSION_FIGURES = ("val_mae", "test_mae")
+
+
+def figures_for(all_runs: list[runs.Run]) -> tuple[str, ...]:
+    kinds = {run.spec.regression for run in all_runs}
+    return (CLASSIFICATION_FIGURES if False in kinds or not kinds else ()) + (REGRESSION_FIGURES if True in kinds else ())
 
 
 def table(all_runs: list[runs.Run]) -> list[runs.Run]:
     """The runs as a selectable table; returns the selected runs."""
+    figures = figures_for(all_runs)
     rows = [
         {
             t("runs.col_name"): run.name,
             t("runs.col_status"): t(f"status.{run.status}"),
             t("runs.col_dataset"): t(f"datasets.{run.spec.data.name}.title"),
             t("runs.col_epochs"): run.epochs,
-            t("metric.train_accuracy"): _pct(run.metrics.get("train_accuracy")),
-            t("metric.val_accuracy"): _pct(run.metrics.get("val_accuracy")),
-            t("metric.test_accuracy"): _pct(run.metrics.get("test_accuracy")),
+            **{t(f"metric.{figure}"): _pct(run.metrics.get(figure)) for figure in figures},
             t("runs.col_tutorial"): _reported(run),
             t("runs.col_seconds"): round(run.seconds, 1),
             t("runs.col_when"): time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
@@ -48,14 +59,7 @@ def table(all_runs: list[runs.Run]) -> list[runs.Run]:
         t("runs.col_name"): st.column_config.TextColumn(width="medium"),
         **{
             t(key): st.column_config.Column(width="small")
-            for key in (
-                "runs.col_status",
-                "runs.col_epochs",
-                "metric.train_accuracy",
-                "metric.val_accuracy",
-                "metric.test_accuracy",
-                "runs.col_seconds",
-            )
+            for key in ("runs.col_status", "runs.col_epochs", *(f"metric.{figure}" for figure in figures), "runs.col_seconds")
         },
     }
     event = st.dataframe(
@@ -71,9 +75,10 @@ def table(all_runs: list[runs.Run]) -> list[runs.Run]:
 
 
 def compare(series: list[tuple[str, dict]], key: str = "compare") -> None:
-    """Accuracy and loss of several runs, one chart each: dotted = training, solid = validation."""
-    left, right = st.columns(2)
-    for column, metric in ((left, "accuracy"), (right, "loss")):
+    """Accuracy (a regression's MAE) and loss of several runs, one chart each: dotted = training, solid = validation."""
+    metrics = [m for m in ("accuracy", "mae") if any(m in history for _, history in series)] or ["accuracy"]
+    metrics.append("loss")
+    for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
         column.plotly_chart(
             charts.compare_figure(
                 series, metric, t(f"chart.{metric}"), t("chart.epoch"), t("chart.train"), t("chart.validation")
@@ -105,6 +110,12 @@ def settings_diff(chosen: list[runs.Run]) -> None:
     st.dataframe(styled, width="stretch")
     count = int(differs.sum())
     st.caption(t("runs.diff_caption_one") if count == 1 else t("runs.diff_caption", count=count))
+
+
+def evaluation_of(run: runs.Run) -> Evaluation | None:
+    """The run's test-set results as its worker stored them, or None (stopped before the evaluation, or failed)."""
+    blob = runs.get_blob(run.id, "evaluation")
+    return Evaluation.from_blob(blob) if blob else None
 
 
 def _rename(run: runs.Run) -> None:

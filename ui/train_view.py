@@ -8,9 +8,10 @@ from core import charts, datasets, diagnosis, images, recipes
 from core import preflight as pre
 from core.i18n import LocalizedError
 from core.jobs import JobView
+from core.model_rules import headline_metric
 from core.pipeline import first_training_batch
 from core.status import Phase, Status
-from ui import downloads, keys, state
+from ui import downloads, keys, results_view, state
 from ui.state import t
 from ui.widgets import bound
 
@@ -83,7 +84,9 @@ def augmentation_panel(spec) -> None:
 def tutorial_figure(view: JobView):
     """The tutorial's reported figure for this job's recipe and epoch count, if any."""
     recipe = recipes.RECIPES.get(view.spec.recipe)
-    return recipe.reported_for(view.spec.fit.epochs) if recipe else None
+    if recipe is None or not recipe.compares_with_tutorial(view.spec):
+        return None
+    return recipe.reported_for(view.spec.fit.epochs)
 
 
 def drawn_state(view: JobView) -> tuple:
@@ -113,13 +116,14 @@ def live_charts(view: JobView) -> None:
             view.history, "loss", t("chart.loss"), t("chart.epoch"), t("chart.train"), t("chart.validation"), epochs
         ),
     )
+    headline = headline_metric(view.spec.regression)  # accuracy, or a regression's mean absolute error
     accuracy = _figure(
-        "accuracy",
+        headline,
         view,
         lambda: charts.history_figure(
             view.history,
-            "accuracy",
-            t("chart.accuracy"),
+            headline,
+            t(f"chart.{headline}"),
             t("chart.epoch"),
             t("chart.train"),
             t("chart.validation"),
@@ -129,9 +133,9 @@ def live_charts(view: JobView) -> None:
         ),
     )
     columns[0].plotly_chart(loss, key="chart_loss", width="stretch")
-    columns[1].plotly_chart(accuracy, key="chart_accuracy", width="stretch")
+    columns[1].plotly_chart(accuracy, key=f"chart_{headline}", width="stretch")
     if found is not None:
-        names = state.class_names(view.spec.data.name, [str(k) for k in range(found.n_classes)])
+        names = state.class_names(view.spec.data.name, [str(k) for k in range(found.n_classes)])  # none: a regression
         boundary = _figure(
             f"boundary-{found.epoch}",
             view,
@@ -152,59 +156,18 @@ def message(view: JobView) -> None:
         st.info(text, icon=":material/info:")
 
 
-def _metrics(view: JobView, ev) -> None:
-    a, b, c, d = st.columns(4)
-    a.metric(t("results.test_accuracy"), f"{ev.test_accuracy:.4f}")
-    b.metric(t("results.test_loss"), f"{ev.test_loss:.4f}")
-    c.metric(t("results.test_samples"), f"{ev.n_test:,}")
-    reported = tutorial_figure(view)
-    ours = recipes.ours(reported.metric, view.history, ev.test_accuracy) if reported else None
-    if ours is not None:
-        metric = t(f"metric.{reported.metric}")
-        d.metric(
-            t("results.vs_tutorial", metric=metric[:1].upper() + metric[1:], value=f"{reported.value:g}"),
-            f"{ours:.4f}",
-            delta=t("results.points", delta=f"{(ours - reported.value) * 100:+.2f}"),
-            delta_color="off",
-        )
-
-
-def _mistakes(ev, names: list[str]) -> None:
-    """The first mistakes, with the pictures (or feature values) they were made on."""
-    st.markdown(f"**{t('results.mistakes', count=ev.n_wrong)}**")
-    shown = ev.mistakes[:16]
-    if not len(shown):
-        return
-    caption = [t("results.true_pred", true=names[true], pred=names[pred]) for _, true, pred in shown]
-    if ev.images:
-        st.image([images.for_display(img) for img in ev.samples[: len(shown)]], caption=caption, width=80)
-        return
-    rows = [
-        {t("results.index"): int(i), t("results.true"): names[true], t("results.predicted"): names[pred]}
-        for i, true, pred in shown
-    ]
-    if ev.samples is not None and ev.feature_names:
-        for row, sample in zip(rows, ev.samples, strict=False):
-            row.update({name: round(float(v), 4) for name, v in zip(ev.feature_names, sample, strict=False)})
-    st.dataframe(rows, hide_index=True)
-
-
 def results(view: JobView) -> None:
-    """Test metrics, confusion matrix, mistakes and downloads of a finished or stopped job."""
+    """Test figures, what went wrong (or a regression's scatter), one sample predicted, and the downloads."""
     ev = view.evaluation
     if ev is None:
         return
-    names = state.class_names(view.spec.data.name, list(ev.class_names))
     st.subheader(t("results.title"))
-    _metrics(view, ev)
-    matrix, mistakes = st.columns([1, 1])
-    matrix.plotly_chart(
-        charts.confusion_figure(ev.confusion, names, t("results.confusion"), t("results.predicted"), t("results.true")),
-        key="chart_confusion",
-        width="stretch",
-    )
-    with mistakes:
-        _mistakes(ev, names)
+    results_view.metrics(ev, view.history, tutorial_figure(view))
+    if ev.regression:
+        results_view.regression(ev)
+    else:
+        results_view.classification(ev, state.class_names(view.spec.data.name, list(ev.class_names)))
+    results_view.predict_one(view.spec, ev, view.id)
     downloads.panel(view.run)
 
 

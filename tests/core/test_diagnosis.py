@@ -107,7 +107,7 @@ def real_case(name):
 # --------------------------------------------------------------------------- healthy runs say nothing
 
 
-HEALTHY_REAL = ["moons", "iris", "breast_80", "digits_overfit_lr01", "wine_sgd", "moons_es"]
+HEALTHY_REAL = ["moons", "iris", "breast_80", "digits_overfit_lr01", "wine_sgd", "moons_es", "auto_mpg_regression"]
 
 
 @pytest.mark.parametrize("name", HEALTHY_REAL)
@@ -117,6 +117,21 @@ def test_real_healthy_runs_produce_no_findings_at_any_epoch(name):
         assert diagnose(part, spec, "running", n_classes) == [], (name, k)
     assert diagnose(history, spec, "finished", n_classes) == []
     assert diagnose(history, spec, "stopped", n_classes) == []
+
+
+def test_a_regression_is_judged_by_its_loss_alone():
+    """No accuracy to read: a stalled mean squared error is a plateau; one that fell most of the way is not."""
+    spec = spec_for("auto_mpg")
+    stalled = {"loss": [600.0, 420.0] + [410.0] * 10, "val_loss": [600.0, 430.0] + [415.0] * 10}
+    assert kinds(diagnose(stalled, spec, "running", None)) == ["plateau"]
+    assert "over half of where it started" in str(diagnose(stalled, spec, "running", None)[0].message)
+    learned = {"loss": [600.0, 200.0, 50.0] + [9.0] * 9, "val_loss": [600.0, 210.0, 55.0] + [10.0] * 9}
+    assert diagnose(learned, spec, "finished", None) == []
+    overfit_mse = {
+        "loss": list(decay(20, 600.0, 5.0)),
+        "val_loss": [600.0 * 0.6**t + 8 for t in range(10)] + [8 + t for t in range(10)],
+    }
+    assert "overfitting" in kinds(diagnose(overfit_mse, spec, "running", None))
 
 
 @pytest.mark.parametrize("noise, seed", [(0.0, 0), (0.01, 1), (0.02, 2), (0.02, 3), (0.03, 4), (0.03, 5)])
@@ -560,6 +575,7 @@ def scenario_findings():
         ({"loss": [2.3 * 0.985**t for t in range(12)], "accuracy": [0.1] * 12}, spec_for("mnist"), "running", 10),
         ({"loss": [2.0, 1.8, 1.7, 1.62, 1.56], "accuracy": [0.28, 0.36, 0.40, 0.43, 0.45]}, spec_for("cifar10"), "finished", 10),
         ({"loss": decay(14, 0.6, 0.2), "val_loss": zigzag(14, 0.4, 0.35)}, spec_for(), "running", 2),
+        ({"loss": [600.0, 420.0] + [410.0] * 10, "mae": [24.0] * 12}, spec_for("auto_mpg"), "running", None),
     ]
     for history, spec, status, n_classes in cases:
         found = diagnose(history, spec, status, n_classes)

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -141,6 +142,9 @@ def test_two_jobs_never_share_a_model():
     assert [layer.name for layer in a.model.layers] == ["input", "rescale", "flatten_1", "dense_1", "dropout_1", "output"]
 
 
-def test_divergence_bound_grows_with_the_number_of_classes():
-    assert pipeline.divergence_bound(2) == 1000.0
-    assert pipeline.divergence_bound(10) == pytest.approx(1000 * np.log(10))
+def test_divergence_bound_grows_with_the_number_of_classes_or_the_targets_size():
+    classes = lambda k: SimpleNamespace(regression=False, n_classes=k)  # noqa: E731
+    assert pipeline.divergence_bound(classes(2)) == 1000.0
+    assert pipeline.divergence_bound(classes(10)) == pytest.approx(1000 * np.log(10))
+    mpg = SimpleNamespace(regression=True, y_train=np.array([20.0, 30.0]))  # predicting 0 costs mean(y^2) = 650
+    assert pipeline.divergence_bound(mpg) == pytest.approx(650_000)
