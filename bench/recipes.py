@@ -28,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PLAYGROUND_OFFLINE", "1")  # the real data is local: never wait for a download
 
 from core import recipes  # noqa: E402
+from core.builder import steps_per_epoch  # noqa: E402
 from core.pipeline import train as train_here  # noqa: E402
 from core.pipeline import warm_imports  # noqa: E402
 
@@ -99,6 +100,8 @@ def train(recipe_id: str, epochs: int | None = None, seed: int | None = None) ->
         "val_accuracy": last("val_accuracy"),
         "test_accuracy": ev.test_accuracy if ev else None,
         "test_mae": ev.test_mae if ev else None,
+        "learning_rate_after_1": (history.get("learning_rate") or [None])[0],
+        "updates_per_epoch": steps_per_epoch(spec, 60_000) if spec.data.name in ("mnist", "fashion_mnist") else None,
         "dataset": spec.data.name,
         # How much the last epochs wander (an overfit net's final figure is one draw from this range).
         "val_accuracy_last_tenth": spread(history.get("val_accuracy", [])),
@@ -150,6 +153,8 @@ def judge(result: dict, results: dict) -> tuple[str, str, str, bool | None]:
             return "gap < overfit's", f"gap {gap(result):.3f}", "", None
         ok = gap(result) < gap(base)
         return f"gap < {gap(base):.3f}", f"gap {gap(result):.3f}", f"{(gap(result) - gap(base)) * 100:+.1f} pp", ok
+    if recipe.criterion == "lr_decay":
+        return judge_decay(result, recipe)
     if reported is None:
         return "-", "-", "", None
     if reported.metric == "test_mae":
@@ -170,6 +175,21 @@ def judge(result: dict, results: dict) -> tuple[str, str, str, bool | None]:
     if recipe.criterion == "overfits":
         ok = ours >= 0.99 and result["val_accuracy"] < ours - 0.05
     return f"{reported.metric} {'~' if reported.approximate else ''}{reported.value:g}", f"{ours:.4f}", f"{diff:+.2f} pp", ok
+
+
+def judge_decay(result: dict, recipe) -> tuple[str, str, str, bool | None]:
+    """Keras 2's decay, replayed: the learning rate after epoch 1 against lr / (1 + decay * updates)."""
+    updates, ours = result.get("updates_per_epoch"), result.get("learning_rate_after_1")
+    if not updates or ours is None:
+        return "lr after epoch 1", "-", "", False
+    expected = recipes.keras2_rate(recipe.spec.compile, updates)
+    diff = ours - expected
+    return (
+        f"lr after epoch 1 = {expected:.7f}",
+        f"{ours:.7f} ({result['test_accuracy']:.4f} test acc)",
+        f"{diff:+.1e}",
+        abs(diff) <= 1e-9 + 1e-6 * expected,
+    )
 
 
 def judge_error(result: dict, reported, recipe) -> tuple[str, str, str, bool | None]:

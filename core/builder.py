@@ -29,16 +29,36 @@ from core import shapes, transfer
 from core.datasets import Dataset
 from core.graph import BUILD_LOCK, Graph, LayerRow, diagram, shape_text
 from core.model_rules import RESERVED_NAMES, LossPlan, ModelBuildError, plan_loss
-from core.spec import CompileSpec, ExperimentSpec, LayerSpec
+from core.spec import INITIALIZER_DEFAULTS, CompileSpec, ExperimentSpec, LayerSpec
 
 __all__ = ["RESERVED_NAMES", "LossPlan", "ModelBuildError", "plan_loss", "diagram", "shape_text", "build_model"]
 
 
-def make_optimizer(c: CompileSpec):
-    """The Keras optimizer a CompileSpec describes, with its learning rate set explicitly."""
+def learning_rate(c: CompileSpec, steps_per_epoch: int = 1, epochs: int = 1):
+    """The optimizer's learning rate: a number, or a keras.optimizers.schedules object stepping per update.
+
+    >>> learning_rate(CompileSpec(learning_rate=0.01))
+    0.01
+    """
+    lr = c.learning_rate
+    if c.schedule in ("none", "plateau"):  # plateau: the ReduceLROnPlateau callback changes it (core/pipeline.py)
+        return lr
     import keras
 
-    lr = c.learning_rate
+    schedules = keras.optimizers.schedules
+    if c.schedule == "keras2_decay":  # Keras 2's SGD(decay=...): lr / (1 + decay * iterations)
+        return schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=c.decay)
+    if c.schedule == "cosine":  # down to 0 over the whole run
+        return schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * epochs))
+    every = max(1, steps_per_epoch * c.schedule_epochs)  # step and exponential: x factor every schedule_epochs
+    return schedules.ExponentialDecay(lr, every, c.schedule_factor, staircase=c.schedule == "step")
+
+
+def make_optimizer(c: CompileSpec, steps_per_epoch: int = 1, epochs: int = 1):
+    """The Keras optimizer a CompileSpec describes, with its learning rate (or schedule) set explicitly."""
+    import keras
+
+    lr = learning_rate(c, steps_per_epoch, epochs)
     if c.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=lr, momentum=c.momentum, nesterov=c.nesterov)
     if c.optimizer == "rmsprop":
@@ -79,11 +99,18 @@ def _l2(keras, value: float):
     return keras.regularizers.L2(value) if value > 0 else None
 
 
+def _initializers(p: dict) -> dict:
+    """Keras takes initializers by name; specs saved before they existed get Keras's defaults."""
+    return {name: p.get(name, default) for name, default in INITIALIZER_DEFAULTS.items()}
+
+
 def _keras_layer(keras, layer: LayerSpec):
     """The one Keras layer of a plain spec layer, with its explicit name."""
     L, p, n = keras.layers, layer.params, layer.name
     make = {
-        "Dense": lambda: L.Dense(p["units"], activation=p["activation"], kernel_regularizer=_l2(keras, p["l2"]), name=n),
+        "Dense": lambda: L.Dense(
+            p["units"], activation=p["activation"], kernel_regularizer=_l2(keras, p["l2"]), **_initializers(p), name=n
+        ),
         "Dropout": lambda: L.Dropout(p["rate"], name=n),
         "BatchNormalization": lambda: L.BatchNormalization(name=n),
         "Activation": lambda: L.Activation(p["activation"], name=n),
@@ -96,6 +123,7 @@ def _keras_layer(keras, layer: LayerSpec):
             padding=p["padding"],
             activation=p["activation"],
             kernel_regularizer=_l2(keras, p["l2"]),
+            **_initializers(p),
             name=n,
         ),
         "MaxPooling2D": lambda: L.MaxPooling2D(p["pool_size"], strides=p["strides"] or None, padding=p["padding"], name=n),
@@ -161,7 +189,21 @@ def _preprocessing(g: Graph, spec: ExperimentSpec, data: Dataset, x, load_weight
     return x
 
 
-def compile_model(model, c: CompileSpec, plan: LossPlan, steps_per_execution: int = 1) -> None:
+def training_cut(spec: ExperimentSpec, n_train: int) -> int:
+    """How many training samples `fit` trains on: validation_split takes the last fraction, exactly as Keras does."""
+    if spec.data.validation == "test":
+        return n_train
+    return int(np.floor(n_train * (1.0 - spec.data.validation_split)))
+
+
+def steps_per_epoch(spec: ExperimentSpec, n_train: int) -> int:
+    """Optimizer updates per epoch (what a learning-rate schedule counts): batches of the training part."""
+    return max(1, -(-training_cut(spec, n_train) // spec.fit.batch_size))
+
+
+def compile_model(
+    model, c: CompileSpec, plan: LossPlan, steps_per_execution: int = 1, steps_per_epoch: int = 1, epochs: int = 1
+) -> None:
     """Compile with the spec's optimizer, the plan's loss and its metrics: accuracy (named "accuracy" in the history),
     or for a regression the mean absolute error and root mean squared error ("mae", "rmse")."""
     import keras
@@ -170,7 +212,12 @@ def compile_model(model, c: CompileSpec, plan: LossPlan, steps_per_execution: in
         metrics = [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]
     else:
         metrics = [getattr(keras.metrics, plan.metric)(name="accuracy")]
-    model.compile(optimizer=make_optimizer(c), loss=plan.loss, metrics=metrics, steps_per_execution=steps_per_execution)
+    model.compile(
+        optimizer=make_optimizer(c, steps_per_epoch, epochs),
+        loss=plan.loss,
+        metrics=metrics,
+        steps_per_execution=steps_per_execution,
+    )
 
 
 def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, load_weights: bool = True):
@@ -191,7 +238,7 @@ def build_model(spec: ExperimentSpec, data: Dataset, seed: int | None = None, lo
         x = _stack(g, spec, _preprocessing(g, spec, data, inputs, load_weights))
         outputs = g.add(keras.layers.Dense(plan.units, activation=plan.activation, name="output"), x)
         model = keras.Model(inputs, outputs, name="playground_model")
-        compile_model(model, spec.compile, plan)
+        compile_model(model, spec.compile, plan, steps_per_epoch=steps_per_epoch(spec, len(data.x_train)), epochs=spec.fit.epochs)
     for row in g.rows:
         if row.name != "input" and row.block != "base":
             row.params = int(model.get_layer(row.name).count_params())

@@ -35,6 +35,24 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
     return fig
 
 
+def learning_rate_figure(
+    rates: Sequence[float], title: str, x_title: str = "epoch", total_epochs: int | None = None
+) -> go.Figure:
+    """The learning rate each epoch ended with (the callback reads the optimizer's, schedule included).
+
+    >>> len(learning_rate_figure([0.01, 0.005], "Learning rate").data)
+    1
+    """
+    fig = go.Figure(
+        go.Scatter(x=list(range(1, len(rates) + 1)), y=list(rates), mode="lines+markers", line=dict(color=TRAIN_COLOR))
+    )
+    _layout(fig, title, x_title, title, height=260)
+    fig.update_yaxes(exponentformat="e", rangemode="tozero")
+    if total_epochs:
+        fig.update_xaxes(range=[0.5, total_epochs + 0.5])
+    return fig
+
+
 def history_figure(
     history: dict[str, Sequence[float]],
     metric: str,

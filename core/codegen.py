@@ -28,10 +28,17 @@ from importlib import metadata
 from core import augment, datasets, pretrained, transfer
 from core.datasets import DATASETS, UPLOADED
 from core.model_rules import LossPlan, plan_loss, task_name
-from core.spec import CompileSpec, ExperimentSpec, LayerSpec
+from core.spec import INITIALIZER_DEFAULTS, CompileSpec, ExperimentSpec, LayerSpec
 
 #: ImageDataGenerator settings that move pixels: apply_transform hands those to scipy.ndimage.
 _GEOMETRIC = ("rotation_range", "width_shift_range", "height_shift_range", "shear_range", "zoom_range")
+
+
+class Code(str):
+    """Python source to paste as it is (`_args` writes other values with repr)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _args(*positional, **keywords) -> str:
@@ -333,6 +340,9 @@ def _target_lines(plan: LossPlan, n_classes: int) -> list[str]:
 def _layer_lines(layer: LayerSpec) -> list[str]:
     p, n, t = layer.params, layer.name, layer.type
     reg = lambda: {"kernel_regularizer": f"keras.regularizers.L2({p['l2']!r})"} if p.get("l2") else {}  # noqa: E731
+    init = {  # only what differs from Keras's defaults, so the usual script stays as short as the tutorials'
+        key: repr(p[key]) for key, default in INITIALIZER_DEFAULTS.items() if p.get(key, default) != default
+    }
 
     def call(cls: str, *args, src: str = "x", out: str = "x", extra: dict | None = None, **kw) -> str:
         text = _args(*args, **kw)
@@ -341,7 +351,7 @@ def _layer_lines(layer: LayerSpec) -> list[str]:
         return f"{out} = keras.layers.{cls}({text})({src})"
 
     if t == "Dense":
-        return [call("Dense", p["units"], activation=p["activation"], name=n, extra=reg())]
+        return [call("Dense", p["units"], activation=p["activation"], name=n, extra={**reg(), **init})]
     if t == "Dropout":
         return [call("Dropout", p["rate"], name=n)]
     if t in ("BatchNormalization", "Flatten", "GlobalAveragePooling2D"):
@@ -358,7 +368,7 @@ def _layer_lines(layer: LayerSpec) -> list[str]:
                 padding=p["padding"],
                 activation=p["activation"],
                 name=n,
-                extra=reg(),
+                extra={**reg(), **init},
             )
         ]
     if t in ("MaxPooling2D", "AveragePooling2D"):
@@ -390,18 +400,43 @@ def _layer_lines(layer: LayerSpec) -> list[str]:
 
 
 def _optimizer(c: CompileSpec) -> str:
+    lr = Code("learning_rate") if c.schedule not in ("none", "plateau") else c.learning_rate
     if c.optimizer == "sgd":
-        return f"keras.optimizers.SGD({_args(learning_rate=c.learning_rate, momentum=c.momentum, nesterov=c.nesterov)})"
+        return f"keras.optimizers.SGD({_args(learning_rate=lr, momentum=c.momentum, nesterov=c.nesterov)})"
     if c.optimizer == "rmsprop":
-        return f"keras.optimizers.RMSprop({_args(learning_rate=c.learning_rate, momentum=c.momentum)})"
+        return f"keras.optimizers.RMSprop({_args(learning_rate=lr, momentum=c.momentum)})"
     if c.optimizer == "adamw":
-        return f"keras.optimizers.AdamW({_args(learning_rate=c.learning_rate, weight_decay=c.weight_decay)})"
+        return f"keras.optimizers.AdamW({_args(learning_rate=lr, weight_decay=c.weight_decay)})"
     if c.optimizer == "adagrad" and c.initial_accumulator != 0.1:
-        return (
-            f"keras.optimizers.Adagrad({_args(learning_rate=c.learning_rate, initial_accumulator_value=c.initial_accumulator)})"
-        )
+        return f"keras.optimizers.Adagrad({_args(learning_rate=lr, initial_accumulator_value=c.initial_accumulator)})"
     cls = {"adagrad": "Adagrad", "adam": "Adam", "adadelta": "Adadelta"}[c.optimizer]
-    return f"keras.optimizers.{cls}(learning_rate={c.learning_rate!r})"
+    return f"keras.optimizers.{cls}(learning_rate={lr!r})"
+
+
+def _schedule_lines(spec: ExperimentSpec) -> list[str]:
+    """The learning-rate schedule, as core/builder.learning_rate makes it (plateau is a callback instead)."""
+    c, d = spec.compile, spec.data
+    if c.schedule in ("none", "plateau"):
+        return []
+    if c.schedule == "keras2_decay":
+        return [
+            f"# Keras 2's SGD(decay={c.decay!r}): lr / (1 + decay * updates). Keras 3 dropped `decay`; this is the same.",
+            f"learning_rate = keras.optimizers.schedules.InverseTimeDecay({c.learning_rate!r}, decay_steps=1, decay_rate={c.decay!r})",
+        ]
+    trained = "len(x_train)" if d.validation == "test" else f"int(np.floor(len(x_train) * (1 - {d.validation_split!r})))"
+    lines = [f"steps_per_epoch = -(-{trained} // {spec.fit.batch_size})  # optimizer updates per epoch"]
+    if c.schedule == "cosine":
+        return [
+            *lines,
+            f"learning_rate = keras.optimizers.schedules.CosineDecay({c.learning_rate!r}, decay_steps=steps_per_epoch * {spec.fit.epochs})",
+        ]
+    staircase = c.schedule == "step"
+    return [
+        *lines,
+        f"# x {c.schedule_factor:g} every {c.schedule_epochs} epochs" + (", in steps" if staircase else ", smoothly"),
+        f"learning_rate = keras.optimizers.schedules.ExponentialDecay({c.learning_rate!r}, steps_per_epoch * {c.schedule_epochs}, "
+        f"{c.schedule_factor!r}, staircase={staircase})",
+    ]
 
 
 def _transfer_lines(spec: ExperimentSpec) -> list[str]:
@@ -503,6 +538,7 @@ def _compile_lines(spec: ExperimentSpec, plan: LossPlan) -> list[str]:
     return [
         "",
         "# 3. How it learns",
+        *_schedule_lines(spec),
         f"model.compile(optimizer={_optimizer(spec.compile)}, loss={plan.loss!r}, metrics={metrics})",
     ]
 
@@ -582,6 +618,11 @@ def _callback_lines(spec: ExperimentSpec) -> list[str]:
         items.append(
             f'    keras.callbacks.EarlyStopping(monitor="val_loss", patience={f.patience}, '
             f"restore_best_weights={f.restore_best_weights}),"
+        )
+    c = spec.compile
+    if c.schedule == "plateau":
+        items.append(
+            f'    keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor={c.schedule_factor!r}, patience={c.schedule_epochs}),'
         )
     if f.tensorboard:
         items += [

@@ -26,7 +26,7 @@ import numpy as np
 
 from core import augment, datasets, eta, preflight, transfer
 from core.analysis import DecisionGrid, decision_map, evaluate
-from core.builder import build_model, compile_model, targets
+from core.builder import build_model, compile_model, steps_per_epoch, targets, training_cut
 from core.dataset_catalogue import UPLOADED
 from core.i18n import LocalizedError, Msg
 from core.inside import VIEW_IMAGES, inside_views, weight_histograms
@@ -101,7 +101,7 @@ def training_input(spec: ExperimentSpec, data, plan) -> TrainingInput:
     if spec.data.validation == "test":
         validation = (data.x_test, targets(data.y_test, plan, data.n_classes))
     else:
-        cut = int(np.floor(len(x) * (1.0 - spec.data.validation_split)))  # exactly Keras's split
+        cut = training_cut(spec, len(x))  # exactly Keras's split
         x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
     a = spec.augment
     if a.enabled and data.kind == "image" and not augment.is_identity(a):
@@ -181,7 +181,14 @@ def _prepare(spec: ExperimentSpec, owner: str, recorder: Recorder, clock: _Clock
     train_input = training_input(spec, data, built.plan)
     steps = steps_per_execution(spec, built.model, len(data.x_train))
     if steps > 1:  # compiled again before any step ran: the same optimizer settings, nothing trained is lost
-        compile_model(built.model, spec.compile, built.plan, steps)
+        compile_model(
+            built.model,
+            spec.compile,
+            built.plan,
+            steps,
+            steps_per_epoch=steps_per_epoch(spec, len(data.x_train)),
+            epochs=spec.fit.epochs,
+        )
     clock.lap("build")
     recorder.record_model(built.total_params)
     return shown, data, built, train_input
@@ -219,6 +226,12 @@ def _callbacks(spec: ExperimentSpec, data, built, recorder: Recorder, log_dir: s
     if spec.fit.tensorboard and log_dir:
         # As tutorial 000: logs for TensorBoard, with weight histograms every epoch.
         callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir, histogram_freq=1))
+    if spec.compile.schedule == "plateau":  # after LiveCallback: each epoch records the rate it trained with
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=spec.compile.schedule_factor, patience=spec.compile.schedule_epochs
+            )
+        )
     early = None
     if spec.fit.early_stopping:
         early = keras.callbacks.EarlyStopping(

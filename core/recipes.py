@@ -103,6 +103,29 @@ def _spec(
 L = LayerSpec.make
 
 
+def _sgd_decay_spec() -> ExperimentSpec:
+    """Tutorial 003's `SGD(lr=0.01, decay=1e-6, momentum=0.9)` on its MNIST MLP (784-50-20-10, sigmoid)."""
+    spec = _spec(
+        "mnist",
+        [L("Flatten"), L("Dense", units=50, activation="sigmoid"), L("Dense", units=20, activation="sigmoid")],
+        "sgd",
+        0.01,
+        32,
+        10,
+    )
+    spec.compile.momentum, spec.compile.schedule, spec.compile.decay = 0.9, "keras2_decay", 1e-6
+    return spec
+
+
+def keras2_rate(c: CompileSpec, updates: int) -> float:
+    """Keras 2's decayed learning rate after `updates` optimizer steps: lr / (1 + decay * updates).
+
+    >>> round(keras2_rate(CompileSpec(learning_rate=0.01, decay=1e-6), 1875), 9)
+    0.009981285
+    """
+    return c.learning_rate / (1 + c.decay * updates)
+
+
 def _overfit_layers(l2: float = 0.0, dropout: float = 0.0) -> list[LayerSpec]:
     layers = []
     for _ in range(4):
@@ -270,6 +293,13 @@ RECIPES: dict[str, Recipe] = {
             Reported("train_accuracy", 0.9497),
         ),
         # Tutorial 003: the long course.
+        Recipe(
+            "sgd-decay",
+            "003",
+            _sgd_decay_spec(),
+            None,
+            criterion="lr_decay",
+        ),
         Recipe(
             "batchnorm-mlp",
             "003",

@@ -75,7 +75,13 @@ class Param:
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "swish")
 PADDINGS = ("valid", "same")
 
+#: Keras's weight initializers by name (tutorial 003: kernel_initializer='random_uniform', bias_initializer='zeros').
+INITIALIZERS = ("glorot_uniform", "he_normal", "he_uniform", "lecun_normal", "random_uniform", "random_normal", "zeros", "ones")
+
 _ACT = Param("activation", "choice", "relu", choices=ACTIVATIONS)
+#: Keras's own defaults for Dense and Conv2D.
+INITIALIZER_DEFAULTS = {"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}
+_INIT = tuple(Param(name, "choice", default, choices=INITIALIZERS) for name, default in INITIALIZER_DEFAULTS.items())
 _POOL = (
     Param("pool_size", "int", 2, 1, 8),
     Param("strides", "int", 0, 0, 8),  # 0 means "same as pool_size", as in Keras
@@ -84,7 +90,7 @@ _POOL = (
 
 #: Layer type -> its parameters. The builder maps each type to Keras layers.
 LAYER_TYPES: dict[str, tuple[Param, ...]] = {
-    "Dense": (Param("units", "int", 64, 1, 4096), _ACT, Param("l2", "float", 0.0, 0.0, 1.0, 0.001)),
+    "Dense": (Param("units", "int", 64, 1, 4096), _ACT, Param("l2", "float", 0.0, 0.0, 1.0, 0.001), *_INIT),
     "Dropout": (Param("rate", "float", 0.25, 0.0, 0.95, 0.05),),
     "BatchNormalization": (),
     "Activation": (_ACT,),
@@ -95,6 +101,7 @@ LAYER_TYPES: dict[str, tuple[Param, ...]] = {
         Param("padding", "choice", "valid", choices=PADDINGS),
         _ACT,
         Param("l2", "float", 0.0, 0.0, 1.0, 0.001),
+        *_INIT,
     ),
     "MaxPooling2D": _POOL,
     "AveragePooling2D": _POOL,
@@ -138,14 +145,20 @@ class LayerSpec:
     def short(self) -> str:
         """A compact Keras-style label: 'Dense(100, sigmoid)', 'Conv2D(32, 3x3)', 'Dropout(0.3)'."""
         p = self.params
+        init = "".join(  # what differs from Keras's defaults: "random_uniform", "bias ones"
+            f", {'bias ' if k == 'bias_initializer' else ''}{p[k]}"
+            for k, default in INITIALIZER_DEFAULTS.items()
+            if p.get(k, default) != default
+        )
         if self.type == "Dense":
-            return f"Dense({p['units']}, {p['activation']}" + (f", L2 {p['l2']:g})" if p["l2"] else ")")
+            return f"Dense({p['units']}, {p['activation']}" + (f", L2 {p['l2']:g}" if p["l2"] else "") + init + ")"
         if self.type == "Conv2D":
             extra = "".join(
                 [
                     f", stride {p['strides']}" if p["strides"] != 1 else "",
                     ", same" if p["padding"] == "same" else "",
                     f", {p['activation']}" if p["activation"] != "linear" else "",
+                    init,
                 ]
             )
             return f"Conv2D({p['filters']}, {p['kernel_size']}x{p['kernel_size']}{extra})"
@@ -176,6 +189,10 @@ class LayerSpec:
 # --------------------------------------------------------------------------- the spec parts
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw", "adadelta")
+#: How the learning rate changes during training. keras2_decay is Keras 2's `decay` argument (lr / (1 + decay * t)
+#: per update), which Keras 3 removed: InverseTimeDecay with decay_steps=1 is exactly it. plateau is the
+#: ReduceLROnPlateau callback; the others are keras.optimizers.schedules.
+SCHEDULES = ("none", "keras2_decay", "step", "exponential", "cosine", "plateau")
 #: Keras 3 defaults. The tutorials ran Keras 2, where Adagrad was 0.01 and Adadelta 1.0:
 #: recipes set those explicitly.
 DEFAULT_LEARNING_RATES = {
@@ -308,6 +325,10 @@ class CompileSpec:
     weight_decay: float = knob(0.004, 0.0, 1.0)  # AdamW
     # Adagrad: Keras 3 starts its sums of squared gradients at 0.1; Keras 2 at 0
     initial_accumulator: float = knob(0.1, 0.0, 10.0)
+    schedule: str = knob("none", choices=SCHEDULES)
+    decay: float = knob(1e-6, 0.0, 1.0)  # keras2_decay: per update
+    schedule_factor: float = knob(0.5, 0.01, 1.0, step=0.05, widget=(0.05, 0.95))  # step, exponential, plateau
+    schedule_epochs: int = knob(10, 1, 1000)  # step, exponential: epochs per factor; plateau: patience
     loss: str = knob("auto", choices=LOSSES)  # "auto": picked to match the output layer
 
 
@@ -535,6 +556,11 @@ class ExperimentSpec:
         return spec
 
 
+def schedule_fields(c: CompileSpec) -> dict[str, str]:
+    """The numbers a schedule's description shows."""
+    return {"decay": f"{c.decay:g}", "factor": f"{c.schedule_factor:g}", "epochs": str(c.schedule_epochs)}
+
+
 def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
     """The spec flattened to setting -> value, for comparing runs side by side.
 
@@ -562,6 +588,8 @@ def settings_table(spec: ExperimentSpec) -> dict[str, Any]:
         rows["momentum"] = f"{c.momentum:g}"
     if c.optimizer == "adagrad":
         rows["initial_accumulator"] = f"{c.initial_accumulator:g}"
+    if c.schedule != "none":
+        rows["schedule"] = (f"settings.schedule_{c.schedule}", schedule_fields(c))
     if kind_of(d.name) == "points":
         rows["noise"] = f"{d.noise:g}"
         rows["points"] = str(d.n_samples)

@@ -5,7 +5,7 @@ import streamlit as st
 from core import datasets
 from core.i18n import LocalizedError
 from core.model_rules import ModelBuildError, loss_fits, plan_loss, task_name
-from core.spec import LOSSES, OPTIMIZERS
+from core.spec import LOSSES, OPTIMIZERS, SCHEDULES
 from core.summary import summarize
 from ui import keys, state
 from ui.layers import layer_editor
@@ -75,6 +75,24 @@ with settings:
         format="%g",
         help=t("help.learning_rate"),
     )
+    bound(
+        st.selectbox,
+        t("model.schedule"),
+        c,
+        "schedule",
+        options=list(SCHEDULES),
+        format_func=lambda v: t(f"schedule.{v}"),
+        help=t("help.schedule"),
+    )
+    if c.schedule == "keras2_decay":
+        bound(st.number_input, t("model.decay"), c, "decay", format="%g", help=t("help.decay"))
+    if c.schedule in ("step", "exponential", "plateau"):
+        factor, every = st.columns(2)
+        with factor:
+            bound(st.slider, t("model.schedule_factor"), c, "schedule_factor", help=t("help.schedule_factor"))
+        with every:
+            label = "model.schedule_patience" if c.schedule == "plateau" else "model.schedule_epochs"
+            bound(st.number_input, t(label), c, "schedule_epochs", help=t("help.schedule_epochs"))
     if c.optimizer in ("sgd", "rmsprop"):
         bound(st.slider, t("model.momentum"), c, "momentum", help=t("help.momentum"))
     if c.optimizer == "sgd":

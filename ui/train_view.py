@@ -153,6 +153,14 @@ def live_charts(view: JobView) -> None:
             ),
         )
         columns[2].plotly_chart(boundary, key="chart_boundary", width="stretch")
+    rates = view.history.get("learning_rate")
+    if view.spec.compile.schedule != "none" and rates:  # a schedule: show where the rate went
+        figure = _figure(
+            "learning_rate",
+            view,
+            lambda: charts.learning_rate_figure(rates, t("chart.learning_rate"), t("chart.epoch"), epochs),
+        )
+        st.columns(2)[0].plotly_chart(figure, key="chart_learning_rate", width="stretch")
 
 
 def message(view: JobView) -> None:

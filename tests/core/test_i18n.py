@@ -9,7 +9,7 @@ import pytest
 from core import i18n, recipes
 from core.datasets import DATASETS
 from core.model_rules import headline_metric
-from core.spec import LAYER_TYPES, OPTIMIZERS, VALIDATION_SOURCES
+from core.spec import LAYER_TYPES, OPTIMIZERS, SCHEDULES, VALIDATION_SOURCES
 
 ROOT = Path(__file__).resolve().parents[2]
 UI_FILES = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")])
@@ -52,6 +52,7 @@ def test_every_key_built_from_a_name_exists():
     keys += [f"recipes.{r}.{part}" for r in recipes.RECIPES for part in ("title", "teaches")]
     keys += [f"metric.{r.reported.metric}" for r in recipes.RECIPES.values() if r.reported]
     keys += [f"chart.{headline_metric(regression)}" for regression in (False, True)]
+    keys += [f"schedule.{s}" for s in SCHEDULES] + [f"settings.schedule_{s}" for s in SCHEDULES if s != "none"]
     for lang in i18n.LANGUAGES:
         assert [k for k in keys if not i18n.has(lang, k)] == [], lang
 

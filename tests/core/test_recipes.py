@@ -14,6 +14,7 @@ IDS = [
     "iris",
     "intro-mlp",
     "two-layer-net",
+    "sgd-decay",
     "batchnorm-mlp",
     "small-cnn",
     "deeper-cnn",

@@ -38,7 +38,9 @@ def test_default_spec_round_trips_through_json(name):
 def test_every_layer_type_round_trips_with_its_parameters():
     spec = ExperimentSpec.default_for("mnist")
     spec.layers = []
-    spec.add_layer("Conv2D", filters=16, kernel_size=5, strides=2, padding="same", activation="tanh", l2=0.01)
+    spec.add_layer(
+        "Conv2D", filters=16, kernel_size=5, strides=2, padding="same", activation="tanh", l2=0.01, kernel_initializer="he_normal"
+    )
     spec.add_layer("MaxPooling2D", pool_size=3, strides=1, padding="same")
     spec.add_layer("AveragePooling2D")
     spec.add_layer("BatchNormalization")
@@ -58,6 +60,8 @@ def test_every_layer_type_round_trips_with_its_parameters():
         "padding": "same",
         "activation": "tanh",
         "l2": 0.01,
+        "kernel_initializer": "he_normal",
+        "bias_initializer": "zeros",
     }
     assert ExperimentSpec.from_dict(raw) == spec
 
@@ -154,4 +158,10 @@ def test_layer_prefix_matches_keras_naming():
 
 def test_make_fills_defaults_and_cleans_types():
     layer = LayerSpec.make("Dense", units="12")
-    assert layer.params == {"units": 12, "activation": "relu", "l2": 0.0}
+    assert layer.params == {
+        "units": 12,
+        "activation": "relu",
+        "l2": 0.0,
+        "kernel_initializer": "glorot_uniform",
+        "bias_initializer": "zeros",
+    }
