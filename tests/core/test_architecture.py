@@ -42,6 +42,7 @@ LAYERS = {
         "transfer",
         "own_models",
         "preflight",
+        "rooms",
     },
     "engine": {"recorder", "pipeline", "worker", "workers", "ray_pool", "jobs", "export", "codegen", "__main__", "cli"},
 }
