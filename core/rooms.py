@@ -39,6 +39,7 @@ from core.status import KEPT, Phase, Status
 ROOM_PARAM, KEY_PARAM = "room", "key"  # the links' query parameters
 NAME_MAX = 40  # characters of a display name
 TITLE_MAX = 80
+DEADLINE_MAX_MINUTES = 24 * 60  # a deadline is within the day of the workshop
 #: Goal metrics the board can rank by: True when higher is better.
 GOALS = {"val_accuracy": True, "test_accuracy": True, "val_loss": False, "val_mae": False, "test_mae": False}
 STATUSES = ("training", "queued", "idle")  # a learner's status on the board
