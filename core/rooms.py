@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from core import db, runs, settings, share
 from core.i18n import LocalizedError
+from core.runs import Run
 from core.spec import ExperimentSpec, settings_table
 from core.status import KEPT, Phase, Status
 
@@ -94,7 +95,7 @@ class BoardRow:
     name: str
     runs: int
     status: str
-    best: runs.Run | None = None
+    best: Run | None = None
     value: float | None = None
     curve: list[float] = field(default_factory=list)
     changed: dict[str, tuple] = field(default_factory=dict)  # setting -> (starting value, the best run's)
@@ -281,9 +282,7 @@ def rename(room_id: str, owner: str, name: str) -> None:
     name = clean_name(name)
     with db.transaction() as conn:
         _check_free(conn, room_id, owner, name)
-        changed = conn.execute(
-            db.room_members.update().where(M.room == room_id, M.owner == owner).values(name=name)
-        ).rowcount
+        changed = conn.execute(db.room_members.update().where(M.room == room_id, M.owner == owner).values(name=name)).rowcount
     if not changed:
         raise RoomError("room.error.not_member")
 
@@ -336,7 +335,7 @@ def best_of(room: Room, candidates: list[runs.Run]) -> runs.Run | None:
     if not scored:
         return None
     pick = max if room.higher_is_better else min
-    return pick(scored, key=lambda r: (goal_value(room, r) or 0.0))
+    return pick(scored, key=lambda r: goal_value(room, r) or 0.0)
 
 
 def changes(start: ExperimentSpec, spec: ExperimentSpec) -> dict[str, tuple]:
@@ -389,9 +388,7 @@ def signature(room_id: str) -> tuple:
     """What the board is drawn from, cheaply: a page redraws when it changes (polled by every open board)."""
     with db.read() as conn:
         room = conn.execute(sa.select(db.rooms).where(db.rooms.c.id == room_id)).first()
-        jobs = conn.execute(
-            sa.select(R.id, R.status, R.phase, R.history).where(R.room == room_id).order_by(R.created)
-        ).all()
+        jobs = conn.execute(sa.select(R.id, R.status, R.phase, R.history).where(R.room == room_id).order_by(R.created)).all()
         people = conn.execute(sa.select(M.owner, M.name).where(M.room == room_id).order_by(M.joined)).all()
         votes = conn.execute(sa.select(sa.func.count()).select_from(db.room_votes).where(V.room == room_id)).scalar()
     if room is None:
@@ -461,9 +458,7 @@ def ask(room_id: str, choices: list[str]) -> None:
         raise RoomError("room.error.choices")
     with db.transaction() as conn:
         conn.execute(db.room_votes.delete().where(V.room == room_id))
-        conn.execute(
-            db.rooms.update().where(db.rooms.c.id == room_id).values(question=json.dumps(vars(Question(choices))))
-        )
+        conn.execute(db.rooms.update().where(db.rooms.c.id == room_id).values(question=json.dumps(vars(Question(choices)))))
 
 
 def close_question(room_id: str) -> None:
@@ -518,4 +513,3 @@ def room_for_runs(room_id: str | None, owner: str) -> str:
     except RoomError:
         return ""
     return room_id if member(room_id, owner) is not None else ""
-

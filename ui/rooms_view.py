@@ -69,9 +69,7 @@ def header(room: rooms.Room) -> None:
 
 
 def _changed(row: rooms.BoardRow) -> str:
-    return "; ".join(
-        f"{t(f'settings.{k}')}: {runs_view.cell(a)} → {runs_view.cell(b)}" for k, (a, b) in row.changed.items()
-    )
+    return "; ".join(f"{t(f'settings.{k}')}: {runs_view.cell(a)} → {runs_view.cell(b)}" for k, (a, b) in row.changed.items())
 
 
 def _name(row: rooms.BoardRow, rank: int) -> str:
@@ -231,7 +229,13 @@ def question(room: rooms.Room, shown: list[runs.Run], instructor: bool) -> None:
         mine = rooms.my_vote(room.id, state.owner())
         for choice in q.choices:
             label = t("room.vote_for", label=Plain(names.get(choice, choice)))
-            st.button(label, key=f"vote_{choice}", on_click=_vote, args=(room.id, choice), type="primary" if choice == mine else "secondary")
+            st.button(
+                label,
+                key=f"vote_{choice}",
+                on_click=_vote,
+                args=(room.id, choice),
+                type="primary" if choice == mine else "secondary",
+            )
 
 
 # --------------------------------------------------------------------------- the instructor's controls

@@ -105,7 +105,10 @@ def spec_diff(named: list[tuple[str, ExperimentSpec]], key: str | None = None) -
     tables = [settings_table(spec) for _, spec in named]
     keys = list(dict.fromkeys(k for table_ in tables for k in table_))
     frame = pd.DataFrame(
-        {f"{i + 1}. {name}": [cell(table_.get(k, "-")) for k in keys] for i, ((name, _), table_) in enumerate(zip(named, tables, strict=True))},
+        {
+            f"{i + 1}. {name}": [cell(table_.get(k, "-")) for k in keys]
+            for i, ((name, _), table_) in enumerate(zip(named, tables, strict=True))
+        },
         index=[t(f"settings.{k}") for k in keys],
     )
     differs = frame.nunique(axis=1) > 1

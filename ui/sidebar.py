@@ -46,7 +46,12 @@ def _controls(prefix: str) -> tuple[list[str], list[str]]:
     # Options are the translated labels themselves (a format_func calling t() would run outside the page's language).
     controls = {t(f"share.control.{c}"): c for c in share.CONTROLS}
     picked = [
-        [controls[c] for c in st.multiselect(t(f"share.{what}"), list(controls), key=f"{prefix}_{what}_{state.lang()}", help=t(f"help.share.{what}"))]
+        [
+            controls[c]
+            for c in st.multiselect(
+                t(f"share.{what}"), list(controls), key=f"{prefix}_{what}_{state.lang()}", help=t(f"help.share.{what}")
+            )
+        ]
         for what in ("lock", "hide")
     ]
     return picked[0], picked[1]
