@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import jobs, rooms, share
 from core.i18n import LANGUAGES
-from ui import polling, rooms_view, state
+from ui import keys, polling, rooms_view, state
 from ui.state import t
 
 
@@ -49,7 +49,7 @@ def _controls(prefix: str) -> tuple[list[str], list[str]]:
         [
             controls[c]
             for c in st.multiselect(
-                t(f"share.{what}"), list(controls), key=f"{prefix}_{what}_{state.lang()}", help=t(f"help.share.{what}")
+                t(f"share.{what}"), list(controls), key=keys.controls(prefix, what, state.lang()), help=t(f"help.share.{what}")
             )
         ]
         for what in ("lock", "hide")
@@ -66,17 +66,30 @@ def _room() -> None:
             st.page_link("pages/board.py", label=t("room.open_board"), icon=":material/leaderboard:")
             return
         st.caption(t("room.sidebar_hint"))
-        title = st.text_input(t("room.title_field"), key="room_title", max_chars=rooms.TITLE_MAX)
+        st.text_input(t("room.title_field"), key=keys.ROOM_TITLE, max_chars=rooms.TITLE_MAX)
         goals = {t(f"room.goal.{g}"): g for g in rooms.GOALS}
-        goal = goals[st.selectbox(t("room.goal_field"), list(goals), key=f"room_goal_{state.lang()}")]
-        minutes = st.number_input(
-            t("room.deadline_field"), min_value=0, max_value=rooms.DEADLINE_MAX_MINUTES, value=0, key="room_deadline"
+        st.selectbox(t("room.goal_field"), list(goals), key=keys.room_goal(state.lang()))
+        st.number_input(
+            t("room.deadline_field"), min_value=0, max_value=rooms.DEADLINE_MAX_MINUTES, value=0, key=keys.ROOM_DEADLINE
         )
-        locked, hidden = _controls("room")
-        # Inline, not a callback: the fields' values of this very run (typed just before the click) are the ones used.
-        if st.button(t("room.create"), icon=":material/add:", key="room_create"):
-            rooms_view.create(title, goal, int(minutes), share.Classroom(set(locked), set(hidden), "train"))
-            st.switch_page("pages/board.py")
+        _controls("room")
+        st.button(t("room.create"), icon=":material/add:", key="room_create", on_click=_create_room, args=(goals,))
+
+
+def _create_room(goals: dict[str, str]) -> None:
+    """Create: the fields' values as they are at the click (read here, not bound when the button was drawn)."""
+    controls = {t(f"share.control.{c}"): c for c in share.CONTROLS}
+    picked = {
+        what: {controls[c] for c in st.session_state.get(keys.controls("room", what, state.lang())) or []}
+        for what in ("lock", "hide")
+    }
+    rooms_view.create(
+        st.session_state.get(keys.ROOM_TITLE) or "",
+        goals[st.session_state[keys.room_goal(state.lang())]],
+        int(st.session_state.get(keys.ROOM_DEADLINE) or 0),
+        share.Classroom(picked["lock"], picked["hide"], "train"),
+    )
+    st.session_state[keys.GO_TO] = state.BOARD_PAGE  # app.py opens the board
 
 
 def _share(page: str) -> None:
