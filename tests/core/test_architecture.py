@@ -25,6 +25,7 @@ LAYERS = {
         "share",
         "inside",
         "diagnosis",
+        "snippet",
     },
     "domain": {
         "db",

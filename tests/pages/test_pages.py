@@ -113,7 +113,7 @@ def test_train_page_trains_and_shows_results():
     assert "Results on the test set" in [s.value for s in at.subheader]
     assert {m.label for m in at.metric} >= {"Test accuracy", "Test loss"}
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Script (.py)"]
+    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Model (.tflite)", "Script (.py)"]
     assert "model.fit(" in at.code[0].value  # show me the code
 
     # A refresh (a new session on the learner's link) finds the same results in the run store.
@@ -240,7 +240,7 @@ def test_runs_page_for_one_run_has_downloads_code_and_rename():
     at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Script (.py)"]
+    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Model (.tflite)", "Script (.py)"]
     assert "model.fit(" in at.code[0].value
     at.text_input(key=f"rename.{job.id}").set_value("my iris")
     button(at, key=f"do_rename.{job.id}").click().run()
