@@ -78,8 +78,8 @@ def _name(row: rooms.BoardRow, rank: int) -> str:
     return row.name or t("room.anonymous", rank=rank)
 
 
-def table(room: rooms.Room, rows: list[rooms.BoardRow], selectable: bool) -> rooms.BoardRow | None:
-    """The board: rank, name, best on the goal, runs, status, what changed, a small curve. Returns the picked row."""
+def table(room: rooms.Room, rows: list[rooms.BoardRow]) -> None:
+    """The board: rank, name, best on the goal, runs, status, what changed, a small curve."""
     goal = t(f"room.goal.{room.goal}")
     data = [
         {
@@ -94,20 +94,16 @@ def table(room: rooms.Room, rows: list[rooms.BoardRow], selectable: bool) -> roo
         for rank, row in enumerate(rows, 1)
     ]
     config = {t("room.col_curve"): st.column_config.LineChartColumn(width="small")}
-    if not selectable:
-        st.dataframe(data, hide_index=True, width="stretch", column_config=config, key="board_table")
+    st.dataframe(data, hide_index=True, width="stretch", column_config=config, key="board_table")
+
+
+def pick_learner(rows: list[rooms.BoardRow]) -> rooms.BoardRow | None:
+    """The learner whose runs the instructor opens (a picker: the table's rows are for reading)."""
+    named = {row.name: row for row in rows if row.runs}
+    if not named:
         return None
-    event = st.dataframe(
-        data,
-        hide_index=True,
-        width="stretch",
-        column_config=config,
-        key="board_table",
-        on_select="rerun",
-        selection_mode="single-row",
-    )
-    picked = [rows[i] for i in event.selection.rows if i < len(rows)]
-    return picked[0] if picked else None
+    choice = st.selectbox(t("room.open_learner"), list(named), index=None, placeholder=t("room.pick_hint"), key="board_learner")
+    return named.get(choice) if choice else None
 
 
 def sort_and_filter(rows: list[rooms.BoardRow]) -> list[rooms.BoardRow]:
@@ -324,11 +320,10 @@ def instructor_board(room: rooms.Room) -> None:
     rows = rooms.board(room)
     controls(room, rows)
     st.subheader(t("room.board_title", count=len(rows)))
-    picked = table(room, sort_and_filter(rows), selectable=True)
+    table(room, sort_and_filter(rows))
+    picked = pick_learner(rows)
     if picked is not None:
         open_run(room, picked)
-    elif rows:
-        st.caption(t("room.pick_hint"))
     shown = pinned(room, instructor=True)
     question(room, shown, instructor=True)
     members(room)
@@ -374,6 +369,6 @@ def learner_board(room: rooms.Room) -> None:
     st.subheader(t("room.board_title", count=len(rows)))
     if not room.reveal:
         st.caption(t("room.names_hidden"))
-    table(room, rows, selectable=False)
+    table(room, rows)
     shown = pinned(room, instructor=False)
     question(room, shown, instructor=False)

@@ -107,7 +107,11 @@ def test_the_instructor_sees_names_runs_and_changes_and_pins_a_run_learners_then
     assert list(board["validation accuracy"]) == [0.92, 0.81]
     assert "learning rate: 0.01 → 0.1" in board["changed from the starting setup"][0]
     assert list(board["status"]) == ["idle", "idle"]
-    rooms.pin(created.id, best.id)  # as "Show this to everyone" does (the browser test clicks it)
+    at.selectbox(key="board_learner").select("Ann").run()  # open Ann's runs: her best first, read-only
+    assert not at.exception, at.exception
+    assert any("learning rate" in str(d.value) for d in at.dataframe[1:])  # the run's settings against the start
+    at.button(key=f"pin_{best.id}").click().run()
+    assert rooms.open_room(created.id).pins == [best.id]
     learner = open_board(created.id, owner="bob")
     assert "Shown to everyone" in [s.value for s in learner.subheader]
     assert any("moons 0.92" in m.value.replace("\\", "") for m in learner.markdown)  # escaped: plain text
