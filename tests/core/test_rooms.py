@@ -11,9 +11,11 @@ from core.status import Phase, Status
 from tests.core import inline
 
 
-@pytest.fixture
-def home(tmp_path):
-    """A new server's run store (its own PLAYGROUND_HOME)."""
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.cluster)])
+def home(request, tmp_path, monkeypatch):
+    """A new server's run store: SQLite in its own PLAYGROUND_HOME, or a new PostgreSQL database (several replicas)."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("PLAYGROUND_DATABASE_URL", request.getfixturevalue("postgres").new_database())
     with inline.private_home(tmp_path):
         yield tmp_path
 
