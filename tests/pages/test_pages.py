@@ -33,8 +33,10 @@ def test_home_page_paints_without_importing_tensorflow():
 def test_home_page_links_the_three_steps():
     at = open_page("pages/home.py")
     assert at.title[0].value == "Keras Playground"
-    assert [p.proto.label for p in at.get("page_link")] == ["Choose a dataset", "Build the model", "Train it"]
-    assert [p.proto.page for p in at.get("page_link")] == ["data", "model", "train"]
+    links = ["Choose a dataset", "Build the model", "Train it", "Open the room board"]  # and how to run a workshop room
+    assert [p.proto.label for p in at.get("page_link")] == links
+    assert [p.proto.page for p in at.get("page_link")] == ["data", "model", "train", "board"]
+    assert "Running a workshop room" in texts(at)
 
 
 def test_data_page_previews_points_then_images_and_resets_the_model():
