@@ -131,3 +131,44 @@ def test_a_bad_or_deleted_room_link_says_so(room):
     assert any("There is no such room" in e.value for e in at.error)
     at = open_board("not a room!")
     assert any("not a room link" in e.value for e in at.error)
+
+
+def test_which_will_win_freeze_reveal_rename_and_remove_from_the_instructors_board(room):
+    created, key = room
+    rooms.join(created.id, "ann", "Ann")
+    rooms.join(created.id, "bob", "Bob")
+    low, high = finished_run(created.id, "ann", 0.6), finished_run(created.id, "bob", 0.8)
+    rooms.pin(created.id, low.id)
+    rooms.pin(created.id, high.id)
+    teacher = open_board(created.id, key)
+    teacher.multiselect(key="board_choices").select(teacher.multiselect(key="board_choices").options[0])
+    teacher.multiselect(key="board_choices").select(teacher.multiselect(key="board_choices").options[1]).run()
+    teacher.button[buttons(teacher).index("Ask the room")].click().run()
+    assert rooms.open_room(created.id).question.choices == [low.id, high.id]
+
+    learner = open_board(created.id, owner="bob")
+    learner.button(key=f"vote_{high.id}").click().run()
+    assert rooms.votes(created.id) == {high.id: 1}
+    teacher.run()
+    assert any("**1** votes" in m.value for m in teacher.markdown)
+    teacher.button[buttons(teacher).index("Reveal the winner")].click().run()
+    learner.run()
+    assert any("The winner" in s.value and "moons 0" in s.value for s in learner.success)
+
+    teacher.button[buttons(teacher).index("Freeze the board")].click().run()
+    assert rooms.open_room(created.id).frozen and "Unfreeze the board" in buttons(teacher)
+    teacher.button[buttons(teacher).index("Reveal names")].click().run()
+    learner.run()
+    assert list(learner.dataframe[0].value["name"]) == ["Bob (you)", "Ann"]
+    teacher.text_input(key="member_name.ann").input("Annie").run()
+    teacher.button(key="rename_ann").click().run()
+    teacher.button(key="remove_bob").click().run()
+    assert [m.name for m in rooms.members(created.id)] == ["Annie"]
+    learner.run()
+    assert "Join the room" in buttons(learner)  # removed: the room link asks for a name again
+
+
+def test_an_expired_room_link_says_the_room_has_closed():
+    created, _ = rooms.create(ExperimentSpec.default_for("moons"), "old", "val_accuracy", now=time.time() - 49 * 3600)
+    at = open_board(created.id)
+    assert any("This room has closed" in e.value and "48 hours" in e.value for e in at.error)
