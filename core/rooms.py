@@ -394,7 +394,8 @@ def signature(room_id: str) -> tuple:
     if room is None:
         return ("gone",)
     state = (room.frozen, room.reveal, room.pins, room.question)
-    return (state, tuple((j.id, j.status, j.phase, len(j.history)) for j in jobs), tuple(people), votes)
+    # Not the epochs: the board shows settled runs and who is training, so it redraws when a run starts or ends.
+    return (state, tuple((j.id, j.status, j.phase) for j in jobs), tuple(people), votes)
 
 
 def csv_text(room: Room, rows: list[BoardRow]) -> str:

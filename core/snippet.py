@@ -75,7 +75,11 @@ def use_model(spec: ExperimentSpec, file_name: str, class_names: list[str], regr
     """The runnable script for a downloaded model file (`.keras` or `.tflite`): load, prepare one input, predict."""
     runtime = runtime_of(file_name)
     picture = kind_of(spec.data.name) == "image"
-    lines = [f"# Use this model: python {'use_model.py picture.png' if picture else 'use_model.py'}", ""]
+    lines = [f"# Use this model: python {'use_model.py picture.png' if picture else 'use_model.py'}"]
+    if spec.transfer.base and spec.transfer.mode == "features":
+        lines.append(f"# Note: this run trained a head on {spec.transfer.base}'s features: its model takes those features, not")
+        lines.append("# pictures (the base ran once, before training). A fine-tuning run's model takes pictures as below.")
+    lines.append("")
     lines += _PICTURE if picture else _SAMPLE
     lines += [line.format(file=file_name) for line in _LOAD[runtime]]
     if picture:

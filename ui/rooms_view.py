@@ -144,7 +144,7 @@ def open_run(room: rooms.Room, row: rooms.BoardRow) -> None:
         return
     theirs.sort(key=lambda r: r.id != (row.best.id if row.best else ""))
     labels = {run_label(room, r): r for r in theirs}
-    run = labels[st.selectbox(t("room.open_run", name=row.name), list(labels), key=f"board_run_{row.owner}")]
+    run = labels[st.selectbox(t("room.open_run", name=Plain(row.name)), list(labels), key=f"board_run_{row.owner}")]
     show_run(room, run, key=f"open_{run.id}")
     if run.id in room.pins:
         st.caption(t("room.already_pinned"))
