@@ -172,3 +172,13 @@ def test_an_expired_room_link_says_the_room_has_closed():
     created, _ = rooms.create(ExperimentSpec.default_for("moons"), "old", "val_accuracy", now=time.time() - 49 * 3600)
     at = open_board(created.id)
     assert any("This room has closed" in e.value and "48 hours" in e.value for e in at.error)
+
+
+def test_the_board_without_a_room_says_how_to_get_one_in_japanese():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["lang"] = "ja"
+    at.run()
+    at.switch_page("pages/board.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "ワークショップルーム"
+    assert any("ワークショップルーム" in i.value for i in at.info)
