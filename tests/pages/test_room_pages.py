@@ -182,3 +182,19 @@ def test_the_board_without_a_room_says_how_to_get_one_in_japanese():
     assert not at.exception, at.exception
     assert at.title[0].value == "ワークショップルーム"
     assert any("ワークショップルーム" in i.value for i in at.info)
+
+
+def test_a_learner_leaves_and_the_instructor_deletes_the_room():
+    created, key = rooms.create(ExperimentSpec.default_for("moons"), "short", "val_accuracy")
+    rooms.join(created.id, "cleo", "Cleo")
+    theirs = finished_run(created.id, "cleo", 0.7)
+    learner = open_board(created.id, owner="cleo")
+    learner.button[buttons(learner).index("Leave the room")].click().run()
+    assert rooms.members(created.id) == [] and "room" not in learner.query_params
+    assert runs.store().get("cleo", theirs.id).room == ""  # still Cleo's run, no longer the room's
+    teacher = open_board(created.id, key)
+    teacher.button(key="room_delete_confirm").click().run()
+    assert not teacher.exception, teacher.exception
+    assert any("were deleted" in s.value for s in teacher.success)
+    with pytest.raises(rooms.RoomError):
+        rooms.open_room(created.id)
