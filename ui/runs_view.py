@@ -76,6 +76,8 @@ def table(all_runs: list[runs.Run]) -> list[runs.Run]:
 
 def compare(series: list[tuple[str, dict]], key: str = "compare") -> None:
     """Accuracy (a regression's MAE) and loss of several runs, one chart each: dotted = training, solid = validation."""
+    if not series:  # nothing to draw: empty axes would only look broken
+        return
     metrics = [m for m in ("accuracy", "mae") if any(m in history for _, history in series)] or ["accuracy"]
     metrics.append("loss")
     for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):

@@ -97,7 +97,7 @@ def drawn_state(view: JobView) -> tuple:
 def _figure(name: str, view: JobView, build):
     """Figures change only when an epoch ends: rebuild them then, not on every poll."""
     cache = st.session_state.setdefault(keys.FIGURES, {})
-    key = (name, view.id, view.epochs_done, state.lang())
+    key = (name, view.id, view.epochs_done, view.settled, state.lang())
     if cache.get(name, (None,))[0] != key:
         cache[name] = (key, build())
     return cache[name][1]
@@ -105,7 +105,9 @@ def _figure(name: str, view: JobView, build):
 
 def live_charts(view: JobView) -> None:
     """Loss and accuracy, train vs validation, per epoch; for 2-D data the decision map beside them."""
-    epochs = view.spec.fit.epochs
+    # While training the axis spans the planned epochs (where the run is going); once settled, the epochs it
+    # ran (early stopping or Stop can end 1000 planned epochs at 51, and the curves would sit in a corner).
+    epochs = view.epochs_done if view.settled and view.epochs_done else view.spec.fit.epochs
     reported = tutorial_figure(view)
     found = view.decision_map
     columns = st.columns([1, 1, 1] if found is not None else [1, 1])
@@ -140,7 +142,14 @@ def live_charts(view: JobView) -> None:
             f"boundary-{found.epoch}",
             view,
             lambda: charts.decision_boundary_figure(
-                found.xs, found.ys, found.z, found.x, found.y, found.n_classes, t("chart.boundary"), names
+                found.xs,
+                found.ys,
+                found.z,
+                found.x,
+                found.y,
+                found.n_classes,
+                t("chart.boundary" if found.n_classes else "chart.value_map"),
+                names,
             ),
         )
         columns[2].plotly_chart(boundary, key="chart_boundary", width="stretch")

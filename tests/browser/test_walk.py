@@ -244,3 +244,42 @@ def test_the_overfitting_trio_to_its_reveal(walker):
     expect(reveal).to_have_count(1, timeout=RESULT_TIMEOUT_MS * 2)
     expect(walker.main.get_by_text("No runs yet", exact=False)).to_have_count(0)
     walker.no_errors()
+
+
+def test_regression_recipe_to_its_scatter_and_one_prediction(walker):
+    """Tutorial 004's regression in one click. Auto MPG is not on this machine: it trains on Diabetes, says so,
+    and claims no comparison with the tutorial's figure."""
+    walker.train_recipe("regression-mlp")
+    status = walker.wait_status(r"^(Finished|Stopped|Failed|Diverged)\b", RESULT_TIMEOUT_MS)
+    assert status.startswith("Finished"), status  # early stopping ends it well before 1000 epochs
+    main = walker.main
+    main.get_by_role("heading", name="Results on the test set").wait_for(timeout=60_000)
+    expect(main.get_by_test_id("stMetricLabel").filter(has_text="Test MAE")).to_have_count(1)
+    expect(main.get_by_test_id("stMetricLabel").filter(has_text=re.compile(r"^Test accuracy$"))).to_have_count(0)
+    expect(main.get_by_test_id("stMetricLabel").filter(has_text="tutorial")).to_have_count(0)
+    walker.wait_charts("cs => cs.some(c => c.title.startsWith('Predicted vs actual'))", "the predicted-vs-actual scatter")
+    walker.wait_charts("cs => cs.some(c => c.title.startsWith('Errors'))", "the residuals")
+    expect(main.get_by_text(re.compile(r"^The \d+ worst predictions$"))).to_have_count(1)
+    field = main.get_by_role("spinbutton", name=re.compile("Test sample"))
+    field.fill("5")
+    field.press("Enter")
+    expect(main.get_by_text("x_test[5]", exact=False)).to_have_count(1)
+    expect(main.get_by_text(re.compile(r"The model predicts .+ progression; the true value is"))).to_have_count(1)
+    walker.no_errors()
+
+
+@needs_data
+def test_fashion_mnist_predict_one_names_the_class_in_japanese(walker):
+    walker.recipes()
+    walker.page.locator(".st-key-epochs-fashion-mlp button[role=radio]").filter(has_text=re.compile(r"^1$")).click()
+    walker.page.locator(".st-key-train-fashion-mlp button").click()
+    walker.results(1)
+    walker.page.locator('[data-testid="stSidebar"]').get_by_text("日本語", exact=True).click()
+    main = walker.main
+    main.get_by_role("heading", name="1件を予測する").wait_for(timeout=60_000)
+    japanese = ("Tシャツ", "ズボン", "セーター", "ドレス", "コート", "サンダル", "シャツ", "スニーカー", "バッグ", "ブーツ")
+    verdict = main.get_by_text(re.compile(r"^モデルの答えは")).first
+    expect(verdict).to_be_visible()
+    assert any(word in verdict.inner_text() for word in japanese), verdict.inner_text()
+    expect(main.get_by_test_id("stImageCaption").filter(has_text=re.compile(r"^テストデータ 0$"))).to_have_count(1)
+    walker.no_errors()

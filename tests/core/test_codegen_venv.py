@@ -67,7 +67,18 @@ def folder_augmented() -> ExperimentSpec:
     return spec
 
 
-SCRIPTS = {"digits-cnn": digits_cnn, "iris-tensorboard": iris_with_tensorboard, "folder-augmented": folder_augmented}
+def plane_regression() -> ExperimentSpec:
+    spec = ExperimentSpec.default_for("plane")
+    spec.fit.epochs = 3
+    return spec
+
+
+SCRIPTS = {
+    "digits-cnn": digits_cnn,
+    "iris-tensorboard": iris_with_tensorboard,
+    "folder-augmented": folder_augmented,
+    "plane-regression": plane_regression,
+}
 
 
 def _run(args: list, timeout: int = 1800, **kwargs) -> subprocess.CompletedProcess:
@@ -119,8 +130,9 @@ def environments(tmp_path_factory) -> Environments:
     return Environments(tmp_path_factory.mktemp("venvs"), base)
 
 
-def run_in(python: Path, source: str, folder: Path) -> str:
-    (folder / "experiment.py").write_text(source + '\nimport json\nprint("NUMBERS " + json.dumps([loss, accuracy]))\n')
+def run_in(python: Path, source: str, folder: Path, figure: str = "accuracy") -> str:
+    """Run the script, then print its test loss and `figure` (accuracy, or a regression's mae) at full precision."""
+    (folder / "experiment.py").write_text(source + f'\nimport json\nprint("NUMBERS " + json.dumps([loss, {figure}]))\n')
     out = _run([python, "experiment.py"], timeout=600, cwd=folder)
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
@@ -137,11 +149,11 @@ def test_a_script_runs_with_only_the_packages_its_header_lists(name, environment
     assert "matplotlib" not in installed  # optional: the script says how to get the plot
     if spec.data.name == "folder":
         unzip_demo_folder(tmp_path)
-    stdout = run_in(python, source, tmp_path)
+    stdout = run_in(python, source, tmp_path, "mae" if spec.regression else "accuracy")
     assert "pip install matplotlib to plot the curves" in stdout
     numbers = json.loads([line for line in stdout.splitlines() if line.startswith("NUMBERS ")][-1].removeprefix("NUMBERS "))
     ours = engine_run(spec).evaluation
-    assert numbers == pytest.approx([ours.test_loss, ours.test_accuracy], abs=1e-4)  # the pinned versions: the run's numbers
+    assert numbers == pytest.approx([ours.test_loss, ours.headline], abs=1e-4)  # the pinned versions: the run's numbers
     if spec.fit.tensorboard:
         assert list((tmp_path / "logs").rglob("events.out.tfevents.*"))
 

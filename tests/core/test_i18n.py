@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core import i18n
+from core import i18n, recipes
 from core.datasets import DATASETS
+from core.model_rules import headline_metric
 from core.spec import LAYER_TYPES, OPTIMIZERS, VALIDATION_SOURCES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,9 @@ def test_every_key_built_from_a_name_exists():
     keys += [f"status.{s}" for s in ("queued", "running", "finished", "stopped", "diverged", "failed")]
     keys += [f"phase.{p}" for p in ("queued", "loading_data", "building_model", "training", "evaluating", "done")]
     keys += [f"kind.{info.kind}" for info in DATASETS.values()]
+    keys += [f"recipes.{r}.{part}" for r in recipes.RECIPES for part in ("title", "teaches")]
+    keys += [f"metric.{r.reported.metric}" for r in recipes.RECIPES.values() if r.reported]
+    keys += [f"chart.{headline_metric(regression)}" for regression in (False, True)]
     for lang in i18n.LANGUAGES:
         assert [k for k in keys if not i18n.has(lang, k)] == [], lang
 

@@ -22,6 +22,7 @@ IDS = [
     "overfit",
     "overfit-l2",
     "overfit-dropout",
+    "regression-mlp",
     "fashion-mlp",
     "folder-mlp",
     "folder-cnn",

@@ -116,7 +116,7 @@ def test_train_page_trains_and_shows_results():
     assert {m.label for m in at.metric} >= {"Test accuracy", "Test loss"}
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Model (.tflite)", "Script (.py)"]
-    assert "model.fit(" in at.code[0].value  # show me the code
+    assert any("model.fit(" in c.value for c in at.code)  # show me the code
 
     # A refresh (a new session on the learner's link) finds the same results in the run store.
     again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -173,7 +173,8 @@ def test_the_language_switch_changes_the_page_and_is_kept_in_the_url():
     assert at.query_params["lang"] == "en"
     at.get("button_group")[0].set_value("ja").run()
     assert at.query_params["lang"] == "ja"
-    assert [p.proto.label for p in at.get("page_link")] == ["データセットを選ぶ", "モデルを組み立てる", "学習させる"]
+    links = ["データセットを選ぶ", "モデルを組み立てる", "学習させる", "ルームのボードを開く"]
+    assert [p.proto.label for p in at.get("page_link")] == links
 
 
 def test_a_refreshed_session_finds_its_spec_and_job_again():
@@ -243,7 +244,7 @@ def test_runs_page_for_one_run_has_downloads_code_and_rename():
     at.run()
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Model (.tflite)", "Script (.py)"]
-    assert "model.fit(" in at.code[0].value
+    assert any("model.fit(" in c.value for c in at.code)
     at.text_input(key=f"rename.{job.id}").set_value("my iris")
     button(at, key=f"do_rename.{job.id}").click().run()
     from core import runs
@@ -290,3 +291,37 @@ def test_train_page_diagnoses_a_diverging_run_and_applies_the_fix():
     assert fix, [b.key for b in at.button]
     fix[0].click().run()
     assert at.session_state["spec"].compile.learning_rate == 5.0
+
+
+def test_a_regression_trains_to_its_error_figures_scatter_and_one_prediction():
+    at = open_page("pages/data.py")
+    at.selectbox(key="w.DataSpec.name").set_value("plane").run()
+    assert not at.exception and at.session_state["spec"].regression
+    assert "The model was reset" in at.toast[0].value  # classes -> values: a linear output needs a new model
+    at.switch_page("pages/train.py").run()
+    at.number_input(key="w.FitSpec.epochs").set_value(5).run()
+    button(at, label="Train").click().run()
+    settled(at.session_state["job_id"])
+    at.run()
+    assert not at.exception
+    labels = {m.label for m in at.metric}
+    assert {"Test MAE (mean absolute error)", "Test RMSE"} <= labels and "Test accuracy" not in labels
+    titles = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "Predicted vs actual" in titles and "Errors (predicted" in titles
+    assert "The model predicts **" in texts(at) and "the true value is" in texts(at)
+    assert any("model.predict(x)[0]" in c.value for c in at.code)
+    index = at.number_input(key=f"predict.{at.session_state['job_id']}")
+    index.set_value(7).run()
+    assert any("x_test[7]" in c.value for c in at.code)  # the chosen sample, with the Keras lines that predict it
+
+
+def test_predict_one_on_a_classification_says_the_verdict_in_japanese():
+    at = open_page("pages/train.py", lang="ja")  # the default points: two classes
+    at.number_input(key="w.FitSpec.epochs").set_value(2).run()
+    button(at, label="学習").click().run()
+    settled(at.session_state["job_id"])
+    at.run()
+    assert not at.exception
+    page = texts(at)
+    assert "モデルの答えは **" in page, page[-800:]
+    assert any("np.argmax(probabilities)" in c.value for c in at.code)
