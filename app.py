@@ -24,6 +24,7 @@ PAGES = {
     "train": st.Page("pages/train.py", title=t("nav.train"), icon=":material/monitoring:", url_path="train"),
     "runs": st.Page("pages/runs.py", title=t("nav.runs"), icon=":material/compare:", url_path="runs"),
     "classify": st.Page("pages/classify.py", title=t("nav.classify"), icon=":material/image_search:", url_path="classify"),
+    "board": st.Page("pages/board.py", title=t("room.nav"), icon=":material/leaderboard:", url_path="board"),
 }
 
 page = st.navigation(list(PAGES.values()))

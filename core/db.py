@@ -136,6 +136,43 @@ machines = sa.Table(
     sa.Column("updated", sa.Float, nullable=False),
 )
 
+#: Workshop rooms (core/rooms.py): the task, the instructor's key (hashed) and what the board shows.
+rooms = sa.Table(
+    "rooms",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),  # sha256 of the instructor's key; the key itself is never stored
+    sa.Column("title", sa.String(120), nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),  # the starting setup
+    sa.Column("locked", sa.Text, nullable=False, default=""),  # share.Classroom controls, comma-separated
+    sa.Column("hidden", sa.Text, nullable=False, default=""),
+    sa.Column("goal", sa.String(32), nullable=False),  # the metric the board ranks by
+    sa.Column("deadline", sa.Float),  # runs created later do not count
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),  # the room and its runs are deleted then
+    sa.Column("frozen", sa.Float),  # the board shows only runs settled before this moment
+    sa.Column("reveal", sa.Boolean, nullable=False, default=False),  # learners see each other's names
+    sa.Column("pins", sa.Text, nullable=False, default="[]"),  # run ids shown to everyone
+    sa.Column("question", sa.Text, nullable=False, default=""),  # "which will win?": choices and whether revealed
+)
+#: Who is in a room under which display name (a learner is their browser's owner token).
+room_members = sa.Table(
+    "room_members",
+    metadata,
+    sa.Column("room", sa.String(16), primary_key=True),
+    sa.Column("owner", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("joined", sa.Float, nullable=False),
+)
+room_votes = sa.Table(
+    "room_votes",
+    metadata,
+    sa.Column("room", sa.String(16), primary_key=True),
+    sa.Column("owner", sa.String(64), primary_key=True),
+    sa.Column("choice", sa.String(16), nullable=False),
+)
+sa.Index("runs_room", runs.c.room)
+
 schema = sa.Table("schema", metadata, sa.Column("version", sa.Integer, primary_key=True))
 
 

@@ -1,4 +1,7 @@
-"""Downloads of a run: history as CSV or JSON, the model as a `.keras` file, TensorBoard logs as a zip.
+"""Downloads of a run: history as CSV or JSON, the model as a `.keras` file or TensorFlow Lite, TensorBoard logs as a zip.
+
+TensorFlow is imported inside the functions that use it (the TFLite conversion), on purpose: the web
+server imports this module for the CSV and zip downloads.
 
 Example:
     >>> history_csv({"loss": [0.5, 0.4], "val_loss": [0.6, 0.5]}).splitlines()[0]
@@ -7,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -68,3 +72,19 @@ def images_zip(images: list, prefix: str = "image") -> bytes:
         for i, image in enumerate(images):
             zf.writestr(f"{prefix}_{i + 1:02d}.png", png_bytes(image))
     return buffer.getvalue()
+
+
+def tflite_bytes(model) -> bytes:
+    """The model as a TensorFlow Lite flatbuffer (`tf.lite.TFLiteConverter`): float32, for LiteRT on a phone or a board."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints the traced signature: not for the server log
+        return converter.convert()
+
+
+def run_tflite(model_path: Path) -> bytes:
+    """A run's saved `.keras` model converted to TensorFlow Lite (on the download's click, not before)."""
+    import keras
+
+    return tflite_bytes(keras.saving.load_model(str(model_path), compile=False))

@@ -107,6 +107,12 @@ SETTINGS: dict[str, Setting] = {
             "a worker larger than this after a training is replaced by a fresh one",
             minimum=100,
         ),
+        Setting(
+            "PLAYGROUND_ROOM_HOURS",
+            "48",
+            "hours after its creation a workshop room and its runs are deleted",
+            minimum=1,
+        ),
         Setting("PLAYGROUND_CALIBRATE", "1", "`0`: workers do not measure the machine's speed for the estimates (tests)"),
         Setting("PLAYGROUND_RAY_ADDRESS", "", "`auto` or `ray://host:10001`: trainings run as Ray tasks on that cluster"),
         Setting("PLAYGROUND_RAY_CPUS", "1", "CPUs one training asks of the Ray cluster", minimum=1),
@@ -276,6 +282,11 @@ def worker_jobs() -> int:
 
 def worker_recycle_mb() -> int:
     return _int("PLAYGROUND_WORKER_RECYCLE_MB")
+
+
+def room_hours() -> int:
+    """How long a workshop room lives before it and its runs are deleted."""
+    return _int("PLAYGROUND_ROOM_HOURS")
 
 
 def calibrate() -> bool:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from core import db, queue, runs, settings, worker
+from core import db, queue, rooms, runs, settings, worker
 from core.i18n import Msg
 from core.status import Status
 
@@ -225,6 +225,8 @@ def supervise() -> int:
             rounds += 1
             if rounds % 10 == 0:
                 queue.fail_stale()  # jobs of workers that vanished without their supervisor noticing
+            if rounds % 600 == 0:
+                rooms.purge_expired()  # every 5 minutes: a room nobody opens again still goes at its time
             if not supervisor.clients_alive(paths["clients"]):
                 log.info("no web server for %.0f s: stopping the pool", POOL_GRACE)
                 break

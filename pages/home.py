@@ -28,3 +28,8 @@ for col, (page, icon, key) in zip(
 
 st.info(t("home.current", dataset=spec.data.name, layers=len(spec.layers), optimizer=spec.compile.optimizer))
 st.markdown(t("home.offline_note"))
+
+with st.container(border=True):
+    st.markdown(f"**{t('room.home_title')}**")
+    st.markdown(t("room.home_text"))
+    st.page_link("pages/board.py", label=t("room.home_link"), icon=":material/leaderboard:")

@@ -18,6 +18,7 @@ import streamlit as st
 
 POLL_SECONDS = 1.0  # the Train and Runs pages; the sidebar is a side glance and polls half as often
 SIDEBAR_POLL_SECONDS = 2.0
+BOARD_POLL_SECONDS = 2.0  # a workshop board: every learner's runs in one query, so half as often as the Train page
 
 
 def follow(draw: Callable[[], Hashable], drawn: Hashable, active: bool, every: float = POLL_SECONDS) -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 from core import charts, recipes, runs
 from core.analysis import Evaluation
 from core.i18n import Plain
-from core.spec import settings_table
+from core.spec import ExperimentSpec, settings_table
 from ui import downloads, keys, state
 from ui.state import t
 
@@ -90,7 +90,8 @@ def compare(series: list[tuple[str, dict]], key: str = "compare") -> None:
         )
 
 
-def _cell(value) -> str:
+def cell(value) -> str:
+    """A settings-table value in the reader's language."""
     if isinstance(value, tuple):
         return t(value[0], **value[1])
     return str(value)
@@ -98,18 +99,23 @@ def _cell(value) -> str:
 
 def settings_diff(chosen: list[runs.Run]) -> None:
     """A table of the runs' settings; rows where they differ are highlighted."""
-    tables = [settings_table(run.spec) for run in chosen]
+    spec_diff([(run.name, run.spec) for run in chosen])
+
+
+def spec_diff(named: list[tuple[str, ExperimentSpec]], key: str | None = None) -> None:
+    """A table of named setups' settings (runs, a room's starting setup); rows where they differ are highlighted."""
+    tables = [settings_table(spec) for _, spec in named]
     keys = list(dict.fromkeys(k for table_ in tables for k in table_))
     frame = pd.DataFrame(
         {
-            f"{i + 1}. {run.name}": [_cell(table_.get(k, "-")) for k in keys]
-            for i, (run, table_) in enumerate(zip(chosen, tables, strict=False))
+            f"{i + 1}. {name}": [cell(table_.get(k, "-")) for k in keys]
+            for i, ((name, _), table_) in enumerate(zip(named, tables, strict=True))
         },
         index=[t(f"settings.{k}") for k in keys],
     )
     differs = frame.nunique(axis=1) > 1
     styled = frame.style.apply(lambda row: ["background-color: #fff3b0" if differs[row.name] else "" for _ in row], axis=1)
-    st.dataframe(styled, width="stretch")
+    st.dataframe(styled, width="stretch", key=key)
     count = int(differs.sum())
     st.caption(t("runs.diff_caption_one") if count == 1 else t("runs.diff_caption", count=count))
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import jobs, share
+from core import jobs, rooms, share
 from core.i18n import LANGUAGES
-from ui import polling, state
+from ui import keys, polling, rooms_view, state
 from ui.state import t
 
 
@@ -41,6 +41,57 @@ def _job_status() -> bool:
     return view.active
 
 
+def _controls(prefix: str) -> tuple[list[str], list[str]]:
+    """The controls to lock and to hide (a classroom link, a workshop room)."""
+    # Options are the translated labels themselves (a format_func calling t() would run outside the page's language).
+    controls = {t(f"share.control.{c}"): c for c in share.CONTROLS}
+    picked = [
+        [
+            controls[c]
+            for c in st.multiselect(
+                t(f"share.{what}"), list(controls), key=keys.controls(prefix, what, state.lang()), help=t(f"help.share.{what}")
+            )
+        ]
+        for what in ("lock", "hide")
+    ]
+    return picked[0], picked[1]
+
+
+def _room() -> None:
+    """Create a workshop room from the current setup, or (in a room) the way back to its board."""
+    with st.expander(t("room.sidebar_title"), icon=":material/groups:"):
+        choice = state.room_choice()
+        if choice:
+            st.caption(t("room.sidebar_instructor" if choice["key"] else "room.sidebar_learner"))
+            st.page_link("pages/board.py", label=t("room.open_board"), icon=":material/leaderboard:")
+            return
+        st.caption(t("room.sidebar_hint"))
+        st.text_input(t("room.title_field"), key=keys.ROOM_TITLE, max_chars=rooms.TITLE_MAX)
+        goals = {t(f"room.goal.{g}"): g for g in rooms.GOALS}
+        st.selectbox(t("room.goal_field"), list(goals), key=keys.room_goal(state.lang()))
+        st.number_input(
+            t("room.deadline_field"), min_value=0, max_value=rooms.DEADLINE_MAX_MINUTES, value=0, key=keys.ROOM_DEADLINE
+        )
+        _controls("room")
+        st.button(t("room.create"), icon=":material/add:", key="room_create", on_click=_create_room, args=(goals,))
+
+
+def _create_room(goals: dict[str, str]) -> None:
+    """Create: the fields' values as they are at the click (read here, not bound when the button was drawn)."""
+    controls = {t(f"share.control.{c}"): c for c in share.CONTROLS}
+    picked = {
+        what: {controls[c] for c in st.session_state.get(keys.controls("room", what, state.lang())) or []}
+        for what in ("lock", "hide")
+    }
+    rooms_view.create(
+        st.session_state.get(keys.ROOM_TITLE) or "",
+        goals[st.session_state[keys.room_goal(state.lang())]],
+        int(st.session_state.get(keys.ROOM_DEADLINE) or 0),
+        share.Classroom(picked["lock"], picked["hide"], "train"),
+    )
+    st.session_state[keys.GO_TO] = state.BOARD_PAGE  # app.py opens the board
+
+
 def _share(page: str) -> None:
     """Copy link (this setup in another browser) and, for instructors, a classroom link."""
 
@@ -49,17 +100,8 @@ def _share(page: str) -> None:
         st.caption(t("share.copy_hint"))
         st.code(state.link(page), language=None, wrap_lines=True)
         st.markdown(f"**{t('share.classroom')}**")
-        # Options are the translated labels themselves (a format_func calling t() would run outside the page's language).
-        controls = {t(f"share.control.{c}"): c for c in share.CONTROLS}
         pages = {t(f"nav.{p}"): p for p in share.PAGES}
-        locked = [
-            controls[c]
-            for c in st.multiselect(t("share.lock"), list(controls), key=f"share_lock_{state.lang()}", help=t("help.share.lock"))
-        ]
-        hidden = [
-            controls[c]
-            for c in st.multiselect(t("share.hide"), list(controls), key=f"share_hide_{state.lang()}", help=t("help.share.hide"))
-        ]
+        locked, hidden = _controls("share")
         here = t(f"nav.{page}") if page in share.PAGES else t("nav.home")
         opens = pages[st.selectbox(t("share.page"), list(pages), index=list(pages).index(here), key=f"share_page_{state.lang()}")]
         if locked or hidden:
@@ -71,6 +113,7 @@ def render(show_job_status: bool = True, page: str = "home") -> None:
     with st.sidebar:
         _language_switch()
         _share(page)
+        _room()
         if show_job_status:
             shown = jobs.shown_for(state.owner())
             active = shown is not None and shown.active

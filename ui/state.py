@@ -12,14 +12,14 @@ import logging
 import secrets
 import threading
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core import i18n, jobs, presence, share, uploads, workspaces
+from core import i18n, jobs, presence, rooms, share, uploads, workspaces
 from core.dataset_catalogue import UPLOADED
 from core.i18n import LocalizedError
 from core.spec import ExperimentSpec, SpecError
@@ -134,7 +134,7 @@ def start_job(spec: ExperimentSpec, after: str | None = None, group: str = "") -
 
     watch()
     try:
-        job_id = jobs.submit(spec, owner(), after=after, group=group)
+        job_id = jobs.submit(spec, owner(), after=after, group=group, room=rooms.room_for_runs(room_id(), owner()))
     except LocalizedError as exc:
         st.session_state[keys.START_ERROR] = exc.msg
         return None
@@ -240,6 +240,14 @@ def classroom() -> share.Classroom:
     return current
 
 
+def forget_classroom() -> None:
+    """Back to no locked or hidden controls (a learner left their room)."""
+    st.session_state[keys.CLASSROOM] = share.Classroom()
+    for name in CLASSROOM_PARAMS:
+        if name in st.query_params:
+            del st.query_params[name]
+
+
 def apply_link() -> str | None:
     """Open a shared setup: the spec in `?s=` replaces this tab's spec once. Returns the page to open, if any."""
     encoded = st.query_params.get(share.SPEC_PARAM)
@@ -258,11 +266,62 @@ def apply_link() -> str | None:
 def link(page: str = "", room: share.Classroom | None = None) -> str:
     """A link that reproduces this tab's setup in another browser (with classroom settings, for instructors)."""
 
+    target = "" if page in ("", "home") else page
+    return f"{_base()}/{target}?{share.link_query(spec(), lang(), room)}"
+
+
+def _base() -> str:
+    """This app's address without the current page (`http://host:port/prefix`)."""
     parts = urlsplit(st.context.url or "http://localhost:8501/")
-    base = f"{parts.scheme}://{parts.netloc}"
     prefix = parts.path.rstrip("/")
-    for name in share.PAGES:  # the current page's own path is not part of the app's base
+    for name in (*share.PAGES, BOARD_PAGE):  # the current page's own path is not part of the app's base
         if prefix.endswith("/" + name):
             prefix = prefix[: -len(name) - 1]
-    target = "" if page in ("", "home") else page
-    return f"{base}{prefix}/{target}?{share.link_query(spec(), lang(), room)}"
+    return f"{parts.scheme}://{parts.netloc}{prefix}"
+
+
+# --------------------------------------------------------------------------- workshop rooms
+
+BOARD_PAGE = "board"
+
+
+def room_choice() -> dict | None:
+    """This tab's room, `{"id", "key"}` (key "" for a learner): the link's, else the session's; kept in the URL."""
+    given = st.query_params.get(rooms.ROOM_PARAM)
+    if given:
+        st.session_state[keys.ROOM] = {"id": given, "key": st.query_params.get(rooms.KEY_PARAM, "")}
+    current = st.session_state.get(keys.ROOM)
+    if current:  # page switches clear the query string: put it back
+        if st.query_params.get(rooms.ROOM_PARAM) != current["id"]:
+            st.query_params[rooms.ROOM_PARAM] = current["id"]
+        if current["key"] and st.query_params.get(rooms.KEY_PARAM) != current["key"]:
+            st.query_params[rooms.KEY_PARAM] = current["key"]
+    return current
+
+
+def room_id() -> str:
+    choice = room_choice()
+    return choice["id"] if choice else ""
+
+
+def choose_room(room_id_: str, key: str = "") -> None:
+    st.session_state[keys.ROOM] = {"id": room_id_, "key": key}
+    st.query_params[rooms.ROOM_PARAM] = room_id_
+    if key:
+        st.query_params[rooms.KEY_PARAM] = key
+    elif rooms.KEY_PARAM in st.query_params:
+        del st.query_params[rooms.KEY_PARAM]
+
+
+def forget_room() -> None:
+    """This tab leaves its room (a bad link, leaving, a deleted room): the session and the URL forget it."""
+    st.session_state.pop(keys.ROOM, None)
+    for name in (rooms.ROOM_PARAM, rooms.KEY_PARAM):
+        if name in st.query_params:
+            del st.query_params[name]
+
+
+def room_link(room_id_: str, key: str = "") -> str:
+    """The learners' link to a room's board (with the instructor's key: the instructor's link)."""
+    params = {rooms.ROOM_PARAM: room_id_, **({rooms.KEY_PARAM: key} if key else {}), LANG_PARAM: lang()}
+    return f"{_base()}/{BOARD_PAGE}?{urlencode(params)}"

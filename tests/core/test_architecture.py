@@ -25,6 +25,7 @@ LAYERS = {
         "share",
         "inside",
         "diagnosis",
+        "snippet",
     },
     "domain": {
         "db",
@@ -42,6 +43,7 @@ LAYERS = {
         "transfer",
         "own_models",
         "preflight",
+        "rooms",
     },
     "engine": {"recorder", "pipeline", "worker", "workers", "ray_pool", "jobs", "export", "codegen", "__main__", "cli"},
 }

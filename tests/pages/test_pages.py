@@ -33,8 +33,10 @@ def test_home_page_paints_without_importing_tensorflow():
 def test_home_page_links_the_three_steps():
     at = open_page("pages/home.py")
     assert at.title[0].value == "Keras Playground"
-    assert [p.proto.label for p in at.get("page_link")] == ["Choose a dataset", "Build the model", "Train it"]
-    assert [p.proto.page for p in at.get("page_link")] == ["data", "model", "train"]
+    links = ["Choose a dataset", "Build the model", "Train it", "Open the room board"]  # and how to run a workshop room
+    assert [p.proto.label for p in at.get("page_link")] == links
+    assert [p.proto.page for p in at.get("page_link")] == ["data", "model", "train", "board"]
+    assert "Running a workshop room" in texts(at)
 
 
 def test_data_page_previews_points_then_images_and_resets_the_model():
@@ -113,7 +115,7 @@ def test_train_page_trains_and_shows_results():
     assert "Results on the test set" in [s.value for s in at.subheader]
     assert {m.label for m in at.metric} >= {"Test accuracy", "Test loss"}
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Script (.py)"]
+    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Model (.tflite)", "Script (.py)"]
     assert any("model.fit(" in c.value for c in at.code)  # show me the code
 
     # A refresh (a new session on the learner's link) finds the same results in the run store.
@@ -171,7 +173,8 @@ def test_the_language_switch_changes_the_page_and_is_kept_in_the_url():
     assert at.query_params["lang"] == "en"
     at.get("button_group")[0].set_value("ja").run()
     assert at.query_params["lang"] == "ja"
-    assert [p.proto.label for p in at.get("page_link")] == ["データセットを選ぶ", "モデルを組み立てる", "学習させる"]
+    links = ["データセットを選ぶ", "モデルを組み立てる", "学習させる", "ルームのボードを開く"]
+    assert [p.proto.label for p in at.get("page_link")] == links
 
 
 def test_a_refreshed_session_finds_its_spec_and_job_again():
@@ -240,7 +243,7 @@ def test_runs_page_for_one_run_has_downloads_code_and_rename():
     at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Script (.py)"]
+    assert labels == ["History (CSV)", "History (JSON)", "Model (.keras)", "Model (.tflite)", "Script (.py)"]
     assert any("model.fit(" in c.value for c in at.code)
     at.text_input(key=f"rename.{job.id}").set_value("my iris")
     button(at, key=f"do_rename.{job.id}").click().run()
