@@ -10,7 +10,7 @@ What is measured, and how:
   each worker has trained the same setup once (two jobs submitted at once from here), and one
   learner has trained it through the browser before anything is timed.
 * Each timed click is a new learner (a new browser context) whose setup is in the store
-  (`core.workspaces.remember`): the `two-layer-net` recipe (MNIST, 600 steps per epoch) for
+  (`core.saved_specs.remember`): the `two-layer-net` recipe (MNIST, 600 steps per epoch) for
   `--epochs` epochs, or without MNIST the built-in digits' default model (saying so). The learner
   opens /train?u=<token>, waits for Train to be enabled (the preflight estimate), and clicks it.
 * In the page: a capturing `click` listener notes `Date.now()` of the click; a MutationObserver

@@ -27,7 +27,7 @@ import numpy as np
 
 from core import shapes, transfer
 from core.datasets import Dataset
-from core.graph import BUILD_LOCK, Graph, LayerRow, diagram, shape_text
+from core.layer_wiring import BUILD_LOCK, Graph, LayerRow, diagram, shape_text
 from core.model_rules import RESERVED_NAMES, LossPlan, ModelBuildError, plan_loss
 from core.spec import INITIALIZER_DEFAULTS, CompileSpec, ExperimentSpec, LayerSpec
 

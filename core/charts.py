@@ -324,7 +324,7 @@ def weight_histogram_figure(
 ) -> go.Figure:
     """One line per epoch (light = early, dark = late), as TensorBoard overlays histograms.
 
-    `history` is a list of core.inside.weight_histograms results, one per epoch (0 = before training).
+    `history` is a list of core.network_views.weight_histograms results, one per epoch (0 = before training).
     """
     fig = go.Figure()
     epochs = [(i, h[layer][part]) for i, h in enumerate(history) if layer in h and part in h[layer]]

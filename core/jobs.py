@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from core import eta, preflight, presence, queue, ray_pool, runs, settings, workers
-from core.analysis import DecisionMap, Evaluation
 from core.datasets import DATASETS
+from core.evaluation import DecisionMap, Evaluation
 from core.i18n import Msg
-from core.inside import InsideViews
+from core.network_views import InsideViews
 from core.queue import QueueFull  # noqa: F401 - pages catch it from here
 from core.spec import ExperimentSpec
 from core.status import Phase, Status

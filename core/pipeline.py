@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from core import augment, datasets, eta, preflight, transfer
-from core.analysis import DecisionGrid, decision_map, evaluate
 from core.builder import build_model, compile_model, steps_per_epoch, targets, training_cut
 from core.dataset_catalogue import UPLOADED
+from core.evaluation import DecisionGrid, decision_map, evaluate
 from core.i18n import LocalizedError, Msg
-from core.inside import VIEW_IMAGES, inside_views, weight_histograms
 from core.model_rules import plan_loss
+from core.network_views import VIEW_IMAGES, inside_views, weight_histograms
 from core.recorder import MemoryRecorder, Recorder
 from core.spec import ExperimentSpec, SpecError
 from core.status import Phase, Status
@@ -136,7 +136,7 @@ class Outcome:
     model: Any = None  # keras.Model; stays in the process that trained it
     data: Any = None  # core.datasets.Dataset the model trained on
     history: dict[str, list[float]] = field(default_factory=dict)
-    evaluation: Any = None  # core.analysis.Evaluation
+    evaluation: Any = None  # core.evaluation.Evaluation
     n_params: int | None = None
 
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from core import db, presence, queue, runs, settings
 from core.i18n import Msg
-from core.inside import histograms_to_blob
+from core.network_views import histograms_to_blob
 from core.status import Phase, Status
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from core import db, settings
 from core.i18n import Msg
-from core.inside import histograms_from_blob
+from core.network_views import histograms_from_blob
 from core.spec import ExperimentSpec
 from core.status import ACTIVE, KEPT, Phase, Status
 

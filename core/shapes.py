@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.graph import LayerRow, shape_text
 from core.i18n import Msg
+from core.layer_wiring import LayerRow, shape_text
 from core.model_rules import RESERVED_NAMES, LossPlan, ModelBuildError, plan_loss
 from core.spec import SPATIAL_TYPES, ExperimentSpec, LayerSpec
 

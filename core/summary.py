@@ -20,7 +20,7 @@ from functools import lru_cache
 from core import datasets, shapes, transfer
 from core.builder import build_model
 from core.dataset_catalogue import UPLOADED
-from core.graph import LayerRow, diagram, shape_text
+from core.layer_wiring import LayerRow, diagram, shape_text
 from core.model_rules import LossPlan
 from core.spec import ExperimentSpec
 

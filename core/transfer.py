@@ -32,8 +32,8 @@ import numpy as np
 
 from core import pretrained
 from core.datasets import Dataset
-from core.graph import BUILD_LOCK, Graph, LayerRow
 from core.i18n import LocalizedError
+from core.layer_wiring import BUILD_LOCK, Graph, LayerRow
 from core.spec import LayerSpec, TransferSpec
 
 #: Smallest input side each family accepts (Keras checks it when the weights are loaded).

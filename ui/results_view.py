@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from core import charts, datasets, images, recipes
-from core.analysis import Evaluation
+from core.evaluation import Evaluation
 from core.i18n import LocalizedError
 from core.recipes import Reported
 from core.spec import ExperimentSpec

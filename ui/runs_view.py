@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, recipes, runs
-from core.analysis import Evaluation
+from core.evaluation import Evaluation
 from core.i18n import Plain
 from core.spec import ExperimentSpec, settings_table
 from ui import downloads, keys, state

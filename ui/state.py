@@ -19,7 +19,7 @@ from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core import i18n, jobs, presence, rooms, share, uploads, workspaces
+from core import i18n, jobs, presence, rooms, saved_specs, share, uploads
 from core.dataset_catalogue import UPLOADED
 from core.i18n import LocalizedError
 from core.spec import ExperimentSpec, SpecError
@@ -99,14 +99,14 @@ def spec() -> ExperimentSpec:
     """The spec being edited: from this session, else the owner's last one, else the default."""
     current = st.session_state.get(keys.SPEC)
     if current is None:
-        current = workspaces.recall(owner()) or ExperimentSpec.default_for("moons")
+        current = saved_specs.recall(owner()) or ExperimentSpec.default_for("moons")
         st.session_state[keys.SPEC] = current
     return current
 
 
 def commit() -> None:
     """Remember the (edited) spec on the server, for refreshes."""
-    workspaces.remember(owner(), spec())
+    saved_specs.remember(owner(), spec())
 
 
 def replace_spec(new: ExperimentSpec) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core import pipeline
-from core.analysis import DecisionMap, Evaluation
+from core.evaluation import DecisionMap, Evaluation
 from core.recorder import MemoryRecorder
 from core.spec import ExperimentSpec, LayerSpec
 from core.status import Phase, Status
@@ -46,7 +46,7 @@ def test_an_image_cnn_keeps_what_its_layers_see():
     spec.layers = [LayerSpec.make("Conv2D", filters=4), LayerSpec.make("MaxPooling2D"), LayerSpec.make("Flatten")]
     spec.ensure_layer_names()
     _, rec = run(spec)
-    from core.inside import InsideViews
+    from core.network_views import InsideViews
 
     seen = InsideViews.from_blob(rec.inside.to_blob())
     assert seen.images.shape == (8, 8, 8, 1) and [name for name, _ in seen.maps] == ["conv2d_1", "max_pooling2d_1"]

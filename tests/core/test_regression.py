@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core import codegen, datasets, model_rules, recipes
-from core.analysis import Evaluation
+from core.evaluation import Evaluation
 from core.pipeline import train, warm_imports
 from core.spec import DataSpec, ExperimentSpec
 from tests.core.test_codegen_and_cli import run_cli, run_script

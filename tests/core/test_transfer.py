@@ -95,7 +95,7 @@ def test_transfer_needs_pictures(data_dir):
 def test_caffe_preprocessing_survives_saving(data_dir, tmp_path):
     """VGG-style preprocessing is built from layers (no Lambda), so the model reloads in safe mode."""
     inputs = keras.Input((8, 8, 3))
-    from core.graph import Graph
+    from core.layer_wiring import Graph
     from core.pretrained import ZOO
 
     g = Graph(keras, inputs)

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from core import charts, inside
+from core import charts, network_views
 from core.pipeline import run, warm_imports
 from core.recorder import MemoryRecorder
 from core.spec import ExperimentSpec, LayerSpec
@@ -24,10 +24,10 @@ def tiny_cnn():
 
 def test_histograms_count_every_weight():
     model = tiny_cnn()
-    hist = inside.weight_histograms(model)
+    hist = network_views.weight_histograms(model)
     assert set(hist) == {"conv", "output"}
     assert hist["conv"]["kernel"].counts.sum() == 3 * 3 * 1 * 4 and hist["conv"]["bias"].counts.sum() == 4
-    assert len(hist["output"]["kernel"].edges) == inside.BINS + 1
+    assert len(hist["output"]["kernel"].edges) == network_views.BINS + 1
 
 
 def test_the_engine_records_one_histogram_set_per_epoch_plus_the_start():
@@ -46,15 +46,15 @@ def test_the_engine_records_one_histogram_set_per_epoch_plus_the_start():
 
 def test_feature_maps_and_filters_of_an_image_model():
     model = tiny_cnn()
-    assert inside.conv_layers(model) == ["conv", "pool"]
+    assert network_views.conv_layers(model) == ["conv", "pool"]
     picture = np.random.default_rng(0).integers(0, 256, (8, 8, 1)).astype("uint8")
-    maps = inside.feature_maps(model, picture)
+    maps = network_views.feature_maps(model, picture)
     assert [(name, m.shape, m.dtype) for name, m in maps] == [("conv", (6, 6, 4), np.uint8), ("pool", (3, 3, 4), np.uint8)]
-    name, filters = inside.first_filters(model)
+    name, filters = network_views.first_filters(model)
     assert name == "conv" and filters.shape == (4, 3, 3) and filters.dtype == np.uint8
 
 
 def test_models_without_convolutions_have_no_maps():
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    assert inside.feature_maps(model, np.zeros(4)) == [] and inside.first_filters(model) is None
+    assert network_views.feature_maps(model, np.zeros(4)) == [] and network_views.first_filters(model) is None
