@@ -741,6 +741,11 @@ def docs_section(runs: list[dict], a, argv: list[str], others: list[str]) -> str
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--room" in argv:  # one workshop room and its board: bench/room.py, with the rest of the options
+        from bench import room
+
+        return room.main([arg for arg in argv if arg != "--room"])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=8, help="browser sessions (new learners) at once")
     p.add_argument("--epochs", type=int, default=5)

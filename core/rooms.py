@@ -388,7 +388,7 @@ def signature(room_id: str) -> tuple:
     """What the board is drawn from, cheaply: a page redraws when it changes (polled by every open board)."""
     with db.read() as conn:
         room = conn.execute(sa.select(db.rooms).where(db.rooms.c.id == room_id)).first()
-        jobs = conn.execute(sa.select(R.id, R.status, R.phase, R.history).where(R.room == room_id).order_by(R.created)).all()
+        jobs = conn.execute(sa.select(R.id, R.status, R.phase).where(R.room == room_id).order_by(R.created)).all()
         people = conn.execute(sa.select(M.owner, M.name).where(M.room == room_id).order_by(M.joined)).all()
         votes = conn.execute(sa.select(sa.func.count()).select_from(db.room_votes).where(V.room == room_id)).scalar()
     if room is None:

@@ -95,6 +95,8 @@ def table(room: rooms.Room, rows: list[rooms.BoardRow]) -> None:
     ]
     config = {t("room.col_curve"): st.column_config.LineChartColumn(width="small")}
     st.dataframe(data, hide_index=True, width="stretch", column_config=config, key="board_table")
+    training = sum(row.status == "training" for row in rows)
+    st.caption(t("room.summary", learners=len(rows), runs=sum(row.runs for row in rows), training=training))
 
 
 def pick_learner(rows: list[rooms.BoardRow]) -> rooms.BoardRow | None:

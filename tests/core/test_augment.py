@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 
 from core import augment, datasets, demo_folders
-from core.pipeline import first_training_batch, train, training_input, warm_imports
+from core.pipeline import first_training_batch, train, training_input
 from core.spec import AugmentSpec, DataSpec, ExperimentSpec, LayerSpec
 from core.status import Status
 
-warm_imports()
 IMAGE = demo_folders.preview()[0]
 TUTORIAL = AugmentSpec(width_shift_range=0.3, rotation_range=30, zoom_range=0.3, horizontal_flip=True, vertical_flip=True)
 

@@ -4,12 +4,10 @@ import keras
 import numpy as np
 
 from core import charts, network_views
-from core.pipeline import run, warm_imports
+from core.pipeline import run
 from core.recorder import MemoryRecorder
 from core.spec import ExperimentSpec, LayerSpec
 from core.status import Status
-
-warm_imports()
 
 
 def tiny_cnn():

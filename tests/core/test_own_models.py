@@ -10,9 +10,6 @@ from PIL import Image
 
 from core import own_models, pretrained
 from core.gradcam import gradcam, has_conv, last_conv_layer
-from core.pipeline import warm_imports
-
-warm_imports()
 
 SIDE = 24
 

@@ -7,11 +7,8 @@ import pytest
 from PIL import Image
 
 from core import images, own_models, pretrained, transfer
-from core.pipeline import warm_imports
 from core.spec import TransferSpec
 from tests.core import fabricate
-
-warm_imports()
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,10 @@ import pytest
 
 from core import datasets, recipes
 from core.builder import build_model
-from core.pipeline import train, warm_imports
+from core.pipeline import train
 from core.spec import ExperimentSpec
 from core.status import Status
 from tests.core import fabricate
-
-warm_imports()
 
 IDS = [
     "dummy-3-2-3",

@@ -8,11 +8,9 @@ import pytest
 
 from core import codegen, datasets, model_rules, recipes
 from core.evaluation import Evaluation
-from core.pipeline import train, warm_imports
+from core.pipeline import train
 from core.spec import DataSpec, ExperimentSpec
 from tests.core.test_codegen_and_cli import run_cli, run_script
-
-warm_imports()
 
 #: Five rows of UCI's auto-mpg.data as it is published: fixed-width numbers, "?" for an unknown horsepower,
 #: a tab before the car's quoted name.

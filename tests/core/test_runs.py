@@ -7,14 +7,12 @@ import pytest
 
 from core import runs, settings
 from core.i18n import Msg
-from core.pipeline import warm_imports
 from core.runs import Run, RunStore
 from core.spec import ExperimentSpec
 from core.status import Status
 from tests.core import inline
 from tests.pages.helpers import ROOT
 
-warm_imports()
 FINISHED = Status.FINISHED
 
 

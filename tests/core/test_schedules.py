@@ -8,12 +8,10 @@ import pytest
 from core import codegen, recipes
 from core.builder import build_model, steps_per_epoch
 from core.datasets import load
-from core.pipeline import train, warm_imports
+from core.pipeline import train
 from core.share import decode_spec, encode_spec
 from core.spec import ExperimentSpec, LayerSpec, SpecError
 from tests.core.test_codegen_and_cli import script_numbers
-
-warm_imports()
 
 
 def digits_mlp(schedule: str = "none", epochs: int = 3, **compile_settings) -> ExperimentSpec:

@@ -10,8 +10,6 @@ from core.spec import DataSpec, ExperimentSpec, TransferSpec
 from core.status import Status
 from tests.core import fabricate, inline
 
-pipeline.warm_imports()
-
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
