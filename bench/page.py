@@ -220,6 +220,18 @@ def first_visits(browser, server: AppServer, spec, started: float, a) -> dict:
     return out
 
 
+def warm_visit(browser, server: AppServer, spec, a) -> float:
+    """Seconds from goto /data to settled for a second learner, once the pool is warm (no workers starting)."""
+    _owner, context, page = new_learner(browser, server, spec, a.timeout)
+    try:
+        t0 = time.time() * 1000
+        page.goto(f"/data?u={_owner}")
+        heading(page, "Data").wait_for()
+        return (settled_at(page, t0, a.timeout) - t0) / 1000
+    finally:
+        context.close()
+
+
 # --------------------------------------------------------------------------- (b) Model page edits
 
 
@@ -395,6 +407,9 @@ def run(a) -> dict:
                     if "c" in a.parts:
                         out["first"] = first_visits(browser, server, walk, started, a)
                     out["workers"] = server.wait_workers(1)
+                    if "c" in a.parts:
+                        out["first"]["Data, warm"] = warm_visit(browser, server, walk, a)
+                        print(f"(c) Data for a second learner, pool warm: {out['first']['Data, warm']:.2f} s", flush=True)
                     if "b" in a.parts:
                         out["edits"] = model_edits(browser, server, walk, a)
                     if "a" in a.parts:
@@ -453,6 +468,7 @@ def results(out: dict, a) -> dict:
         "first_visit_server_cpu_s": first.get("server_cpu_s"),
         "first_visit_heading_s": first.get("heading"),
         "first_visit_after_start_s": first.get("after_start_s"),
+        "data_second_learner_pool_warm_s": _r(first.get("Data, warm")),
         "train": f"{a.train_recipe}, {a.train_size or 'all'} samples, {a.train_epochs} epochs",
         "status": churn.get("status"),
         "errors": out["errors"],
@@ -514,7 +530,8 @@ def docs_section(result: dict, a, argv: list[str]) -> str:
         f"{result['add_layer_each_ms']}; web server CPU per edit (median): units {result['server_cpu_ms_per_units_change']} ms, "
         f"add layer {result['server_cpu_ms_per_add_layer']} ms; chromium CPU per edit (median): units "
         f"{result['browser_cpu_ms_per_units_change']} ms, add layer {result['browser_cpu_ms_per_add_layer']} ms. First visits: heading shown after (s) "
-        f"{result['first_visit_heading_s']}, web server CPU during each (s) {result['first_visit_server_cpu_s']}. Errors in pages or logs: {len(result['errors']) + result['exceptions']}.",
+        f"{result['first_visit_heading_s']}, web server CPU during each (s) {result['first_visit_server_cpu_s']}; Data for a second learner once a worker is warm: "
+        f"{result['data_second_learner_pool_warm_s']} s. Errors in pages or logs: {len(result['errors']) + result['exceptions']}.",
         "",
         "Last line of the output:",
         "",

@@ -19,7 +19,10 @@ What is measured, and how:
   data). Timed: the second epoch (on_epoch_begin -> on_epoch_end of a callback that only reads the clock).
   The first epoch of each arm is the warm-up (tracing).
 * Pairs interleaved, which arm goes first alternates; the ratio of a recipe is the median of its
-  per-pair ours/bare; `mlp_ratio` / `cnn_ratio` are the medians over the MLP / CNN recipes.
+  per-pair ours/bare; `mlp_ratio` / `cnn_ratio` are the medians over the MLP / CNN recipes. A recipe of
+  fewer than 100 steps per epoch (the overfitting trio: 500 samples) gets `--small-pairs` (9) pairs: its
+  epoch takes a fraction of a second. `--breakdown` adds a third arm, the bare fit with the engine's
+  `LiveCallback` and its per-epoch weight histograms (the arms rotate).
 * Same numbers: the training loss and validation loss of each epoch, ours vs bare of the same pair (same
   seed), must agree within `--rtol` (1e-3 relative).
 * FLOPs: per training sample, from the layer shapes: Dense 2*in*out, Conv2D 2*kh*kw*cin*cout*Hout*Wout
@@ -61,6 +64,7 @@ DATASETS = ("mnist", "fashion_mnist")
 CONV_TYPES = ("Conv2D", "InceptionBlock", "ResidualBlock")
 GOALS = {"mlp_ratio": 0.6, "cnn_ratio": 1.0, "mlp_flop_fraction": 0.4}
 QUICK = {"train": 12_000, "test": 2_000}
+SMALL_STEPS = 100  # an epoch of fewer steps takes a fraction of a second: --small-pairs pairs for it
 
 
 # --------------------------------------------------------------------------- the machine
@@ -164,7 +168,7 @@ def ours(spec) -> dict:
     return out
 
 
-def bare(spec, data) -> dict:
+def bare(spec, data, live: bool = False) -> dict:
     import keras
 
     from core.builder import build_model
@@ -184,7 +188,15 @@ def bare(spec, data) -> dict:
     built = build_model(spec, data)
     train_input = training_input(spec, data, built.plan)
     clock = EpochClock()
-    history = built.model.fit(*train_input.args, epochs=spec.fit.epochs, callbacks=[clock], verbose=0, **train_input.kwargs)
+    callbacks = [clock]
+    if live:  # --breakdown: the engine's callback (progress, Stop, weight histograms) on the bare fit
+        import threading
+
+        from core.callbacks import ListSink, LiveCallback
+        from core.inside import weight_histograms
+
+        callbacks.append(LiveCallback(ListSink(), threading.Event(), on_epoch=lambda model, _e: weight_histograms(model)))
+    history = built.model.fit(*train_input.args, epochs=spec.fit.epochs, callbacks=callbacks, verbose=0, **train_input.kwargs)
     h = history.history
     out = {
         "seconds": clock.seconds[1],
@@ -214,14 +226,20 @@ def measure_recipe(recipe, a) -> dict:
     spec = spec_for(recipe, a)
     data = datasets.load(spec.data)
     pairs = []
-    for i in range(a.pairs):
-        order = ("ours", "bare") if i % 2 == 0 else ("bare", "ours")
+    arms = ["ours", "bare"] + (["callback"] if a.breakdown else [])
+    steps = -(-len(data.x_train) // spec.fit.batch_size)
+    count = a.pairs if steps >= SMALL_STEPS else max(a.pairs, a.small_pairs)
+    run_arm = {"ours": lambda: ours(spec), "bare": lambda: bare(spec, data), "callback": lambda: bare(spec, data, live=True)}
+    for i in range(count):
+        order = arms[i % len(arms) :] + arms[: i % len(arms)] if len(arms) > 2 else arms[:: 1 if i % 2 == 0 else -1]
         load = os.getloadavg()[0]
-        times = {arm: (ours(spec) if arm == "ours" else bare(spec, data)) for arm in order}
+        times = {arm: run_arm[arm]() for arm in order}
         o, b = times["ours"], times["bare"]
         diff = same_numbers(o, b, a.rtol)
+        extra = {"callback": times["callback"]["seconds"]} if "callback" in times else {}
         pairs.append(
             {
+                **extra,
                 "ours": o["seconds"],
                 "bare": b["seconds"],
                 "ratio": o["seconds"] / b["seconds"],
@@ -236,7 +254,10 @@ def measure_recipe(recipe, a) -> dict:
         flops = b["flops"]
         print(
             f"  {recipe.id} pair {i + 1} ({order[0]} first, load {load:.2f}): ours {o['seconds']:.3f} s "
-            f"(steps_per_execution {o['steps_per_execution']}), bare {b['seconds']:.3f} s, ratio "
+            f"(steps_per_execution {o['steps_per_execution']}), bare {b['seconds']:.3f} s, "
+            + (f"bare+callback {extra['callback']:.3f} s, " if extra else "")
+            + "ratio "
+            f"{o['seconds'] / b['seconds']:.3f}; loss ours {o['loss'][-1]:.6f} bare {b['loss'][-1]:.6f} (max rel diff {diff:.1e})",
             f"{o['seconds'] / b['seconds']:.3f}; loss ours {o['loss'][-1]:.6f} bare {b['loss'][-1]:.6f} (max rel diff {diff:.1e})",
             flush=True,
         )
@@ -267,6 +288,8 @@ def summarize(r: dict, machine: float, rtol: float) -> dict:
         ours_gflops=work / ours_s / 1e9,
         max_rel_diff=max(p["max_rel_diff"] for p in r["pairs"]),
         spe=r["pairs"][0]["spe"],
+        callback_s=median([p.get("callback") for p in r["pairs"]]),
+        callback_ratio=median([p["callback"] / p["bare"] for p in r["pairs"] if "callback" in p]),
     )
     r["same_numbers"] = r["max_rel_diff"] <= rtol
     return r
@@ -316,13 +339,17 @@ def table(rows: list[dict]) -> list[str]:
         "| recipe | kind | train / val samples | batch (steps) | fwd FLOPs/sample | steps_per_execution (ours) | ours s/epoch | bare s/epoch | ours/bare (median of pairs) | per-pair ratios | ours GFLOP/s | FLOP fraction ours (bare) | same numbers (max rel. diff) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
     ]
+    if any(r["callback_s"] is not None for r in rows):
+        lines[0] += " bare + LiveCallback s (ratio to bare) |"
+        lines[1] += "---:|"
     for r in rows:
+        cb = f" {r['callback_s']:.3f} ({r['callback_ratio']:.3f}) |" if r["callback_s"] is not None else ""
         lines.append(
             f"| {r['recipe']} | {r['kind']} | {r['train']:,} / {r['val']:,} | {r['batch']} ({r['steps']}) | {r['fwd_flops'] / 1e6:.2f} M | "
             f"{r['spe']} | {r['ours_s']:.3f} | {r['bare_s']:.3f} | **{r['ratio']:.3f}** | "
             + ", ".join(f"{p['ratio']:.2f}" for p in r["pairs"])
             + f" | {r['ours_gflops']:.1f} | {r['ours_fraction']:.3f} ({r['bare_fraction']:.3f}) | "
-            f"{'yes' if r['same_numbers'] else '**no**'} ({r['max_rel_diff']:.1e}) |"
+            f"{'yes' if r['same_numbers'] else '**no**'} ({r['max_rel_diff']:.1e}) |" + cb
         )
     return lines
 
@@ -384,6 +411,8 @@ def docs_section(rows: list[dict], result: dict, machine: dict, profile: dict, a
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pairs", type=int, default=3, help="interleaved ours/bare pairs per recipe")
+    p.add_argument("--small-pairs", type=int, default=9, help=f"pairs for a recipe of fewer than {SMALL_STEPS} steps per epoch")
+    p.add_argument("--breakdown", action="store_true", help="a third arm: bare fit + the engine's LiveCallback and histograms")
     p.add_argument("--quick", action="store_true", help=f"at most {QUICK['train']:,} training / {QUICK['test']:,} test samples")
     p.add_argument("--train-size", type=int, default=None, help="cap on the training samples (default: the recipe's)")
     p.add_argument("--test-size", type=int, default=None, help="cap on the test (validation) samples")
@@ -414,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     result = results(rows, machine, a, loads)
     result["rtol"] = a.rtol
     result["per_pair"] = {
-        r["recipe"]: [{k: round(p[k], 4) for k in ("ours", "bare", "ratio", "load1")} for p in r["pairs"]] for r in rows
+        r["recipe"]: [{k: round(p[k], 4) for k in ("ours", "bare", "callback", "ratio", "load1") if k in p} for p in r["pairs"]]
+        for r in rows
     }
     print()
     for r in rows:
