@@ -84,7 +84,7 @@ QUIET_MS = 200
 # the last mutation and websocket message at all times; plotly charts' creations and afterplot events.
 INIT_JS = (
     """(() => {
-  const b = window.__bench = {click: 0, lastMut: 0, lastWs: 0, recording: false, muts: [], plots: [], renders: [], drawn: []};
+  const b = window.__bench = {click: 0, lastMut: 0, lastWs: 0, recording: false, lastBy: {}, muts: [], plots: [], renders: [], drawn: []};
   document.addEventListener('click', () => { b.click = Date.now(); }, true);
   const Orig = window.WebSocket;
   window.WebSocket = class extends Orig {
@@ -107,7 +107,12 @@ INIT_JS = (
     for (const r of records) {
       const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
       // The status widget's own animation (the running icon, its 200 ms exit) is not the page changing.
-      if (!(el && el.closest && el.closest('[data-testid="stStatusWidget"]'))) b.lastMut = t;
+      if (!(el && el.closest && el.closest('[data-testid="stStatusWidget"]'))) {
+        b.lastMut = t;
+        const region = !el || !el.closest ? 'other' : el.closest('[data-testid="stGraphVizChart"]') ? 'graphviz'
+          : el.closest('[data-testid="stDataFrame"]') ? 'dataframe' : 'other';
+        b.lastBy[region] = t;
+      }
       if (el && el.classList && el.classList.contains('js-plotly-plot')) plot = true;
       if (r.addedNodes.length) plot = true;
       if (!b.recording || !el) continue;
@@ -180,11 +185,17 @@ def heading(page, name: str):
     return page.get_by_role("heading", name=name, exact=True, level=1)
 
 
-def click_settled(page, locator, timeout_s: float) -> float:
-    """Click `locator`; ms from the click (as the page saw it) to settled."""
+def click_settled(page, locator, timeout_s: float, regions: dict | None = None) -> float:
+    """Click `locator`; ms from the click (as the page saw it) to settled. `regions` gets, per part of the page
+    (graphviz chart, dataframe, other), ms from the click to its last mutation."""
     locator.click()
     click = page.evaluate("() => window.__bench.click")
-    return settled_at(page, click, timeout_s) - click
+    done = settled_at(page, click, timeout_s) - click
+    if regions is not None:
+        for name, t in page.evaluate("() => window.__bench.lastBy").items():
+            if t > click:
+                regions.setdefault(name, []).append(t - click)
+    return done
 
 
 # --------------------------------------------------------------------------- (c) first visits
@@ -237,7 +248,7 @@ def warm_visit(browser, server: AppServer, spec, a) -> float:
 
 def model_edits(browser, server: AppServer, spec, a) -> dict:
     owner, context, page = new_learner(browser, server, spec, a.timeout)
-    units, adds, units_cpu, add_cpu = [], [], [], []
+    units, adds, units_cpu, add_cpu, regions = [], [], [], [], {}
     try:
         t0 = time.time() * 1000
         page.goto(f"/model?u={owner}")
@@ -251,10 +262,10 @@ def model_edits(browser, server: AppServer, spec, a) -> dict:
         cpu = lambda: (cpu_seconds(server.pid) * 1000, browser_cpu() * 1000)  # noqa: E731
         for i in range(a.edits):
             before = cpu()
-            units.append(click_settled(page, step_up, a.timeout))
+            units.append(click_settled(page, step_up, a.timeout, regions))
             units_cpu.append([x - y for x, y in zip(cpu(), before, strict=True)])
             before = cpu()
-            adds.append(click_settled(page, add, a.timeout))
+            adds.append(click_settled(page, add, a.timeout, regions))
             add_cpu.append([x - y for x, y in zip(cpu(), before, strict=True)])
             remove = main.locator('[class*="st-key-del-"] button:visible')
             page.wait_for_function(
@@ -267,7 +278,14 @@ def model_edits(browser, server: AppServer, spec, a) -> dict:
         exceptions = page.get_by_test_id("stException").count()
     finally:
         context.close()
-    return {"units_ms": units, "add_layer_ms": adds, "units_cpu_ms": units_cpu, "add_cpu_ms": add_cpu, "exceptions": exceptions}
+    return {
+        "units_ms": units,
+        "add_layer_ms": adds,
+        "units_cpu_ms": units_cpu,
+        "add_cpu_ms": add_cpu,
+        "regions": regions,
+        "exceptions": exceptions,
+    }
 
 
 # --------------------------------------------------------------------------- (a) Train page while training
@@ -465,6 +483,7 @@ def results(out: dict, a) -> dict:
         "server_cpu_ms_per_add_layer": _r(median([c[0] for c in edits.get("add_cpu_ms", [])]), 0),
         "browser_cpu_ms_per_units_change": _r(median([c[1] for c in edits.get("units_cpu_ms", [])]), 0),
         "browser_cpu_ms_per_add_layer": _r(median([c[1] for c in edits.get("add_cpu_ms", [])]), 0),
+        "edit_last_mutation_ms_by_part": {k: _r(median(v), 0) for k, v in (edits.get("regions") or {}).items()},
         "first_visit_server_cpu_s": first.get("server_cpu_s"),
         "first_visit_heading_s": first.get("heading"),
         "first_visit_after_start_s": first.get("after_start_s"),
@@ -529,7 +548,8 @@ def docs_section(result: dict, a, argv: list[str]) -> str:
         f"redraws: {result['main_mutations_per_s_with_redraw']}. Units clicks (ms): {result['units_each_ms']}; Add layer (ms): "
         f"{result['add_layer_each_ms']}; web server CPU per edit (median): units {result['server_cpu_ms_per_units_change']} ms, "
         f"add layer {result['server_cpu_ms_per_add_layer']} ms; chromium CPU per edit (median): units "
-        f"{result['browser_cpu_ms_per_units_change']} ms, add layer {result['browser_cpu_ms_per_add_layer']} ms. First visits: heading shown after (s) "
+        f"{result['browser_cpu_ms_per_units_change']} ms, add layer {result['browser_cpu_ms_per_add_layer']} ms; click -> last mutation of each part of the page (median over "
+        f"both kinds of edit, ms): {result['edit_last_mutation_ms_by_part']}. First visits: heading shown after (s) "
         f"{result['first_visit_heading_s']}, web server CPU during each (s) {result['first_visit_server_cpu_s']}; Data for a second learner once a worker is warm: "
         f"{result['data_second_learner_pool_warm_s']} s. Errors in pages or logs: {len(result['errors']) + result['exceptions']}.",
         "",

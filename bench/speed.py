@@ -258,7 +258,6 @@ def measure_recipe(recipe, a) -> dict:
             + (f"bare+callback {extra['callback']:.3f} s, " if extra else "")
             + "ratio "
             f"{o['seconds'] / b['seconds']:.3f}; loss ours {o['loss'][-1]:.6f} bare {b['loss'][-1]:.6f} (max rel diff {diff:.1e})",
-            f"{o['seconds'] / b['seconds']:.3f}; loss ours {o['loss'][-1]:.6f} bare {b['loss'][-1]:.6f} (max rel diff {diff:.1e})",
             flush=True,
         )
     return {
