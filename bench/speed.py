@@ -20,8 +20,8 @@ What is measured, and how:
   The first epoch of each arm is the warm-up (tracing).
 * Pairs interleaved, which arm goes first alternates; the ratio of a recipe is the median of its
   per-pair ours/bare; `mlp_ratio` / `cnn_ratio` are the medians over the MLP / CNN recipes. A recipe of
-  fewer than 100 steps per epoch (the overfitting trio: 500 samples) gets `--small-pairs` (9) pairs: its
-  epoch takes a fraction of a second. `--breakdown` adds a third arm, the bare fit with the engine's
+  fewer than 100 steps per epoch gets `--small-pairs` (9) pairs: the overfitting trio (500 samples, 16
+  steps) takes a fraction of a second; deeper-cnn at batch 512 (24 steps with --quick) gets them too. `--breakdown` adds a third arm, the bare fit with the engine's
   `LiveCallback` and its per-epoch weight histograms (the arms rotate).
 * Same numbers: the training loss and validation loss of each epoch, ours vs bare of the same pair (same
   seed), must agree within `--rtol` (1e-3 relative).
