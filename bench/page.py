@@ -110,7 +110,8 @@ INIT_JS = (
       if (!(el && el.closest && el.closest('[data-testid="stStatusWidget"]'))) {
         b.lastMut = t;
         const region = !el || !el.closest ? 'other' : el.closest('[data-testid="stGraphVizChart"]') ? 'graphviz'
-          : el.closest('[data-testid="stDataFrame"]') ? 'dataframe' : 'other';
+          : el.closest('[data-testid="stDataFrame"]') ? 'dataframe' : el.closest('[data-testid="stPlotlyChart"]') ? 'plotly'
+          : el.closest('[data-testid="stImage"], [data-testid="stImageContainer"]') ? 'image' : 'other';
         b.lastBy[region] = t;
       }
       if (el && el.classList && el.classList.contains('js-plotly-plot')) plot = true;
@@ -215,6 +216,7 @@ def first_visits(browser, server: AppServer, spec, started: float, a) -> dict:
         heading(page, "Data").wait_for()
         out["heading"] = {"Data": time.time() - t0 / 1000}
         out["Data"] = (settled_at(page, t0, a.timeout) - t0) / 1000
+        out["Data parts"] = {k: round((v - t0) / 1000, 2) for k, v in page.evaluate("() => window.__bench.lastBy").items()}
         out["server_cpu_s"]["Data"], cpu0 = round(cpu_seconds(server.pid) - cpu0, 2), cpu_seconds(server.pid)
         for name in ("Model", "Train"):
             link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name, exact=True)
@@ -232,13 +234,16 @@ def first_visits(browser, server: AppServer, spec, started: float, a) -> dict:
 
 
 def warm_visit(browser, server: AppServer, spec, a) -> float:
-    """Seconds from goto /data to settled for a second learner, once the pool is warm (no workers starting)."""
+    """(seconds from goto /data to settled, {part: seconds to its last mutation}) for a second learner, once the
+    pool is warm (no workers starting)."""
     _owner, context, page = new_learner(browser, server, spec, a.timeout)
     try:
         t0 = time.time() * 1000
         page.goto(f"/data?u={_owner}")
         heading(page, "Data").wait_for()
-        return (settled_at(page, t0, a.timeout) - t0) / 1000
+        seconds = (settled_at(page, t0, a.timeout) - t0) / 1000
+        parts = {k: round((v - t0) / 1000, 2) for k, v in page.evaluate("() => window.__bench.lastBy").items()}
+        return seconds, parts
     finally:
         context.close()
 
@@ -426,7 +431,7 @@ def run(a) -> dict:
                         out["first"] = first_visits(browser, server, walk, started, a)
                     out["workers"] = server.wait_workers(1)
                     if "c" in a.parts:
-                        out["first"]["Data, warm"] = warm_visit(browser, server, walk, a)
+                        out["first"]["Data, warm"], out["first"]["Data, warm, parts"] = warm_visit(browser, server, walk, a)
                         print(f"(c) Data for a second learner, pool warm: {out['first']['Data, warm']:.2f} s", flush=True)
                     if "b" in a.parts:
                         out["edits"] = model_edits(browser, server, walk, a)
@@ -486,8 +491,10 @@ def results(out: dict, a) -> dict:
         "edit_last_mutation_ms_by_part": {k: _r(median(v), 0) for k, v in (edits.get("regions") or {}).items()},
         "first_visit_server_cpu_s": first.get("server_cpu_s"),
         "first_visit_heading_s": first.get("heading"),
+        "first_data_last_mutation_s_by_part": first.get("Data parts"),
         "first_visit_after_start_s": first.get("after_start_s"),
         "data_second_learner_pool_warm_s": _r(first.get("Data, warm")),
+        "data_second_learner_last_mutation_s_by_part": first.get("Data, warm, parts"),
         "train": f"{a.train_recipe}, {a.train_size or 'all'} samples, {a.train_epochs} epochs",
         "status": churn.get("status"),
         "errors": out["errors"],
@@ -550,8 +557,9 @@ def docs_section(result: dict, a, argv: list[str]) -> str:
         f"add layer {result['server_cpu_ms_per_add_layer']} ms; chromium CPU per edit (median): units "
         f"{result['browser_cpu_ms_per_units_change']} ms, add layer {result['browser_cpu_ms_per_add_layer']} ms; click -> last mutation of each part of the page (median over "
         f"both kinds of edit, ms): {result['edit_last_mutation_ms_by_part']}. First visits: heading shown after (s) "
-        f"{result['first_visit_heading_s']}, web server CPU during each (s) {result['first_visit_server_cpu_s']}; Data for a second learner once a worker is warm: "
-        f"{result['data_second_learner_pool_warm_s']} s. Errors in pages or logs: {len(result['errors']) + result['exceptions']}.",
+        f"{result['first_visit_heading_s']}, web server CPU during each (s) {result['first_visit_server_cpu_s']}; last mutation of each part of the Data page on the first visit (s): "
+        f"{result['first_data_last_mutation_s_by_part']}; Data for a second learner once a worker is warm: "
+        f"{result['data_second_learner_pool_warm_s']} s (its parts: {result['data_second_learner_last_mutation_s_by_part']}). Errors in pages or logs: {len(result['errors']) + result['exceptions']}.",
         "",
         "Last line of the output:",
         "",
