@@ -170,17 +170,37 @@ def _timed_evaluate(model, x, y, batch: int) -> float:
     return time.perf_counter() - started
 
 
+def _slope(timed, x, y, few: int, many: int, batch: int = 16) -> tuple[float, float]:
+    """(seconds per step, fixed seconds per call of fit/evaluate) from `few` and `many` steps.
+
+    One `fit` has a fixed cost (callbacks, the data adapter, the epoch's begin and end: tens of
+    milliseconds) that a single timing would spread over its steps; the difference of two step
+    counts leaves it out, and it is what is left at zero steps.
+    """
+    t_few = _best_of(3, lambda: timed(x[: few * batch], y[: few * batch]))
+    t_many = _best_of(3, lambda: timed(x[: many * batch], y[: many * batch]))
+    per_step = max((t_many - t_few) / (many - few), 1e-6)
+    return per_step, max(t_few - few * per_step, 0.0)
+
+
 def _overheads(keras, p: MachineProfile, rng) -> None:
-    """Per-call and per-step costs of Keras on a model too small to compute anything (100 steps of 16)."""
-    x, y = rng.normal(size=(1600, 8)).astype("float32"), rng.integers(0, 2, 1600)
+    """Per-call and per-step costs of Keras on a model too small to compute anything (batches of 16)."""
+    x, y = rng.normal(size=(4000, 8)).astype("float32"), rng.integers(0, 2, 4000)
+    started = time.perf_counter()
     tiny = _mlp(keras, 8, [8], 2)
-    tiny.fit(x, y, batch_size=16, epochs=1, verbose=0)  # traces
-    p.step_overhead = _best_of(3, lambda: _timed_fit(tiny, x, y, 16)) / 100
+    built = time.perf_counter() - started
+    first = _timed_fit(tiny, x, y, 16)  # traces
+    p.step_overhead, fixed = _slope(lambda a, b: _timed_fit(tiny, a, b, 16), x, y, 50, 250)
+    # What a run pays once besides its epochs, on the smallest model: tracing the step functions (a deeper
+    # model traces longer, but its epochs then dominate) and building and compiling it, plus reading data.
+    p.trace = max(first - (fixed + 250 * p.step_overhead), 0.05) * 2  # train and test steps are traced apart
+    p.setup = built + 0.2
+    p.epoch_overhead = fixed + MachineProfile.epoch_overhead  # fit's own, measured; plus our callbacks' writes
     tiny.evaluate(x, y, batch_size=16, verbose=0)
-    p.eval_overhead = _best_of(3, lambda: _timed_evaluate(tiny, x, y, 16)) / 100
+    p.eval_overhead, _ = _slope(lambda a, b: _timed_evaluate(tiny, a, b, 16), x, y, 50, 250)
     chunked = _mlp(keras, 8, [8], 2, steps_per_execution=50)
     chunked.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    per_step = _best_of(3, lambda: _timed_fit(chunked, x, y, 16)) / 100
+    per_step, _ = _slope(lambda a, b: _timed_fit(chunked, a, b, 16), x, y, 50, 250)
     p.inner_step = max(1e-5, per_step - p.step_overhead / 50)
 
 
@@ -195,13 +215,14 @@ def calibrate() -> MachineProfile:
     x, y = rng.normal(size=(4096, 784)).astype("float32"), rng.integers(0, 10, 4096)
     dense.fit(x[:256], y[:256], batch_size=128, epochs=1, verbose=0)
     flops = 2 * (784 * 512 + 512 * 512 + 512 * 10)
-    seconds = _best_of(2, lambda: _timed_fit(dense, x, y, 128)) - 32 * p.step_overhead
+    fit_fixed = p.epoch_overhead - MachineProfile.epoch_overhead
+    seconds = _best_of(2, lambda: _timed_fit(dense, x, y, 128)) - 32 * p.step_overhead - fit_fixed
     p.dense_rate = 3 * flops * 4096 / max(seconds, 1e-3)
     conv = _cnn(keras)
     x, y = rng.integers(0, 255, size=(1024, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 1024)
     conv.fit(x[:128], y[:128], batch_size=128, epochs=1, verbose=0)
     conv_flops = 2 * (9 * 32 * 26 * 26 + 9 * 32 * 64 * 24 * 24)
-    seconds = _best_of(2, lambda: _timed_fit(conv, x, y, 128)) - 8 * p.step_overhead
+    seconds = _best_of(2, lambda: _timed_fit(conv, x, y, 128)) - 8 * p.step_overhead - fit_fixed
     p.conv_rate = 3 * conv_flops * 1024 / max(seconds, 1e-3)
     return p
 
