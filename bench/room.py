@@ -160,7 +160,7 @@ async def time_sorts(page, count: int) -> list[float]:
     return times
 
 
-async def the_room(instructor_link: str, learners_link: str, a) -> dict:
+async def the_room(instructor_link: str, learners_link: str, a, on_board_open=lambda: None) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -168,6 +168,7 @@ async def the_room(instructor_link: str, learners_link: str, a) -> dict:
         board = await (await browser.new_context(viewport={"width": 1400, "height": 1200})).new_page()
         await board.goto(instructor_link)
         await board.get_by_text("Learners' link").wait_for(timeout=120_000)
+        on_board_open()  # the web server has drawn a page: its first-use imports are in "before"
         seen: list[tuple[float, int]] = []
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch_board(board, seen, stop))
@@ -207,7 +208,7 @@ def summary(a, result: dict, finished: list[float], rss: dict, loads: tuple) -> 
         "runs_in_store": len(finished),
         "runs_seen_on_board": len(delays),
         "board_delay_p50_s": median(delays),
-        "board_delay_p95_s": percentile(delays, 95),
+        "board_delay_p95_s": round(percentile(delays, 95), 2) if delays else None,
         "board_delay_max_s": max(delays) if delays else None,
         "sort_click_median_s": round(median(result["sorts"]), 3) if result["sorts"] else None,
         "sort_click_max_s": round(max(result["sorts"]), 3) if result["sorts"] else None,
@@ -238,8 +239,9 @@ def docs_body(s: dict, a, argv: list[str]) -> str:
             f"| p95 <= 2 s | {goal(p95 is not None and p95 <= 2)} |",
             f"| board sort click -> settled, median / max | {sort} / {s['sort_click_max_s']} s | <= 1 s | "
             f"{goal(sort is not None and sort <= 1)} |",
-            f"| web server RSS before / peak / {a.settle:g} s after the room left | {s['rss_before_mb']} / "
-            f"{s['rss_peak_mb']} / {s['rss_after_mb']} MB | flat after | {goal(s['rss_after_mb'] - s['rss_before_mb'] < 150)} |",
+            f"| web server RSS with the board open (cold server: {s['rss_cold_mb']}) / peak / {a.settle:g} s after the room "
+            f"left | {s['rss_before_mb']} / {s['rss_peak_mb']} / {s['rss_after_mb']} MB | back within 10 % of the peak's rise | "
+            f"{goal(s['rss_after_mb'] - s['rss_before_mb'] <= 0.1 * max(s['rss_peak_mb'] - s['rss_before_mb'], 1) + 5)} |",
             "",
             "The board polls the store every 2 s (ui/polling.BOARD_POLL_SECONDS) and redraws when a run starts or "
             "ends, so a finished run reaches it within one poll plus the redraw.",
@@ -263,9 +265,12 @@ def main(argv: list[str] | None = None) -> int:
         room, key = rooms.create(spec, "Bench room", "val_accuracy")
         learners_link = f"{app.url}/board?room={room.id}"
         sampler = RssSampler(app.pid)
-        before = rss_mb(app.pid)
+        marks = {"cold": rss_mb(app.pid)}
         sampler.start()
-        result = asyncio.run(the_room(f"{learners_link}&key={key}", learners_link, a))
+        result = asyncio.run(
+            the_room(f"{learners_link}&key={key}", learners_link, a, lambda: marks.setdefault("before", rss_mb(app.pid)))
+        )
+        before = marks.get("before", marks["cold"])
         time.sleep(a.settle)
         sampler.running = False
         rss = {

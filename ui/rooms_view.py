@@ -11,17 +11,10 @@ import time
 
 import streamlit as st
 
-from core import rooms, runs, share
+from core import rooms, runs
 from core.i18n import Plain
 from ui import keys, polling, runs_view, state
 from ui.state import t
-
-
-def create(title: str, goal: str, minutes: int, classroom: share.Classroom) -> None:
-    """The sidebar's Create: a room for the current setup; this tab becomes its instructor."""
-    deadline = time.time() + minutes * 60 if minutes else None
-    room, key = rooms.create(state.spec(), title or t("room.default_title"), goal, classroom, deadline)
-    state.choose_room(room.id, key)
 
 
 def current() -> tuple[rooms.Room, bool] | None:

@@ -6,11 +6,13 @@ Data or Model page still sees the epoch count and can jump back to the charts.
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from core import jobs, rooms, share
 from core.i18n import LANGUAGES
-from ui import keys, polling, rooms_view, state
+from ui import keys, polling, state
 from ui.state import t
 
 
@@ -83,12 +85,15 @@ def _create_room(goals: dict[str, str]) -> None:
         what: {controls[c] for c in st.session_state.get(keys.controls("room", what, state.lang())) or []}
         for what in ("lock", "hide")
     }
-    rooms_view.create(
-        st.session_state.get(keys.ROOM_TITLE) or "",
+    minutes = int(st.session_state.get(keys.ROOM_DEADLINE) or 0)
+    room, key = rooms.create(
+        state.spec(),
+        st.session_state.get(keys.ROOM_TITLE) or t("room.default_title"),
         goals[st.session_state[keys.room_goal(state.lang())]],
-        int(st.session_state.get(keys.ROOM_DEADLINE) or 0),
         share.Classroom(picked["lock"], picked["hide"], "train"),
+        time.time() + minutes * 60 if minutes else None,
     )
+    state.choose_room(room.id, key)  # this tab is the room's instructor
     st.session_state[keys.GO_TO] = state.BOARD_PAGE  # app.py opens the board
 
 
