@@ -248,12 +248,12 @@ def classify(browser, server: AppServer, picture: Path) -> tuple[object, dict]:
 
 def two_trainings(browser, server: AppServer, spec, sampler: AppSampler) -> list[str]:
     """Two learners press Train at once; returns their final status lines (the sampler runs meanwhile)."""
-    from core import workspaces
+    from core import saved_specs
 
     contexts, pages = [], []
     for _ in range(2):
         owner = "fp" + secrets.token_hex(5)
-        workspaces.remember(owner, spec)
+        saved_specs.remember(owner, spec)
         context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
         context.set_default_timeout(600_000)
         page = context.new_page()

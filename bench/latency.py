@@ -117,10 +117,10 @@ class StoreWatch(threading.Thread):
 
 def train_once(browser, server: AppServer, spec, timeout_s: float) -> dict:
     """A new learner opens Train with `spec`, clicks Train; the timings of that click."""
-    from core import jobs, workspaces
+    from core import jobs, saved_specs
 
     owner = "lat" + secrets.token_hex(5)
-    workspaces.remember(owner, spec)
+    saved_specs.remember(owner, spec)
     context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
     context.set_default_timeout(timeout_s * 1000)
     context.add_init_script(WATCH_JS)

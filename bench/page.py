@@ -167,10 +167,10 @@ def settled_at(page, since_ms: float, timeout_s: float) -> float:
 
 
 def new_learner(browser, server: AppServer, spec, timeout_s: float):
-    from core import workspaces
+    from core import saved_specs
 
     owner = "page" + secrets.token_hex(5)
-    workspaces.remember(owner, spec)
+    saved_specs.remember(owner, spec)
     context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
     context.set_default_timeout(timeout_s * 1000)
     context.add_init_script(INIT_JS)

@@ -140,12 +140,12 @@ async def open_tabs(server: AppServer, owners: list[str], stop: asyncio.Event, b
 
 def submit_watchers(block: int, n: int, spec) -> tuple[list[str], list[str]]:
     """N learners, each with a queued job of their own and their setup remembered (what their Train page shows)."""
-    from core import jobs, workspaces
+    from core import jobs, saved_specs
 
     owners = [f"watcher{block:02d}x{i:03d}" for i in range(n)]
     ids = []
     for owner in owners:
-        workspaces.remember(owner, spec)
+        saved_specs.remember(owner, spec)
         ids.append(jobs.submit(spec, owner, watched=False))
     return owners, ids
 
