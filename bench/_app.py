@@ -17,6 +17,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import subprocess
@@ -392,6 +393,6 @@ def server_log_errors(log_path: Path) -> list[str]:
         if line.startswith("Traceback"):
             end = next((j for j in range(i + 1, len(lines)) if lines[j] and not lines[j].startswith(" ")), None)
             out.append("traceback: " + (lines[end] if end is not None else line)[:300])
-        elif " ERROR " in line or line.startswith("ERROR"):
+        elif re.search(r"\b(ERROR|CRITICAL)\b|page error \(reference", line):
             out.append(line.strip()[:300])
     return out

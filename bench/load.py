@@ -32,13 +32,11 @@ import argparse
 import asyncio
 import datetime as _dt
 import json
-import math
 import os
 import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._app import free_port, percentile, server_log_errors  # noqa: E402
 from bench._docs import DOCS, write_section  # noqa: E402
 
 SECTION = "## Load test (bench/load.py)"
@@ -129,12 +128,6 @@ BROKEN_PICTURES_JS = """() => { const imgs = [...document.querySelectorAll('[dat
 VARIANTS = {
     "shipped": "`streamlit run app.py`, as shipped",
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(
@@ -332,31 +325,7 @@ def other_load() -> list[str]:
     return sorted(set(found))
 
 
-def server_log_errors(log_path: Path) -> list[str]:
-    """Tracebacks and ERROR/exception lines in the server log (one line each)."""
-    out = []
-    lines = log_path.read_text(errors="replace").splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("Traceback"):
-            # The exception line ends the traceback: the first unindented line after it.
-            end = next((j for j in range(i + 1, len(lines)) if lines[j] and not lines[j].startswith(" ")), None)
-            out.append("server traceback: " + (lines[end] if end is not None else line)[:300])
-        elif re.search(r"\b(ERROR|CRITICAL)\b|page error \(reference", line):
-            out.append("server log: " + line.strip()[:300])
-    return out
-
-
 # --------------------------------------------------------------------------- one learner
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolated percentile (numpy's default method) of `values`, q in 0..100."""
-    if not values:
-        return None
-    s = sorted(values)
-    pos = (len(s) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
 async def learner(n: int, browser, base_url: str, a, t0: float) -> dict:  # noqa: C901 -- one learner's walk, step by step
