@@ -9,7 +9,11 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-LANDING_SECONDS = 3.0
+# Importing TensorFlow alone takes 4-6 s on these 2-core machines, so these limits catch it. Measured in CI
+# (2026-12): the browser's part (HTML and the JS bundle) 1.0-1.2 s, the server's part (first script run,
+# from the websocket to the title) 2.0-2.4 s, under the load of the rest of the suite.
+LANDING_SECONDS = 4.5
+SERVER_SECONDS = 3.0
 
 
 def test_landing_page_paints_fast_on_a_cold_server(cold_page):
@@ -21,11 +25,14 @@ def test_landing_page_paints_fast_on_a_cold_server(cold_page):
     page.goto("/", wait_until="domcontentloaded")
     marks["html+js"] = time.monotonic()
     page.get_by_role("heading", name="Keras Playground", level=1).wait_for(timeout=30_000)
-    elapsed = time.monotonic() - started
+    painted = time.monotonic()
+    elapsed = painted - started
     steps = ", ".join(f"{name} {at - started:.2f} s" for name, at in sorted(marks.items(), key=lambda kv: kv[1]))
     print(f"landing page title after {elapsed:.2f} s ({steps})")
-    assert elapsed < LANDING_SECONDS, (
-        f"the title took {elapsed:.2f} s on a cold server, limit {LANDING_SECONDS} s "
+    server_part = painted - marks.get("websocket", started)
+    assert server_part < SERVER_SECONDS and elapsed < LANDING_SECONDS, (
+        f"the title took {elapsed:.2f} s on a cold server, {server_part:.2f} s of it the server's "
+        f"(limits {LANDING_SECONDS} s and {SERVER_SECONDS} s) "
         f"({steps}: the server's part starts at the websocket)"
     )
 
