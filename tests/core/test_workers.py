@@ -56,9 +56,11 @@ def heavy_spec(units, batch, layers=3):
 
 
 def slow_step_spec():
-    """Eight 11x11 convolutions of 64 filters on 128x128 pictures: one step of 24 is 8-10 s here, its memory
-    ~1.1 GB (two such convolutions at a batch of 64 measured 1,523 MB in CI: over the pool's 1,500 MB, so memory
-    ended it first; depth costs compute more than activations, which shrink layer by layer)."""
+    """Eight 11x11 convolutions of 64 filters on 128x128 pictures: far more than 5 s a step, ~1.1 GB.
+
+    Plain Keras here: eight at a batch of 16 took 5.6 s a step (1.05 GB), so 24 is ~8 s; two such convolutions at
+    a batch of 64 measured 1,523 MB in CI, over the pool's 1,500 MB, so memory ended them first. Depth costs
+    compute more than memory: the activations shrink layer by layer."""
     s = spec("folder", epochs=1, batch=24, image_height=128, image_width=128)
     s.layers = [LayerSpec.make("Conv2D", filters=64, kernel_size=11) for _ in range(8)]
     s.layers.append(LayerSpec.make("GlobalAveragePooling2D"))
