@@ -22,6 +22,7 @@ PAGES = {
     "augment": st.Page("pages/augment.py", title=t("nav.augment"), icon=":material/auto_awesome:", url_path="augment"),
     "transfer": st.Page("pages/transfer.py", title=t("nav.transfer"), icon=":material/school:", url_path="transfer"),
     "train": st.Page("pages/train.py", title=t("nav.train"), icon=":material/monitoring:", url_path="train"),
+    "compare": st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/stacked_line_chart:", url_path="compare"),
     "runs": st.Page("pages/runs.py", title=t("nav.runs"), icon=":material/compare:", url_path="runs"),
     "classify": st.Page("pages/classify.py", title=t("nav.classify"), icon=":material/image_search:", url_path="classify"),
     "board": st.Page("pages/board.py", title=t("room.nav"), icon=":material/leaderboard:", url_path="board"),

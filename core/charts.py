@@ -346,3 +346,54 @@ def weight_histogram_figure(
 def shape_label(shape) -> str:
     """(6, 6, 4) -> '6x6x4'."""
     return "x".join(str(int(d)) for d in shape)
+
+
+def comparison_heatmap(rows: Sequence[dict], x: str, y: str, metric: str, title: str, x_title: str, y_title: str) -> go.Figure:
+    """A two-setting comparison: one cell per pair of values, its final `metric` as colour and as text.
+
+    `rows` are core.compare.table rows (keys: the two settings, the metric); missing pairs stay empty.
+    """
+    xs = list(dict.fromkeys(r[x] for r in rows))
+    ys = list(dict.fromkeys(r[y] for r in rows))
+    z: list[list[float | None]] = [[None] * len(xs) for _ in ys]
+    for r in rows:
+        z[ys.index(r[y])][xs.index(r[x])] = r.get(metric)
+    text = [["" if v is None else f"{v:.3f}" for v in line] for line in z]
+    fig = go.Figure(
+        go.Heatmap(
+            x=[str(v) for v in xs],
+            y=[str(v) for v in ys],
+            z=z,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Viridis",
+            colorbar=dict(thickness=10),
+            hovertemplate=f"{x_title} %{{x}}<br>{y_title} %{{y}}<br>{metric} %{{z:.4f}}<extra></extra>",
+        )
+    )
+    _layout(fig, title, x_title, y_title, height=360)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
+    return fig
+
+
+def parallel_coordinates_figure(rows: Sequence[dict], axes: Sequence[tuple[str, str]], metric: str, title: str) -> go.Figure:
+    """Every run of a comparison as one line across its settings and its final `metric` (coloured by the metric).
+
+    `axes` are (row key, label) pairs; words are spread evenly along their axis and labelled.
+    """
+    done = [r for r in rows if r.get(metric) is not None]
+    dimensions = []
+    for key, label in [*axes, (metric, metric)]:
+        values = [r[key] for r in done]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            dimensions.append(dict(label=label, values=values))
+        else:
+            words = list(dict.fromkeys(str(v) for v in values))
+            dimensions.append(
+                dict(label=label, values=[words.index(str(v)) for v in values], tickvals=list(range(len(words))), ticktext=words)
+            )
+    color = [r[metric] for r in done]
+    fig = go.Figure(go.Parcoords(dimensions=dimensions, line=dict(color=color, colorscale="Viridis", showscale=True)))
+    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"), height=360, margin=dict(l=60, r=40, t=70, b=30))
+    return fig

@@ -17,13 +17,19 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from core import eta, preflight, presence, queue, ray_pool, runs, settings, workers
+from core.compare import place_text
 from core.datasets import DATASETS
 from core.evaluation import DecisionMap, Evaluation
-from core.i18n import Msg
+from core.i18n import LocalizedError, Msg
 from core.network_views import InsideViews
+from core.preflight import LimitExceeded
 from core.queue import QueueFull  # noqa: F401 - pages catch it from here
 from core.spec import ExperimentSpec
 from core.status import Phase, Status
+
+
+class GroupRefused(LocalizedError):
+    """One run of a comparison is over a limit, so none of them was queued; the message names the run and the limit."""
 
 
 def dispatch() -> None:
@@ -56,6 +62,35 @@ def submit(
         presence.touch([owner])
     dispatch()
     return job_id
+
+
+def submit_group(specs: list[ExperimentSpec], owner: str, group: str, *, in_order: bool = False, room: str = "") -> list[str]:
+    """Queue a comparison's runs, all or none: every one is checked against the limits before the first is queued.
+
+    They train in parallel as workers come free (`in_order`: one after another, each when the one before it ended).
+    Raises GroupRefused naming the run and the limit, or QueueFull.
+    """
+    estimates = []
+    for spec in specs:
+        try:
+            estimates.append(preflight.check(spec, owner))
+        except LimitExceeded as exc:
+            raise GroupRefused("compare.error.refused", place=place_text(spec.compare), reason=exc.msg) from exc
+    ahead, limit = queue.waiting(), settings.max_queue()
+    if not in_order and ahead + len(specs) > limit:
+        raise QueueFull("limits.queue_group", runs=len(specs), waiting=ahead, limit=limit)
+    ids: list[str] = []
+    for spec, estimate in zip(specs, estimates, strict=True):
+        after = ids[-1] if in_order and ids else None
+        ids.append(queue.submit(spec, owner, after=after, group=group, room=room, estimate=estimate.eta_seconds(spec.fit.epochs)))
+    presence.touch([owner])
+    dispatch()
+    return ids
+
+
+def group(owner: str, group_id: str) -> list[JobView]:
+    """The runs of one of the owner's groups, in the order they were queued, as they are now."""
+    return [JobView(run, queue.position(run)) for run in queue.group_of(owner, group_id)]
 
 
 def stop(job_id: str, owner: str, reason: Msg | None = None, wait: float = 2.0) -> None:

@@ -17,6 +17,7 @@ import time
 import sqlalchemy as sa
 
 from core import db, runs, settings
+from core.compare import place_text
 from core.i18n import LocalizedError, Msg
 from core.spec import ExperimentSpec
 from core.status import ACTIVE, Phase, Status
@@ -56,6 +57,11 @@ def counts() -> tuple[int, int]:
     return int(running or 0), int(ready or 0)
 
 
+def _default_name(spec: ExperimentSpec) -> str:
+    """A run is named after its place in a comparison (`adam · 32`), else its recipe, else its dataset."""
+    return place_text(spec.compare) if spec.compare else spec.recipe or spec.data.name
+
+
 def submit(
     spec: ExperimentSpec,
     owner: str,
@@ -80,7 +86,7 @@ def submit(
     run = runs.Run(
         runs.new_id(),
         owner,
-        name or f"{spec.recipe or spec.data.name} {time.strftime('%H:%M:%S', time.localtime(now))}",
+        name or f"{_default_name(spec)} {time.strftime('%H:%M:%S', time.localtime(now))}",
         spec.copy(),
         Status.QUEUED,
         created=now,
@@ -207,6 +213,26 @@ def latest_for(owner: str) -> runs.Run | None:
     with db.read() as conn:
         row = conn.execute(sa.select(db.runs).where(R.owner == owner).order_by(R.created.desc()).limit(1)).first()
     return runs.from_row(row) if row else None
+
+
+def group_of(owner: str, group: str) -> list[runs.Run]:
+    """Every job of one of the owner's groups (a comparison), any status, in the order they were queued."""
+    with db.read() as conn:
+        rows = conn.execute(sa.select(db.runs).where(R.owner == owner, R.group_id == group).order_by(R.seq)).all()
+    return [runs.from_row(row) for row in rows]
+
+
+def groups_of(owner: str, prefix: str, limit: int = 20) -> list[str]:
+    """The owner's newest group ids starting with `prefix`, newest first."""
+    with db.read() as conn:
+        rows = conn.execute(
+            sa.select(R.group_id, sa.func.max(R.created).label("newest"))
+            .where(R.owner == owner, R.group_id.startswith(prefix))
+            .group_by(R.group_id)
+            .order_by(sa.desc("newest"))
+            .limit(limit)
+        ).all()
+    return [row.group_id for row in rows]
 
 
 def unsettled_for(owner: str) -> list[runs.Run]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from core import datasets, pretrained
+from core.compare import TUTORIAL_OPTIMIZERS, Axis, Comparison
 from core.spec import CompileSpec, DataSpec, ExperimentSpec, FitSpec, LayerSpec, TransferSpec, tutorial_augmentation
 
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_mae")
@@ -514,16 +515,58 @@ def group_outcome(name: str, runs: list, since: float = 0.0) -> dict[str, float]
     return outcome
 
 
-def reveal(guess: str, outcome: dict[str, float]) -> tuple[tuple[str, ...], str]:
-    """(the runs that ended best, "right" | "wrong" | "tie") — predict-then-reveal.
+# --------------------------------------------------------------------------- races: the tutorials' comparisons
 
-    Two runs with the same figure share the first place: a guess on one of them is a tie, not a win.
 
-    >>> reveal("a", {"a": 0.802, "b": 0.796, "c": 0.802})
-    (('a', 'c'), 'tie')
+@dataclass(frozen=True)
+class Race:
+    """A comparison the tutorials make: one recipe's net, one setting, the values the tutorial tries.
+
+    Texts (title, what to look for) live in the catalogues under `races.<id>`.
+
+    >>> [spec.compile.optimizer for spec in get_race("optimizer-race").plan()][:3]
+    ['sgd', 'sgd', 'sgd']
     """
-    top = max(round(v, 6) for v in outcome.values())
-    best = tuple(k for k, v in outcome.items() if round(v, 6) == top)
-    if guess not in best:
-        return best, "wrong"
-    return best, "right" if len(best) == 1 else "tie"
+
+    id: str
+    tutorial: str
+    recipe: str  # the recipe whose net races
+    axis: Axis
+    metric: str = "val_accuracy"
+    data: dict = field(default_factory=dict)  # changes to the recipe's data (less of it, so batch size 1 ends in a minute)
+
+    def comparison(self, epochs: int | None = None) -> Comparison:
+        base = get(self.recipe).build_spec(epochs)
+        base.data = replace(base.data, **self.data)
+        return Comparison(base, (self.axis,))
+
+    def plan(self, epochs: int | None = None) -> list[ExperimentSpec]:
+        return self.comparison(epochs).plan()
+
+
+RACES: dict[str, Race] = {
+    r.id: r
+    for r in [
+        # Tutorial 003: SGD (with momentum, with Nesterov), AdaGrad, RMSprop, Adam; tutorial 002's Adadelta. Each at
+        # its Keras 2 default learning rate, as the tutorials ran them.
+        Race("optimizer-race", "003", "intro-mlp", Axis("tutorial_optimizer", tuple(TUTORIAL_OPTIMIZERS))),
+        Race("activation-race", "003", "intro-mlp", Axis("activation", ("sigmoid", "tanh", "relu", "elu"))),
+        Race(
+            "initializer-race",
+            "003",
+            "intro-mlp",
+            Axis("kernel_initializer", ("zeros", "random_uniform", "glorot_uniform", "he_normal")),
+        ),
+        # Tutorial 002: "other batch sizes". Equal epochs on 10,000 images, so batch size 1 (50,000 updates) ends in
+        # about a minute and batch size 1024 makes only 50.
+        Race("batch-size-race", "002", "intro-mlp", Axis("batch_size", (1, 32, 128, 1024)), data=dict(train_size=10_000)),
+        # Tutorial 004: Fashion-MNIST after 1, 5 and 500 epochs.
+        Race("fashion-epochs-race", "004", "fashion-mlp", Axis("epochs", (1, 5, 500))),
+    ]
+}
+
+
+def get_race(race_id: str) -> Race:
+    if race_id not in RACES:
+        raise KeyError(f"unknown race {race_id!r}; known: {', '.join(RACES)}")
+    return RACES[race_id]

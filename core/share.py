@@ -63,7 +63,7 @@ FIELD_CONTROL = {
     "frozen": "transfer",
     "preprocess": "transfer",
 }
-PAGES = ("home", "recipes", "data", "model", "augment", "transfer", "train", "runs", "classify")
+PAGES = ("home", "recipes", "data", "model", "augment", "transfer", "train", "compare", "runs", "classify")
 
 
 def encode_spec(spec: ExperimentSpec) -> str:

@@ -408,6 +408,18 @@ def _read_part(cls, raw: Any, part: str):
     return cls(**values)
 
 
+def _read_place(raw: Any) -> list:
+    """A comparison place: a list of [setting, value] pairs (values are numbers, words or booleans)."""
+    if raw in (None, []):
+        return []
+    ok = isinstance(raw, list) and all(
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], (str, int, float, bool)) for p in raw
+    )
+    if not ok:
+        raise SpecError("compare must be a list of [setting, value] pairs")
+    return [list(p) for p in raw]
+
+
 def tutorial_augmentation(enabled: bool = True) -> AugmentSpec:
     """Tutorial 003's ImageDataGenerator settings: shifts 0.3, rotation 30, zoom 0.3, both flips."""
     return AugmentSpec(
@@ -426,6 +438,7 @@ class ExperimentSpec:
     augment: AugmentSpec = field(default_factory=AugmentSpec)
     transfer: TransferSpec = field(default_factory=TransferSpec)
     recipe: str = ""  # the tutorial recipe this spec started from, if any
+    compare: list = field(default_factory=list)  # [[setting, value], ...]: its place in a comparison (core/compare.py)
     version: int = 1
 
     # ---- JSON round trip
@@ -440,7 +453,7 @@ class ExperimentSpec:
     def from_dict(cls, raw: Any) -> ExperimentSpec:
         if not isinstance(raw, dict):
             raise SpecError("a spec must be a JSON object")
-        unknown = set(raw) - {"data", "layers", "compile", "fit", "augment", "transfer", "recipe", "version"}
+        unknown = set(raw) - {"data", "layers", "compile", "fit", "augment", "transfer", "recipe", "compare", "version"}
         if unknown:
             raise SpecError(f"unknown field(s) {', '.join(sorted(unknown))}")
         layers_raw = raw.get("layers", [])
@@ -462,6 +475,7 @@ class ExperimentSpec:
             augment=_read_part(AugmentSpec, raw.get("augment"), "augment"),
             transfer=_read_part(TransferSpec, raw.get("transfer"), "transfer"),
             recipe=str(raw.get("recipe") or ""),
+            compare=_read_place(raw.get("compare")),
         )
         spec.ensure_layer_names()
         return spec

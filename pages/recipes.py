@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import recipes
-from ui import recipes_view, state
+from ui import compare_view, recipes_view, state
 from ui.state import t
 
 state.require_app()
@@ -21,6 +21,13 @@ with st.container(border=True):
         on_click=recipes_view.train_group,
         args=("overfitting",),
     )
+
+st.subheader(t("races.title"))
+st.caption(t("races.intro"))
+columns = st.columns(2)
+for i, race in enumerate(recipes.RACES.values()):
+    with columns[i % 2]:
+        compare_view.race_card(race)
 
 for tutorial, items in recipes.by_tutorial().items():
     st.subheader(t(f"tutorials.{tutorial}"))

@@ -7,7 +7,7 @@ import uuid
 
 import streamlit as st
 
-from core import datasets, recipes
+from core import compare, datasets, recipes
 from core.recipes import Recipe
 from ui import keys, state
 from ui.state import t
@@ -48,7 +48,7 @@ def reveal_panel(name: str, all_runs: list) -> None:
     if outcome is None:
         st.info(t("recipebook.guess_waiting", guess=t(f"recipes.{guess}.title")), icon=":material/hourglass_top:")
         return
-    best, verdict = recipes.reveal(guess, outcome)
+    best, verdict = compare.reveal(guess, outcome)
     key = keys.guess_scored(name, since)
     if key not in st.session_state:  # score each round once
         st.session_state[key] = verdict

@@ -113,6 +113,7 @@ def replace_spec(new: ExperimentSpec) -> None:
     """Swap in a new spec; bound widgets re-read their values from it."""
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(keys.WIDGET_PREFIX)]:
         del st.session_state[key]
+    new.compare = []  # the spec being edited is never one run of a comparison, even when it came from one
     st.session_state[keys.SPEC] = new
     commit()
 
@@ -141,6 +142,19 @@ def start_job(spec: ExperimentSpec, after: str | None = None, group: str = "") -
     st.session_state.pop(keys.START_ERROR, None)
     st.session_state[keys.JOB] = job_id
     return job_id
+
+
+def start_group(specs: list[ExperimentSpec], group: str, in_order: bool = False) -> list[str]:
+    """Submit a comparison's runs, all or none; a refusal says why on whatever page the learner lands."""
+
+    watch()
+    try:
+        ids = jobs.submit_group(specs, owner(), group, in_order=in_order, room=rooms.room_for_runs(room_id(), owner()))
+    except LocalizedError as exc:
+        st.session_state[keys.START_ERROR] = exc.msg
+        return []
+    st.session_state.pop(keys.START_ERROR, None)
+    return ids
 
 
 def show_start_error() -> None:

@@ -17,6 +17,7 @@ LAYERS = {
         "i18n",
         "images",
         "charts",
+        "compare",
         "callbacks",
         "augment",
         "demo_folders",

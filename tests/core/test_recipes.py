@@ -1,6 +1,6 @@
 import pytest
 
-from core import datasets, recipes
+from core import compare, datasets, recipes
 from core.builder import build_model
 from core.pipeline import train
 from core.spec import ExperimentSpec
@@ -135,8 +135,8 @@ def test_predict_then_reveal_scores_a_guess_against_the_groups_newest_runs():
     assert recipes.group_outcome("overfitting", fresh[:2], since=5.0) is None  # dropout has not finished yet
     outcome = recipes.group_outcome("overfitting", old + fresh, since=5.0)
     assert outcome == {"overfit": 0.80, "overfit-l2": 0.86, "overfit-dropout": 0.84}  # the old round does not count
-    assert recipes.reveal("overfit-l2", outcome) == (("overfit-l2",), "right")
-    assert recipes.reveal("overfit", outcome) == (("overfit-l2",), "wrong")
+    assert compare.reveal("overfit-l2", outcome) == (("overfit-l2",), "right")
+    assert compare.reveal("overfit", outcome) == (("overfit-l2",), "wrong")
     tied = {"overfit": 0.802, "overfit-l2": 0.796, "overfit-dropout": 0.802}
-    assert recipes.reveal("overfit", tied) == (("overfit", "overfit-dropout"), "tie")  # a tie is not a win
-    assert recipes.reveal("overfit-l2", tied) == (("overfit", "overfit-dropout"), "wrong")
+    assert compare.reveal("overfit", tied) == (("overfit", "overfit-dropout"), "tie")  # a tie is not a win
+    assert compare.reveal("overfit-l2", tied) == (("overfit", "overfit-dropout"), "wrong")
