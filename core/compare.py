@@ -213,7 +213,7 @@ def apply(spec: ExperimentSpec, s: Setting, value: Any) -> None:
             layer.params[key] = value
 
 
-def spread(s: Setting, low: float, high: float, count: int) -> tuple:
+def spread(s: Setting, low: float | str, high: float | str, count: int) -> tuple:
     """`count` values from `low` to `high`: evenly on a log scale for rates and batch sizes, else evenly.
 
     >>> spread(Setting("learning_rate", "float", low=1e-5, high=1.0, log=True), 0.001, 0.1, 3)
@@ -221,11 +221,11 @@ def spread(s: Setting, low: float, high: float, count: int) -> tuple:
     """
     if not 1 <= count <= MAX_VALUES:
         raise ComparisonError("compare.error.count", count=count, most=MAX_VALUES)
-    low, high = s.clean(low), s.clean(high)
     if s.kind not in ("int", "float"):
         raise ComparisonError("compare.error.range_words", setting=s.id)
+    low, high = float(s.clean(low)), float(s.clean(high))
     if count == 1:
-        return (low,)
+        return (s.clean(low),)
     if s.log and low > 0 and high > 0:
         points = [math.exp(math.log(low) + (math.log(high) - math.log(low)) * i / (count - 1)) for i in range(count)]
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import streamlit as st
 
@@ -121,12 +122,18 @@ def shown_group() -> str | None:
     groups = queue.groups_of(state.owner(), GROUP_PREFIX)
     if not groups:
         return None
-    current = st.session_state.get(keys.COMPARISON)
-    index = groups.index(current) if current in groups else 0
+    if st.session_state.get(keys.COMPARISON) not in groups:
+        st.session_state[keys.COMPARISON] = groups[0]
+    st.session_state[_SHOWN] = st.session_state[keys.COMPARISON]  # a comparison started elsewhere shows at once
     names = {g: _group_name(g) for g in groups}
-    picked = st.selectbox(t("compare.shown"), groups, index=index, format_func=names.get, key="cmp.shown")
-    st.session_state[keys.COMPARISON] = picked
-    return picked
+    return st.selectbox(t("compare.shown"), groups, format_func=lambda g: names[g], key=_SHOWN, on_change=_picked)
+
+
+_SHOWN = "cmp.shown"
+
+
+def _picked() -> None:
+    st.session_state[keys.COMPARISON] = st.session_state[_SHOWN]
 
 
 def _group_name(group: str) -> str:
@@ -195,7 +202,7 @@ def _table(rows: list[dict], views, metric: str) -> None:
     axes = compare.axes_of([v.run for v in views])
     shown = []
     for rank, r in enumerate(rows, start=1):
-        line = {t("compare.rank"): rank}
+        line: dict[str, Any] = {t("compare.rank"): rank}
         line |= {setting_label(settings[a]) if a in settings else a: value_label(r[a]) for a in axes}
         line |= {t(f"compare.metric_name.{m}"): r[m] for m in compare.metrics_of([v.run for v in views])}
         line |= {
