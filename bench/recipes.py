@@ -232,7 +232,10 @@ def write_docs(rows: list[dict], results: dict, path: Path, note: str) -> None:
             f"| `{result['recipe']}` | {epochs} | {figure} | {ours} | {diff} | {mark} | {result['seconds']:.0f} | {note_text} |"
         )
     lines += ["", "Raw results (JSON lines):", "", "```"] + [json.dumps(r) for r in rows] + ["```", ""]
-    path.write_text("\n".join(lines))
+    # Sections other scripts own (bench/races.py's "## Races") stay as they are.
+    old = path.read_text().splitlines() if path.exists() else []
+    kept = next((i for i, line in enumerate(old) if line.startswith("## ")), len(old))
+    path.write_text("\n".join(lines + old[kept:]) + ("\n" if kept < len(old) else ""))
 
 
 def main() -> int:

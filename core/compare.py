@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import math
 from collections.abc import Sequence
@@ -378,6 +380,16 @@ def table(runs: Sequence, metric: str) -> list[dict[str, Any]]:
     better = METRICS.get(metric, max)
     sign = -1 if better is max else 1
     return sorted(rows, key=lambda r: (r.get(metric) is None, sign * (r.get(metric) or 0.0)))
+
+
+def table_csv(rows: Sequence[dict]) -> str:
+    """The ranked table as CSV, for a spreadsheet or pandas: a column per key of `table`'s rows, best first."""
+    out = io.StringIO()
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def outcome(runs: Sequence, metric: str) -> dict[str, float] | None:

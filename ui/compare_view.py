@@ -213,6 +213,9 @@ def _table(rows: list[dict], views, metric: str) -> None:
         shown.append(line)
     st.subheader(t("compare.table_title", metric=t(f"compare.metric_name.{metric}")))
     st.dataframe(shown, hide_index=True, width="stretch")
+    st.download_button(
+        t("compare.download"), compare.table_csv(rows), file_name="comparison.csv", mime="text/csv", icon=":material/download:"
+    )
 
 
 def _two_settings(rows: list[dict], axes: list[str], spec, metric: str) -> None:
