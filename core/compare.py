@@ -190,8 +190,8 @@ def current(spec: ExperimentSpec, s: Setting) -> Any:
     if s.name == "augmentation":
         return spec.augment.enabled
     if s.name == "tutorial_optimizer":
-        now = {k: getattr(c, k) for k in ("optimizer", "learning_rate", "momentum", "nesterov", "initial_accumulator")}
-        return next((k for k, v in TUTORIAL_OPTIMIZERS.items() if all(now[n] == x for n, x in v.items())), None)
+        full = lambda preset: {"momentum": 0.0, "nesterov": False, **preset}  # noqa: E731
+        return next((k for k, v in TUTORIAL_OPTIMIZERS.items() if all(getattr(c, n) == x for n, x in full(v).items())), None)
     layers, key = _targets(spec, s)
     return layers[0].params.get(key) if layers else None
 
@@ -367,14 +367,15 @@ def metrics_of(runs: Sequence) -> list[str]:
 def table(runs: Sequence, metric: str) -> list[dict[str, Any]]:
     """One row per run, best first by `metric` (runs without it last): its place, status and final figures.
 
-    Keys: "place" (label), each axis setting id (its value), "status", "epochs", "seconds", and every metric recorded.
+    Keys: "place" (label), each axis setting id (its value), "status", "epochs_trained", "seconds", and every metric
+    recorded (a comparison of epochs has both "epochs", the value, and "epochs_trained", what early stopping left).
     """
     rows = []
     metrics = metrics_of(runs)
     for run in runs:
         row: dict[str, Any] = {"place": place_text(run.spec.compare), "run_id": run.id}
         row |= {name: value for name, value in run.spec.compare}
-        row |= {"status": run.status, "epochs": run.epochs, "seconds": round(run.seconds, 1)}
+        row |= {"status": run.status, "epochs_trained": run.epochs, "seconds": round(run.seconds, 1)}
         row |= {m: final(run.history, m) for m in metrics}
         rows.append(row)
     better = METRICS.get(metric, max)

@@ -207,7 +207,7 @@ def _table(rows: list[dict], views, metric: str) -> None:
         line |= {t(f"compare.metric_name.{m}"): r[m] for m in compare.metrics_of([v.run for v in views])}
         line |= {
             t("compare.status"): t(f"status.{r['status']}"),
-            t("compare.epochs"): r["epochs"],
+            t("compare.epochs"): r["epochs_trained"],
             t("compare.seconds"): r["seconds"],
         }
         shown.append(line)

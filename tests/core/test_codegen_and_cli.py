@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -129,6 +130,30 @@ def test_scripts_for_every_recipe_are_valid_python_with_the_tutorial_settings():
     assert codegen.file_name(recipes.get("iris").build_spec()) == "iris.py"
 
 
+@pytest.mark.parametrize("schedule", ["keras2_decay", "step", "cosine", "plateau"])
+def test_a_run_with_initializers_and_a_schedule_is_reproduced_by_its_script(schedule, tmp_path):
+    """Tutorial 003's kernel_initializer='random_uniform', bias_initializer='zeros' and a learning-rate schedule:
+    the script's history, learning rate per epoch included, is the engine's."""
+    spec = ExperimentSpec.default_for("iris")
+    spec.layers = [
+        LayerSpec.make("Dense", units=16, activation="relu", kernel_initializer="random_uniform", bias_initializer="ones"),
+        LayerSpec.make("Dense", units=8, activation="tanh", kernel_initializer="he_normal"),
+    ]
+    spec.ensure_layer_names()
+    spec.compile.optimizer, spec.compile.learning_rate, spec.compile.momentum = "sgd", 0.05, 0.9
+    spec.compile.schedule, spec.compile.decay, spec.compile.schedule_epochs = schedule, 0.01, 2
+    spec.fit.epochs = 4
+    ours = engine_run(spec)
+    source = codegen.script(spec)
+    assert "kernel_initializer='random_uniform'" in source or 'kernel_initializer="random_uniform"' in source
+    theirs = script_numbers(source, tmp_path)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert theirs["history"][key] == pytest.approx(ours.history[key], abs=1e-4), key
+    assert theirs["test"] == pytest.approx([ours.evaluation.test_loss, ours.evaluation.test_accuracy], abs=1e-4)
+    if "learning_rate" in theirs["history"]:
+        assert theirs["history"]["learning_rate"] == pytest.approx(ours.history["learning_rate"], rel=1e-5)
+
+
 def test_blocks_regularizers_and_callbacks_in_a_script_run(tmp_path):
     spec = ExperimentSpec.default_for("digits")
     spec.layers = [
@@ -151,7 +176,31 @@ def run_cli(*args, timeout=300):
 def test_cli_lists_every_recipe_id():
     out = run_cli("recipes")
     assert out.returncode == 0
-    assert sorted(line.split()[0] for line in out.stdout.splitlines()) == sorted(recipes.RECIPES)
+    assert sorted(line.split()[0] for line in out.stdout.splitlines()) == sorted([*recipes.RECIPES, *recipes.RACES])
+    assert "activation-race    tutorial 003  Activation race" in out.stdout and "race: sigmoid, tanh, relu, elu" in out.stdout
+
+
+def test_cli_trains_a_race_and_ends_with_one_json_object_with_a_row_per_run(tmp_path):
+    """A race on the tests' stand-in MNIST (random pixels, so only the shape of the answer is checked): one JSON
+    object, a row per run with its place and final figures, and the best run named."""
+    from tests.core import fabricate
+
+    fabricate.mnist_npz(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "recipe", "activation-race", "--epochs", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path)},
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["race"] == "activation-race" and result["metric"] == "val_accuracy"
+    assert [r["place"] for r in result["runs"]] == [{"activation": a} for a in ("sigmoid", "tanh", "relu", "elu")]
+    assert all(r["status"] == "finished" and r["epochs"] == 1 and 0 <= r["val_accuracy"] <= 1 for r in result["runs"])
+    best = max(r["val_accuracy"] for r in result["runs"])
+    assert result["best"] == [r["label"] for r in result["runs"] if round(r["val_accuracy"], 6) == round(best, 6)]
 
 
 def test_cli_trains_a_recipe_and_ends_with_one_json_line():
