@@ -348,13 +348,16 @@ def shape_label(shape) -> str:
     return "x".join(str(int(d)) for d in shape)
 
 
-def comparison_heatmap(rows: Sequence[dict], x: str, y: str, metric: str, title: str, x_title: str, y_title: str) -> go.Figure:
+def comparison_heatmap(
+    rows: Sequence[dict], x: str, y: str, metric: str, title: str, x_title: str, y_title: str, order: Sequence[dict] = ()
+) -> go.Figure:
     """A two-setting comparison: one cell per pair of values, its final `metric` as colour and as text.
 
-    `rows` are core.compare.table rows (keys: the two settings, the metric); missing pairs stay empty.
+    `rows` are core.compare.table rows (keys: the two settings, the metric); missing pairs stay empty. The axes
+    follow the values' order in `order` (rows in the order the comparison planned them), else in `rows`.
     """
-    xs = list(dict.fromkeys(r[x] for r in rows))
-    ys = list(dict.fromkeys(r[y] for r in rows))
+    xs = list(dict.fromkeys(r[x] for r in [*order, *rows]))
+    ys = list(dict.fromkeys(r[y] for r in [*order, *rows]))
     z: list[list[float | None]] = [[None] * len(xs) for _ in ys]
     for r in rows:
         z[ys.index(r[y])][xs.index(r[x])] = r.get(metric)

@@ -367,13 +367,14 @@ def metrics_of(runs: Sequence) -> list[str]:
 def table(runs: Sequence, metric: str) -> list[dict[str, Any]]:
     """One row per run, best first by `metric` (runs without it last): its place, status and final figures.
 
-    Keys: "place" (label), each axis setting id (its value), "status", "epochs_trained", "seconds", and every metric
-    recorded (a comparison of epochs has both "epochs", the value, and "epochs_trained", what early stopping left).
+    Keys: "place" (label), "run_id", "seq" (its place in the queue), each axis setting id (its value), "status",
+    "epochs_trained", "seconds", and every metric recorded (a comparison of epochs has both "epochs", the value,
+    and "epochs_trained", what early stopping left).
     """
     rows = []
     metrics = metrics_of(runs)
     for run in runs:
-        row: dict[str, Any] = {"place": place_text(run.spec.compare), "run_id": run.id}
+        row: dict[str, Any] = {"place": place_text(run.spec.compare), "run_id": run.id, "seq": run.seq}
         row |= {name: value for name, value in run.spec.compare}
         row |= {"status": run.status, "epochs_trained": run.epochs, "seconds": round(run.seconds, 1)}
         row |= {m: final(run.history, m) for m in metrics}

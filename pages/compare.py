@@ -10,10 +10,11 @@ state.require_app()
 st.title(t("compare.title"))
 st.caption(t("compare.intro"))
 
-with st.container(border=True):
+group = compare_view.shown_group()
+# The builder is open until there is a comparison to look at; then the comparison comes first.
+with st.expander(t("compare.new"), expanded=group is None, icon=":material/add_chart:"):
     compare_view.builder(state.spec())
 
-group = compare_view.shown_group()
 if group is None:
     st.info(t("compare.empty"), icon=":material/info:")
     st.stop()

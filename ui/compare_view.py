@@ -224,9 +224,10 @@ def _two_settings(rows: list[dict], axes: list[str], spec, metric: str) -> None:
     label = {a: setting_label(settings[a]) if a in settings else a for a in axes}
     name = t(f"compare.metric_name.{metric}")
     shown = [{**r, x: value_label(r[x]), y: value_label(r[y])} for r in rows]
+    planned = sorted(shown, key=lambda r: r["seq"])  # the values in the order they were asked for
     heat, lines = st.columns(2)
     heat.plotly_chart(
-        charts.comparison_heatmap(shown, x, y, metric, t("compare.heatmap", metric=name), label[x], label[y]),
+        charts.comparison_heatmap(shown, x, y, metric, t("compare.heatmap", metric=name), label[x], label[y], planned),
         key="cmp_heatmap",
         width="stretch",
     )

@@ -105,7 +105,7 @@ def test_the_table_ranks_best_first_and_runs_without_figures_last():
     assert [r["place"] for r in rows] == ["5", "2", "9"]
     assert [r["place"] for r in compare.table(runs, "val_loss")] == ["5", "2", "9"]  # lower loss is better
     csv = compare.table_csv(rows).splitlines()
-    assert csv[0].startswith("place,run_id,epochs,status,epochs_trained") and csv[1].startswith("5,r1,5,finished,2,")
+    assert csv[0].startswith("place,run_id,seq,epochs,status,epochs_trained") and csv[1].startswith("5,r1,1,5,finished,2,")
     assert compare.outcome(runs, "val_accuracy") is None  # one run has not settled: no reveal yet
     assert compare.outcome(runs[:2], "val_loss") == {"2": 0.5, "5": 0.3}
     assert compare.reveal("5", {"2": 0.5, "5": 0.3}, higher_is_better=False) == (("5",), "right")

@@ -69,7 +69,7 @@ def test_two_settings_draw_a_heatmap_and_parallel_coordinates():
         runs.store().save(run)
     at.session_state["comparison"] = group
     at.run()
-    assert not at.exception
+    assert not at.exception, at.exception[0].stack_trace if at.exception else ""
     assert queue.groups_of(owner, "cmp-")[0] == group
     table = at.dataframe[0].value
     assert len(table) == 6 and (table.iloc[0]["Learning rate"], table.iloc[0]["Batch size"]) == ("0.3", "32")
