@@ -255,7 +255,7 @@ def _reveal(group: str, guessed: tuple, runs: list) -> None:
     text = t(
         f"compare.guess_{verdict}",
         guess=Plain(guess),
-        best=Plain(" / ".join(best)),
+        best=Plain(" / ".join(b for b in best if b != guess or verdict != "tie")),  # a tie names the others
         value=f"{outcome[best[0]]:.3f}",
         metric=t(f"compare.metric_name.{metric}"),
         hits=hits,
