@@ -10,7 +10,7 @@ import streamlit as st
 from core import charts, compare, jobs, queue, recipes
 from core.compare import Axis, Comparison, ComparisonError
 from core.i18n import Plain, markdown_escape
-from ui import keys, polling, runs_view, state
+from ui import keys, polling, recipes_view, runs_view, state
 from ui.state import t
 
 GROUP_PREFIX = "cmp-"  # the group ids of comparisons (the overfitting trio's are its own)
@@ -73,7 +73,7 @@ def _train(specs: list, guess: str, metric: str) -> None:
 
 def builder(spec) -> None:
     """Pick one or two settings and their values; every combination trains as one run of the comparison."""
-    st.markdown(t("compare.base", setup=markdown_escape(_setup_line(spec))))
+    st.markdown(t("compare.base", setup=markdown_escape(recipes_view.settings_line(spec))))
     left, right = st.columns(2)
     try:
         with left:
@@ -102,19 +102,6 @@ def builder(spec) -> None:
         args=(plan, raw.get(guess or "", ""), metric),
     )
     st.caption(t("compare.how", runs=len(plan), most=compare.MAX_RUNS))
-
-
-def _setup_line(spec) -> str:
-    c = spec.compile
-    return t(
-        "recipebook.settings",
-        dataset=t(f"datasets.{spec.data.name}.title"),
-        layers=" → ".join(layer.short() for layer in spec.layers) or "-",
-        optimizer=t(f"optimizer.{c.optimizer}"),
-        lr=f"{c.learning_rate:g}",
-        batch=spec.fit.batch_size,
-        epochs=spec.fit.epochs,
-    )
 
 
 def shown_group() -> str | None:

@@ -18,6 +18,20 @@ def reported_text(reported) -> str:
     return t("recipebook.reported", metric=t(f"metric.{reported.metric}"), value=f"{approx}{reported.value:g}")
 
 
+def settings_line(spec) -> str:
+    """A setup in one line: `Moons (2-D) · Dense(8, tanh) → Dense(8, tanh) · Adam lr 0.01 · batch 16 · 40 epochs`."""
+    c = spec.compile
+    return t(
+        "recipebook.settings",
+        dataset=t(f"datasets.{spec.data.name}.title"),
+        layers=" → ".join(layer.short() for layer in spec.layers) or "-",
+        optimizer=t(f"optimizer.{c.optimizer}"),
+        lr=f"{c.learning_rate:g}",
+        batch=spec.fit.batch_size,
+        epochs=spec.fit.epochs,
+    )
+
+
 def _load(recipe: Recipe, epochs: int | None) -> None:
     state.replace_spec(recipe.build_spec(epochs))
     st.toast(t("recipebook.loaded", title=t(f"recipes.{recipe.id}.title")))
@@ -88,18 +102,7 @@ def card(recipe: Recipe) -> None:
     with st.container(border=True):
         st.markdown(f"**{t(f'recipes.{recipe.id}.title')}** · `{recipe.id}`")
         st.caption(t(f"recipes.{recipe.id}.teaches"))
-        c = spec.compile
-        st.markdown(
-            t(
-                "recipebook.settings",
-                dataset=t(f"datasets.{spec.data.name}.title"),
-                layers=" → ".join(layer.short() for layer in spec.layers) or "-",
-                optimizer=t(f"optimizer.{c.optimizer}"),
-                lr=f"{c.learning_rate:g}",
-                batch=spec.fit.batch_size,
-                epochs=spec.fit.epochs,
-            )
-        )
+        st.markdown(settings_line(spec))
         epochs = None
         if recipe.epoch_choices:
             epochs = (
