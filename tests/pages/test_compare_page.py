@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from core import jobs, queue, runs
+import pytest
+
+from core import datasets, jobs, queue, runs
 from core.spec import ExperimentSpec
 from tests.core import fabricate
 from tests.pages.helpers import button, open_page, settled
@@ -96,9 +98,16 @@ def test_a_race_without_its_data_says_why_on_the_compare_page():
     assert "comparison" not in at.session_state
 
 
-def test_a_race_from_the_recipes_page_opens_its_comparison(tmp_path, monkeypatch):
+@pytest.fixture()
+def stand_in_mnist(tmp_path, monkeypatch):
+    """Random 28x28 "MNIST" in a data folder, forgotten afterwards (later tests expect no MNIST here)."""
     fabricate.mnist_npz(tmp_path)
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
+    yield tmp_path
+    datasets._load_full.cache_clear()
+
+
+def test_a_race_from_the_recipes_page_opens_its_comparison(stand_in_mnist):
     at = open_page("pages/recipes.py")
     at.selectbox(key="race.guess.initializer-race").set_value("he_normal").run()
     button(at, key="race.train.initializer-race").click().run()
