@@ -44,6 +44,12 @@ MAX_RUNS = 16
 #: Values one axis may have (a single setting may take all the runs).
 MAX_VALUES = MAX_RUNS
 
+#: Group ids: every comparison's starts with "cmp-", a search's (core/search.py) with this.
+SEARCH_PREFIX = "cmp-search-"
+
+#: The stop message of a search's trial that Optuna's pruner ended: how the store tells "pruned" from "stopped".
+PRUNED = "compare.pruned"
+
 #: What a comparison is ranked by, and which way is better.
 METRICS = {"val_accuracy": max, "accuracy": max, "val_loss": min, "loss": min, "val_mae": min, "mae": min}
 
@@ -376,7 +382,8 @@ def table(runs: Sequence, metric: str) -> list[dict[str, Any]]:
     for run in runs:
         row: dict[str, Any] = {"place": place_text(run.spec.compare), "run_id": run.id, "seq": run.seq}
         row |= {name: value for name, value in run.spec.compare}
-        row |= {"status": run.status, "epochs_trained": run.epochs, "seconds": round(run.seconds, 1)}
+        pruned = run.message is not None and getattr(run.message, "key", "") == PRUNED
+        row |= {"status": "pruned" if pruned else run.status, "epochs_trained": run.epochs, "seconds": round(run.seconds, 1)}
         row |= {m: final(run.history, m) for m in metrics}
         rows.append(row)
     better = METRICS.get(metric, max)

@@ -88,6 +88,19 @@ def submit_group(specs: list[ExperimentSpec], owner: str, group: str, *, in_orde
     return ids
 
 
+def start_search(plan, owner: str, group: str, room: str = "", watched: bool = True) -> list[str]:
+    """Queue a search's first trials (core/search.py); the workers queue the rest as trials end."""
+    from core import search  # Optuna loads only when somebody searches
+
+    try:
+        ids = search.start(plan, owner, group, room, watched)
+    except LimitExceeded as exc:
+        raise GroupRefused("compare.error.refused", place=group, reason=exc.msg) from exc
+    presence.touch([owner])
+    dispatch()
+    return ids
+
+
 def group(owner: str, group_id: str) -> list[JobView]:
     """The runs of one of the owner's groups, in the order they were queued, as they are now."""
     return [JobView(run, queue.position(run)) for run in queue.group_of(owner, group_id)]

@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import sqlalchemy as sa
 
 from core import db, presence, queue, runs, settings
+from core.compare import SEARCH_PREFIX
 from core.i18n import Msg
 from core.network_views import histograms_to_blob
 from core.status import Phase, Status
@@ -122,6 +124,7 @@ class StoreRecorder(Recorder):
         self._written = 0.0
         self._closed = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name=f"watch-{run.id}", daemon=True)
+        self._search: Any = None  # a search's plan (core/search.py), once read
 
     def __enter__(self) -> StoreRecorder:
         self._watcher.start()
@@ -152,7 +155,24 @@ class StoreRecorder(Recorder):
     def _epoch_written(self) -> None:
         with self._lock:
             history = db.dumps(self.history)
+            epochs = {k: list(v) for k, v in self.history.items()}
         self._update(history=history, progress=db.dumps(vars(self.progress)), heartbeat=time.time())
+        self._prune_if_hopeless(epochs)
+
+    def _prune_if_hopeless(self, history: dict) -> None:
+        """A search's trial whose curve is below the finished trials' median stops here (Optuna's median pruner)."""
+        if not self.run.group_id.startswith(SEARCH_PREFIX) or self.stop_event.is_set():
+            return
+        from core import search  # Optuna loads only in workers that train a search
+
+        try:
+            if self._search is None:
+                found = search.trial_of(self.run.id)
+                self._search = found[0] if found else None  # its plan may not be written yet: look again next epoch
+            if self._search and search.hopeless(self._search, self.run, history):
+                self.stop(search.pruned_message(len(history.get("loss", []))))
+        except Exception:  # noqa: BLE001 - a pruning question must never end a training
+            log.warning("job %s: could not ask the pruner", self.run.id, exc_info=True)
 
     def set_phase(self, phase: Phase, message: Msg | None = None) -> None:
         super().set_phase(phase, message)

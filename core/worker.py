@@ -26,6 +26,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from core import db, eta, pipeline, presence, queue, runs, settings
+from core.compare import SEARCH_PREFIX
 from core.i18n import Msg
 from core.recorder import StoreRecorder
 from core.status import Status
@@ -69,6 +70,13 @@ def run_claimed(run, worker: str) -> Status:
             log.exception("job %s failed", run.id)
             recorder.finish(Status.FAILED, Msg("job.failed", {"error": f"{type(exc).__name__}: {exc}"[:300]}), {}, {})
             status = Status.FAILED
+    try:
+        if run.group_id.startswith(SEARCH_PREFIX):
+            from core import search  # Optuna loads only in workers that train a search
+
+            search.after_trial(run)  # a search's trial queues the next one
+    except Exception:  # noqa: BLE001 - a search that cannot go on must not take the worker with it
+        log.exception("job %s: the search could not queue its next trial", run.id)
     runs.store().prune(run.owner, settings.runs_kept_per_owner())
     return status
 

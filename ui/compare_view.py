@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import charts, compare, jobs, queue, recipes
+from core import charts, compare, jobs, queue, recipes, settings
 from core.compare import Axis, Comparison, ComparisonError
 from core.i18n import Plain, markdown_escape
 from ui import keys, polling, recipes_view, runs_view, state
@@ -71,9 +71,23 @@ def _train(specs: list, guess: str, metric: str) -> None:
             st.session_state[keys.guess(group)] = (guess, metric)
 
 
+MODES = ("grid", "random", "smart")  # every combination; or a number of trials drawn at random, or by Optuna's TPE
+
+
 def builder(spec) -> None:
-    """Pick one or two settings and their values; every combination trains as one run of the comparison."""
+    """Pick one or two settings and their values: every combination trains (a grid), or trials draw from the range."""
     st.markdown(t("compare.base", setup=markdown_escape(recipes_view.settings_line(spec))))
+    mode = (
+        st.segmented_control(
+            t("compare.mode"),
+            MODES,
+            default="grid",
+            format_func=lambda m: t(f"compare.mode_name.{m}"),
+            key=f"cmp.mode.{state.lang()}",
+            help=t("compare.mode_help"),
+        )
+        or "grid"
+    )
     left, right = st.columns(2)
     try:
         with left:
@@ -81,7 +95,8 @@ def builder(spec) -> None:
         with right:
             second = _axis(spec, 1, taken=first.setting if first else "")
         axes = tuple(a for a in (first, second) if a is not None)
-        plan = Comparison(spec, axes).plan()
+        plan = Comparison(spec, axes).plan() if mode == "grid" else []
+        ranges = [] if mode == "grid" else [(a.setting, search_range(spec, a)) for a in axes]
     except ComparisonError as exc:
         st.warning(state.say(exc.msg), icon=":material/rule:")
         return
@@ -89,6 +104,20 @@ def builder(spec) -> None:
     metric = st.selectbox(
         t("compare.metric"), metrics, format_func=lambda m: t(f"compare.metric_name.{m}"), key=f"cmp.metric.{state.lang()}"
     )
+    if mode == "grid":
+        _grid_button(plan, metric)
+    else:
+        _search_button(spec, ranges, mode, metric)
+
+
+def search_range(spec, axis: Axis) -> tuple:
+    from core import search
+
+    found, numbers = search.ranges_from(spec, axis.setting, axis.values)
+    return (found, numbers)
+
+
+def _grid_button(plan: list, metric: str) -> None:
     labels = [place_label(p.compare) for p in plan]
     guess = st.selectbox(
         t("compare.guess"), labels, index=None, key=f"cmp.guess.{state.lang()}", placeholder=t("compare.guess_none")
@@ -102,6 +131,37 @@ def builder(spec) -> None:
         args=(plan, raw.get(guess or "", ""), metric),
     )
     st.caption(t("compare.how", runs=len(plan), most=compare.MAX_RUNS))
+
+
+def _search_button(spec, ranges: list, mode: str, metric: str) -> None:
+    trials = st.number_input(t("compare.trials"), 2, compare.MAX_RUNS, 8, key=f"cmp.trials.{state.lang()}")
+    prune = st.checkbox(t("compare.prune"), value=True, key=f"cmp.prune.{state.lang()}", help=t("compare.prune_help"))
+    st.button(
+        t("compare.search_train", trials=int(trials)),
+        type="primary",
+        icon=":material/travel_explore:",
+        on_click=_search,
+        args=(spec.copy(), ranges, mode, metric, int(trials), prune),
+    )
+    st.caption(t(f"compare.search_how_{mode}", slots=settings.max_concurrent_trainings()))
+
+
+def _search(spec, ranges: list, mode: str, metric: str, trials: int, prune: bool) -> None:
+    from core import search
+
+    plan = search.SearchPlan(
+        spec,
+        [(name, values) for name, (values, _) in ranges],
+        trials=trials,
+        sampler=mode,
+        prune=prune,
+        metric=metric,
+        parallel=settings.max_concurrent_trainings(),
+        numbers={name: numbers for name, (_, numbers) in ranges},
+    )
+    group = f"{compare.SEARCH_PREFIX}{uuid.uuid4().hex[:10]}"
+    if state.start_search(plan, group):
+        st.session_state[keys.COMPARISON] = group
 
 
 def shown_group() -> str | None:
@@ -178,8 +238,11 @@ def results(group: str) -> None:
     rows = compare.table([v.run for v in views], metric)
     _table(rows, views, metric)
     axes = compare.axes_of([v.run for v in views])
-    if len(axes) == 2 and any(r.get(metric) is not None for r in rows):
-        _two_settings(rows, axes, views[0].spec, metric)
+    searched = group.startswith(compare.SEARCH_PREFIX)
+    if searched:
+        _search_progress(group, views)
+    if (len(axes) == 2 or searched) and any(r.get(metric) is not None for r in rows):
+        _plots(rows, axes, views[0].spec, metric, heatmap=not searched)
     if guessed:
         _reveal(group, guessed, [v.run for v in views])
 
@@ -205,21 +268,40 @@ def _table(rows: list[dict], views, metric: str) -> None:
     )
 
 
-def _two_settings(rows: list[dict], axes: list[str], spec, metric: str) -> None:
+def _search_progress(group: str, views) -> None:
+    from core import search
+
+    plan = search.plan_of_group(state.owner(), group)
+    if plan is not None:
+        pruned = sum(1 for v in views if v.message is not None and v.message.key == compare.PRUNED)
+        st.caption(
+            t(
+                "compare.search_progress",
+                queued=len(views),
+                trials=plan.trials,
+                pruned=pruned,
+                sampler=t(f"compare.mode_name.{plan.sampler}"),
+            )
+        )
+
+
+def _plots(rows: list[dict], axes: list[str], spec, metric: str, heatmap: bool = True) -> None:
+    """Two settings of a grid: a heatmap (and parallel coordinates past four runs); a search: parallel coordinates."""
     settings = {s.id: s for s in compare.settings_for(spec)}
-    x, y = axes[1], axes[0]
     label = {a: setting_label(settings[a]) if a in settings else a for a in axes}
     name = t(f"compare.metric_name.{metric}")
-    shown = [{**r, x: value_label(r[x]), y: value_label(r[y])} for r in rows]
-    planned = sorted(shown, key=lambda r: r["seq"])  # the values in the order they were asked for
     heat, lines = st.columns(2)
-    heat.plotly_chart(
-        charts.comparison_heatmap(shown, x, y, metric, t("compare.heatmap", metric=name), label[x], label[y], planned),
-        key="cmp_heatmap",
-        width="stretch",
-    )
-    if len(rows) > 4:
-        lines.plotly_chart(
+    if heatmap and len(axes) == 2:
+        x, y = axes[1], axes[0]
+        shown = [{**r, x: value_label(r[x]), y: value_label(r[y])} for r in rows]
+        planned = sorted(shown, key=lambda r: r["seq"])  # the values in the order they were asked for
+        heat.plotly_chart(
+            charts.comparison_heatmap(shown, x, y, metric, t("compare.heatmap", metric=name), label[x], label[y], planned),
+            key="cmp_heatmap",
+            width="stretch",
+        )
+    if len(rows) > 4 or not heatmap:
+        (lines if heatmap else heat).plotly_chart(
             charts.parallel_coordinates_figure(rows, [(a, label[a]) for a in axes], metric, t("compare.parallel", metric=name)),
             key="cmp_parallel",
             width="stretch",

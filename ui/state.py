@@ -157,6 +157,19 @@ def start_group(specs: list[ExperimentSpec], group: str, in_order: bool = False)
     return ids
 
 
+def start_search(plan, group: str) -> list[str]:
+    """Queue a search's first trials (core/search.py); a refusal says why, as for any Train press."""
+
+    watch()
+    try:
+        ids = jobs.start_search(plan, owner(), group, room=rooms.room_for_runs(room_id(), owner()))
+    except LocalizedError as exc:
+        st.session_state[keys.START_ERROR] = exc.msg
+        return []
+    st.session_state.pop(keys.START_ERROR, None)
+    return ids
+
+
 def show_start_error() -> None:
     """A training that could not start says why, on whatever page the learner lands."""
     msg = st.session_state.pop(keys.START_ERROR, None)

@@ -45,6 +45,7 @@ LAYERS = {
         "own_models",
         "preflight",
         "rooms",
+        "search",
     },
     "engine": {"recorder", "pipeline", "worker", "workers", "ray_pool", "jobs", "export", "codegen", "__main__", "cli"},
 }

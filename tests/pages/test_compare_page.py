@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from core import datasets, jobs, queue, runs
@@ -129,3 +131,35 @@ def test_the_compare_page_in_japanese():
     at = open_page("pages/compare.py", lang="ja")
     assert at.title[0].value == "比較"
     assert any(b.label.endswith("回の学習を開始") for b in at.button)
+
+
+def test_a_smart_search_starts_one_trial_per_slot_and_says_how_far_it_is():
+    at = open_page("pages/compare.py")
+    _iris(at)
+    at.run()
+    at.segmented_control(key="cmp.mode.en").set_value("smart").run()
+    at.text_input(key="cmp.values.0.learning_rate.en").set_value("0.001, 0.3").run()
+    at.number_input(key="cmp.trials.en").set_value(4).run()
+    assert not at.warning, [w.value for w in at.warning]
+    assert not [b for b in at.button if b.label.startswith("Train")]  # no guess, no grid: a search
+    button(at, "Search 4 trials").click().run()
+    assert not at.exception
+    group = at.session_state["comparison"]
+    assert group.startswith("cmp-search-")
+    views = jobs.group(at.session_state["owner"], group)
+    assert len(views) == 2 and all(0.001 <= v.spec.compile.learning_rate <= 0.3 for v in views)
+    assert any("Smart (Optuna) search: 2 of 4 trials so far" in c.value for c in at.caption), [c.value for c in at.caption]
+    button(at, "Stop all").click().run()  # Stop ends the search: no trial queues another
+    for view in views:
+        settled(view.id, timeout=60)
+    time.sleep(1.0)
+    assert len(jobs.group(at.session_state["owner"], group)) == 2
+
+
+def test_a_search_needs_a_range():
+    at = open_page("pages/compare.py")
+    _iris(at)
+    at.run()
+    at.segmented_control(key="cmp.mode.en").set_value("random").run()
+    at.text_input(key="cmp.values.0.learning_rate.en").set_value("0.01").run()
+    assert any("A search needs a range" in w.value for w in at.warning), [w.value for w in at.warning]
