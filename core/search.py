@@ -144,15 +144,23 @@ def _study(plan: SearchPlan, group_runs: list, number: int) -> optuna.Study:
     return study
 
 
+def _short(value: Any, dist: BaseDistribution) -> Any:
+    """A drawn rate as a learner would write it (3 significant digits: 0.00662, not 0.00661764), inside its range."""
+    if not isinstance(dist, FloatDistribution):
+        return value
+    return min(max(float(f"{value:.3g}"), dist.low), dist.high)
+
+
 def trial_spec(plan: SearchPlan, number: int, group_runs: list) -> ExperimentSpec:
     """Trial `number`'s spec: the base with the values the sampler picks, knowing every trial settled so far."""
     dists = distributions(plan)
     params = _study(plan, group_runs, number).ask(dists).params
     spec = plan.base.copy()
     settings = [compare.setting(plan.base, name) for name, _ in plan.ranges]
+    values = {s.id: _short(params[s.id], dists[s.id]) for s in settings}
     for s in sorted(settings, key=lambda s: s.name not in ("optimizer", "tutorial_optimizer")):
-        compare.apply(spec, s, s.clean(params[s.id]))
-    spec.compare = [[s.id, s.clean(params[s.id])] for s in settings]
+        compare.apply(spec, s, s.clean(values[s.id]))
+    spec.compare = [[s.id, s.clean(values[s.id])] for s in settings]
     spec.recipe = ""
     return spec
 
