@@ -417,6 +417,13 @@ st.columns(2)[0].plotly_chart(fig, key="chart_floor", width="stretch")
 """
 
 
+FLOOR_DONE_JS = """(since) => {
+  const b = window.__bench;
+  if (document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')) return false;
+  return b.lastWs > since && Date.now() - Math.max(b.lastWs, b.lastMut) > 1000;
+}"""
+
+
 def streamlit_floor(browser, clicks: int, timeout_s: float) -> dict:
     """New plot elements and afterplot events per rerun of a one-chart app (no training, no app code): with the same
     figure, and with one more point. The second is what one epoch end costs a chart at the least in this Streamlit."""
@@ -459,7 +466,11 @@ def streamlit_floor(browser, clicks: int, timeout_s: float) -> dict:
             for label in ("Same", "New point"):
                 page.evaluate("() => { const b = window.__bench; b.plots = []; b.renders = []; b.recording = true; }")
                 for _ in range(clicks):
-                    click_settled(page, page.get_by_role("button", name=label), timeout_s)
+                    # A rerun with the same figure may change nothing in the page: wait for the rerun's messages to
+                    # end (and the plot to draw), not for a DOM mutation.
+                    page.get_by_role("button", name=label).click()
+                    click = page.evaluate("() => window.__bench.click")
+                    page.wait_for_function(FLOOR_DONE_JS, arg=click, polling=50, timeout=timeout_s * 1000)
                 got = page.evaluate("() => window.__bench")
                 out[label] = {
                     "created_per_rerun": len(got["plots"]) / clicks,
