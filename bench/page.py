@@ -25,6 +25,10 @@ bench/_app.AppServer with the app's default pool; Debian's chromium through Play
   ends and no epoch redraw in it. Mutations per second in the main area and inside charts over those windows.
   Plotly re-renders: each `.js-plotly-plot` element gets a `plotly_afterplot` listener as soon as it appears;
   new plot elements and afterplot events per chart (title) per epoch interval [stored k, stored k+1).
+* **(a) the floor**: after the training, a one-chart app (FLOOR_APP: one `st.plotly_chart` with a stable key and
+  `layout.uirevision`, no app code) in its own `streamlit run`: new plot elements and afterplot events per rerun with
+  the same figure and per rerun with one more point (`--floor-clicks` each), i.e. what an epoch end costs a chart at
+  the least in this Streamlit.
 * Goals: (a) <= 100 mutations/s in the main area, <= 20 inside the charts, <= 1 re-render per chart per
   epoch; (b) <= 300 ms median each; (c) <= 2 s each.
 
