@@ -25,6 +25,10 @@ bench/_app.AppServer with the app's default pool; Debian's chromium through Play
   ends and no epoch redraw in it. Mutations per second in the main area and inside charts over those windows.
   Plotly re-renders: each `.js-plotly-plot` element gets a `plotly_afterplot` listener as soon as it appears;
   new plot elements and afterplot events per chart (title) per epoch interval [stored k, stored k+1).
+* **(a) the floor**: after the training, a one-chart app (FLOOR_APP: one `st.plotly_chart` with a stable key and
+  `layout.uirevision`, no app code) in its own `streamlit run`: new plot elements and afterplot events per rerun with
+  the same figure and per rerun with one more point (`--floor-clicks` each), i.e. what an epoch end costs a chart at
+  the least in this Streamlit.
 * Goals: (a) <= 100 mutations/s in the main area, <= 20 inside the charts, <= 1 re-render per chart per
   epoch; (b) <= 300 ms median each; (c) <= 2 s each.
 
@@ -400,6 +404,95 @@ def analyse_churn(rec: dict, stored: list[float]) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- (a) what Streamlit itself allows
+
+# One st.plotly_chart with a stable key and layout.uirevision, as the Train page draws its curves: "New point" gives
+# it one more point (what an epoch end does), "Same" reruns the script with the same figure (a poll, a click).
+FLOOR_APP = """import plotly.graph_objects as go
+import streamlit as st
+
+n = st.session_state.setdefault("n", 3)
+if st.button("New point"):
+    n = st.session_state["n"] = n + 1
+st.button("Same")
+fig = go.Figure(go.Scatter(x=list(range(1, n + 1)), y=[1 / k for k in range(1, n + 1)], name="training"))
+fig.update_layout(title=dict(text="Floor"), height=320, uirevision="keep", xaxis=dict(range=[0.5, 20.5]))
+st.columns(2)[0].plotly_chart(fig, key="chart_floor", width="stretch")
+"""
+
+
+FLOOR_DONE_JS = """(since) => {
+  const b = window.__bench;
+  if (document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')) return false;
+  return b.lastWs > since && Date.now() - Math.max(b.lastWs, b.lastMut) > 1000;
+}"""
+
+
+def streamlit_floor(browser, clicks: int, timeout_s: float) -> dict:
+    """New plot elements and afterplot events per rerun of a one-chart app (no training, no app code): with the same
+    figure, and with one more point. The second is what one epoch end costs a chart at the least in this Streamlit."""
+    import subprocess
+
+    from bench._app import PYTHON, free_port, wait_for
+
+    folder = Path(tempfile.mkdtemp(prefix="playground-floor-"))
+    (folder / "floor.py").write_text(FLOOR_APP)
+    port = free_port()
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "streamlit", "run", "floor.py", "--server.port", str(port), "--server.address", "127.0.0.1"]
+        + ["--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    out: dict = {}
+    try:
+        import urllib.request
+
+        def healthy():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    return r.read().decode().strip() == "ok"
+            except OSError:
+                return False
+
+        wait_for(healthy, 60, "the floor app's /_stcore/health", every=0.2)
+        context = browser.new_context(viewport=VIEWPORT, base_url=f"http://127.0.0.1:{port}")
+        context.set_default_timeout(timeout_s * 1000)
+        context.add_init_script(INIT_JS)
+        page = context.new_page()
+        try:
+            t0 = time.time() * 1000
+            page.goto("/")
+            page.locator(".js-plotly-plot").wait_for()
+            settled_at(page, t0, timeout_s)
+            for label in ("Same", "New point"):
+                page.evaluate("() => { const b = window.__bench; b.plots = []; b.renders = []; b.recording = true; }")
+                for _ in range(clicks):
+                    # A rerun with the same figure may change nothing in the page: wait for the rerun's messages to
+                    # end (and the plot to draw), not for a DOM mutation.
+                    page.get_by_role("button", name=label).click()
+                    click = page.evaluate("() => window.__bench.click")
+                    page.wait_for_function(FLOOR_DONE_JS, arg=click, polling=50, timeout=timeout_s * 1000)
+                got = page.evaluate("() => window.__bench")
+                out[label] = {
+                    "created_per_rerun": len(got["plots"]) / clicks,
+                    "afterplot_per_rerun": len(got["renders"]) / clicks,
+                }
+        finally:
+            context.close()
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+    from importlib.metadata import version
+
+    out["streamlit"] = version("streamlit")
+    print(f"(a) one bare st.plotly_chart, Streamlit {out['streamlit']}: {json.dumps(out)}", flush=True)
+    return out
+
+
 # --------------------------------------------------------------------------- run and report
 
 
@@ -438,6 +531,7 @@ def run(a) -> dict:
                     if "a" in a.parts:
                         out["churn"] = training_churn(browser, server, train, a)
                         print(f"(a) {json.dumps(out['churn'])}", flush=True)
+                        out["floor"] = streamlit_floor(browser, a.floor_clicks, a.timeout)
                 finally:
                     browser.close()
             out["errors"] = server_log_errors(server.log_path) + server_log_errors(home / "logs" / "pool.log")
@@ -495,6 +589,7 @@ def results(out: dict, a) -> dict:
         "first_visit_after_start_s": first.get("after_start_s"),
         "data_second_learner_pool_warm_s": _r(first.get("Data, warm")),
         "data_second_learner_last_mutation_s_by_part": first.get("Data, warm, parts"),
+        "streamlit_floor": out.get("floor"),
         "train": f"{a.train_recipe}, {a.train_size or 'all'} samples, {a.train_epochs} epochs",
         "status": churn.get("status"),
         "errors": out["errors"],
@@ -549,6 +644,21 @@ def docs_section(result: dict, a, argv: list[str]) -> str:
         lines.append(
             f"| {words} | {shown} {unit} | <= {goal:g} {unit} | {'-' if met is None else ('yes' if met else '**no**')} |"
         )
+    floor = result.get("streamlit_floor")
+    if floor:
+        same, new = floor["Same"], floor["New point"]
+        lines += [
+            "",
+            f"What Streamlit {floor['streamlit']} allows, measured in the same chromium on a one-chart app (bench/page.py "
+            "FLOOR_APP: one `st.plotly_chart`, stable key, `layout.uirevision`, no app code): a rerun with the same figure "
+            f"gives {same['created_per_rerun']:g} new plot elements and {same['afterplot_per_rerun']:g} afterplot events, "
+            f"one more point gives {new['created_per_rerun']:g} and {new['afterplot_per_rerun']:g}. The chart's element id "
+            "hashes its figure and the frontend keys the chart by that id, so a changed figure is always a new Plotly "
+            "element (zoom not kept); the new element is drawn twice (`newPlot`, then a `Plotly.react` from the theme "
+            "effect that runs on every mount). So a chart that gets a point per epoch costs at least 1 element and 2 "
+            "afterplots per epoch here, and the re-render goal (<= 1) is out of reach with `st.plotly_chart` in this "
+            "Streamlit; the page is at that floor when its per-chart figures equal these.",
+        ]
     lines += [
         "",
         f"Per chart (per epoch interval): {json.dumps(result['per_chart'])}. Main-area mutations/s including the epoch "
@@ -583,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-size", type=int, default=12_000)
     p.add_argument("--train-epochs", type=int, default=3)
     p.add_argument("--timeout", type=float, default=120.0, help="seconds any one wait may take")
+    p.add_argument("--floor-clicks", type=int, default=5, help="(a) reruns of the one-chart app, each kind")
     p.add_argument("--no-write-docs", dest="write_docs", action="store_false")
     p.add_argument("--docs", type=Path, default=DOCS)
     argv = list(sys.argv[1:] if argv is None else argv)

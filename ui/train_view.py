@@ -94,10 +94,14 @@ def drawn_state(view: JobView) -> tuple:
     return view.status, view.phase, view.epochs_done, view.message.key if view.message else ""
 
 
-def _figure(name: str, view: JobView, build):
-    """Figures change only when an epoch ends: rebuild them then, not on every poll."""
+def _figure(name: str, view: JobView, build, revision: object = None):
+    """Figures change only when an epoch ends: rebuild them then, not on every poll. `revision` is what the figure is
+    drawn from when that is not the epoch count (the decision map's own epoch).
+
+    The same figure gives the same chart spec, and Streamlit then leaves the chart in the browser as it is (the
+    reader's zoom included); a changed one is a new chart element, so rebuild only what changed."""
     cache = st.session_state.setdefault(keys.FIGURES, {})
-    key = (name, view.id, view.epochs_done, view.settled, state.lang())
+    key = (name, view.id, view.epochs_done if revision is None else revision, view.settled, state.lang())
     if cache.get(name, (None,))[0] != key:
         cache[name] = (key, build())
     return cache[name][1]
@@ -139,7 +143,7 @@ def live_charts(view: JobView) -> None:
     if found is not None:
         names = state.class_names(view.spec.data.name, [str(k) for k in range(found.n_classes)])  # none: a regression
         boundary = _figure(
-            f"boundary-{found.epoch}",
+            "boundary",
             view,
             lambda: charts.decision_boundary_figure(
                 found.xs,
@@ -151,6 +155,7 @@ def live_charts(view: JobView) -> None:
                 t("chart.boundary" if found.n_classes else "chart.value_map"),
                 names,
             ),
+            revision=(found.epoch, tuple(names)),
         )
         columns[2].plotly_chart(boundary, key="chart_boundary", width="stretch")
     rates = view.history.get("learning_rate")
