@@ -144,6 +144,5 @@ table.table(
     border="horizontal",
     hide_index=True,
 )
-# Square boxes: the browser redraws rounded ones (SVG paths) about 100 ms slower on every edit.
-diagram.graphviz_chart(summary.dot(t("model.diagram_params")).replace('style="rounded,filled"', "style=filled"), width="content")
+diagram.graphviz_chart(summary.dot(t("model.diagram_params")), width="content")
 st.page_link("pages/train.py", label=t("model.go_train"), icon=":material/play_arrow:")
