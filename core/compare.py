@@ -44,8 +44,9 @@ MAX_RUNS = 16
 #: Values one axis may have (a single setting may take all the runs).
 MAX_VALUES = MAX_RUNS
 
-#: Group ids: every comparison's starts with "cmp-", a search's (core/search.py) with this.
-SEARCH_PREFIX = "cmp-search-"
+#: Group ids: every comparison's starts with GROUP_PREFIX, a search's (core/search.py) with SEARCH_PREFIX.
+GROUP_PREFIX = "cmp-"
+SEARCH_PREFIX = f"{GROUP_PREFIX}search-"
 
 #: The stop message of a search's trial that Optuna's pruner ended: how the store tells "pruned" from "stopped".
 PRUNED = "compare.pruned"

@@ -13,8 +13,6 @@ from core.i18n import Plain, markdown_escape
 from ui import keys, polling, recipes_view, runs_view, state
 from ui.state import t
 
-GROUP_PREFIX = "cmp-"  # the group ids of comparisons (the overfitting trio's are its own)
-
 
 def setting_label(s: compare.Setting) -> str:
     """`Learning rate`, `Units of dense_1`: a setting in the learner's language."""
@@ -64,7 +62,7 @@ def _axis(spec, slot: int, taken: str = "") -> Axis | None:
 
 
 def _train(specs: list, guess: str, metric: str) -> None:
-    group = f"{GROUP_PREFIX}{uuid.uuid4().hex[:10]}"
+    group = f"{compare.GROUP_PREFIX}{uuid.uuid4().hex[:10]}"
     if state.start_group(specs, group):
         st.session_state[keys.COMPARISON] = group
         if guess:
@@ -96,7 +94,7 @@ def builder(spec) -> None:
             second = _axis(spec, 1, taken=first.setting if first else "")
         axes = tuple(a for a in (first, second) if a is not None)
         plan = Comparison(spec, axes).plan() if mode == "grid" else []
-        ranges = [] if mode == "grid" else [(a.setting, search_range(spec, a)) for a in axes]
+        ranges = [] if mode == "grid" else [(a.setting, _search_range(spec, a)) for a in axes]
     except ComparisonError as exc:
         st.warning(state.say(exc.msg), icon=":material/rule:")
         return
@@ -110,11 +108,10 @@ def builder(spec) -> None:
         _search_button(spec, ranges, mode, metric)
 
 
-def search_range(spec, axis: Axis) -> tuple:
-    from core import search
+def _search_range(spec, axis: Axis) -> tuple:
+    from core import search  # Optuna loads only when somebody searches
 
-    found, numbers = search.ranges_from(spec, axis.setting, axis.values)
-    return (found, numbers)
+    return search.ranges_from(spec, axis.setting, axis.values)
 
 
 def _grid_button(plan: list, metric: str) -> None:
@@ -166,7 +163,7 @@ def _search(spec, ranges: list, mode: str, metric: str, trials: int, prune: bool
 
 def shown_group() -> str | None:
     """The comparison the page shows: the one this tab started last, else the learner's newest; a picker for older ones."""
-    groups = queue.groups_of(state.owner(), GROUP_PREFIX)
+    groups = queue.groups_of(state.owner(), compare.GROUP_PREFIX)
     if not groups:
         return None
     if st.session_state.get(keys.COMPARISON) not in groups:
@@ -336,7 +333,7 @@ def _reveal(group: str, guessed: tuple, runs: list) -> None:
 
 def _train_race(race_id: str, guess: str) -> None:
     race = recipes.get_race(race_id)
-    group = f"{GROUP_PREFIX}{race.id}-{uuid.uuid4().hex[:8]}"
+    group = f"{compare.GROUP_PREFIX}{race.id}-{uuid.uuid4().hex[:8]}"
     if state.start_group(race.plan(), group):
         st.session_state[keys.COMPARISON] = group
         if guess:
