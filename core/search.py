@@ -196,9 +196,7 @@ def after_trial(run) -> str | None:
         return None
     plan, number = found
     successor = number + plan.parallel
-    ended = queue.get(run.id) or run
-    stopped_by_someone = ended.status == Status.STOPPED and (ended.message is None or ended.message.key != PRUNED)
-    if successor >= plan.trials or stopped_by_someone:  # Stop (or a closed tab) ends the search, a pruned trial does not
+    if successor >= plan.trials or _stopped_by_someone(queue.get(run.id) or run):  # Stop ends it; pruning does not
         return None
     try:
         return submit_trial(plan, successor, run.owner, run.group_id, run.room, run.watched)
@@ -223,6 +221,25 @@ def hopeless(plan: SearchPlan, run, history: dict) -> bool:
 
 def pruned_message(epochs: int) -> Msg:
     return Msg(PRUNED, {"epochs": epochs})
+
+
+#: A settled trial's successor is queued by its worker right after it settles; a page waits this long for it.
+SUCCESSOR_SECONDS = 10.0
+
+
+def going(plan: SearchPlan, group_runs: list, now: float) -> bool:
+    """Whether the search is still under way: a trial is queued or training, or one just ended and its worker is
+    queueing the next (Stop, a closed tab, or a trial over a limit ends it)."""
+    if any(not r.settled for r in group_runs):
+        return True
+    if len(group_runs) >= plan.trials or any(_stopped_by_someone(r) for r in group_runs):
+        return False
+    newest = max((r.finished or 0.0 for r in group_runs), default=0.0)
+    return now - newest < SUCCESSOR_SECONDS
+
+
+def _stopped_by_someone(run) -> bool:
+    return run.status == Status.STOPPED and (run.message is None or run.message.key != PRUNED)
 
 
 def plan_of_group(owner: str, group: str) -> SearchPlan | None:

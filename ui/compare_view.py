@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -217,7 +218,7 @@ def results(group: str) -> None:
     views = jobs.group(state.owner(), group)
     if not views:
         return
-    active = any(not v.settled for v in views)
+    active = any(not v.settled for v in views) or _search_going(group, views)
     polling.follow(lambda: _lines(group), drawn=_drawn(views), active=active)
     if active:
         st.button(t("compare.stop_all"), icon=":material/stop:", on_click=_stop_all, args=(group,))
@@ -263,6 +264,16 @@ def _table(rows: list[dict], views, metric: str) -> None:
     st.download_button(
         t("compare.download"), compare.table_csv(rows), file_name="comparison.csv", mime="text/csv", icon=":material/download:"
     )
+
+
+def _search_going(group: str, views) -> bool:
+    """A search between two trials (one ended, its worker is queueing the next) is still under way."""
+    if not group.startswith(compare.SEARCH_PREFIX):
+        return False
+    from core import search
+
+    plan = search.plan_of_group(state.owner(), group)
+    return plan is not None and search.going(plan, [v.run for v in views], time.time())
 
 
 def _search_progress(group: str, views) -> None:

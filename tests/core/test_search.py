@@ -114,3 +114,17 @@ def test_stop_ends_a_search_and_a_pruned_trial_does_not():
     successor = search.after_trial(pruned)  # pruned: trial 3 takes its place
     assert successor is not None and json.loads(runs.get_blob(successor, search.BLOB))["trial"] == 3
     jobs.stop(successor, owner, wait=0.1)
+
+
+def test_a_search_is_under_way_between_two_trials_and_over_after_stop_or_its_last_trial():
+    plan = _plan(trials=3, parallel=1)
+    done = _trial("o", "cmp-search-going", 0, 0.01, [0.5])
+    done.finished = 100.0
+    assert search.going(plan, [done], now=105.0)  # its worker is queueing trial 1
+    assert not search.going(plan, [done], now=100.0 + search.SUCCESSOR_SECONDS + 1)  # nobody queued it: over
+    stopped = _trial("o", "cmp-search-going", 1, 0.02, [0.5], "stopped", Msg("job.stopped_by_user"))
+    stopped.finished = 104.0
+    assert not search.going(plan, [done, stopped], now=105.0)
+    third = _trial("o", "cmp-search-going", 2, 0.03, [0.5])
+    third.finished = 104.0
+    assert not search.going(plan, [done, _trial("o", "cmp-search-going", 1, 0.02, [0.5]), third], now=105.0)  # all 3
