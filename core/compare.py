@@ -41,6 +41,8 @@ from core.spec import (
 
 #: Runs in one comparison: four values of two settings. A room of 30 learners each starting one still fits the queue.
 MAX_RUNS = 16
+#: A search's trials: at least two (one is not a comparison), eight to start with.
+MIN_TRIALS, DEFAULT_TRIALS = 2, 8
 #: Values one axis may have (a single setting may take all the runs).
 MAX_VALUES = MAX_RUNS
 

@@ -4,6 +4,9 @@ A page never holds a job: it submits a spec (checked against the server's limits
 gets an id, and from then on reads what the worker wrote (`view`). Any web server can serve
 any learner, and a web server restart loses nothing.
 
+Optuna (core/search.py) is imported inside the functions that use it: only a search needs it, and the
+landing page imports this module.
+
 Example:
     >>> job_id = submit(ExperimentSpec.default_for("moons"), owner="ann")  # doctest: +SKIP
     >>> view(job_id).status  # doctest: +SKIP

@@ -10,6 +10,9 @@ in memory, for the command line, tests and benchmarks that train in their own pr
     >>> recorder = MemoryRecorder()
     >>> recorder.record_epoch({"loss": 0.5, "epoch": 1}); recorder.history
     {'loss': [0.5]}
+
+Optuna (core/search.py: whether a search's trial is hopeless) is imported inside the functions that use it,
+only for a search's trials: the web server imports this module and never needs it.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ class SearchPlan:
 
     base: ExperimentSpec
     ranges: list[tuple[str, tuple]]
-    trials: int = 8
+    trials: int = compare.DEFAULT_TRIALS
     sampler: str = "smart"
     prune: bool = True
     metric: str = "val_accuracy"
@@ -74,8 +74,8 @@ class SearchPlan:
             raise ComparisonError("compare.error.axes")
         if len({name for name, _ in self.ranges}) != len(self.ranges):
             raise ComparisonError("compare.error.same_setting")
-        if not 2 <= self.trials <= compare.MAX_RUNS:
-            raise ComparisonError("compare.error.trials", most=compare.MAX_RUNS)
+        if not compare.MIN_TRIALS <= self.trials <= compare.MAX_RUNS:
+            raise ComparisonError("compare.error.trials", least=compare.MIN_TRIALS, most=compare.MAX_RUNS)
         for name, values in self.ranges:
             compare.setting(self.base, name)  # the spec has it
             if len(values) < 2:

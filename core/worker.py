@@ -8,8 +8,8 @@ Keras's session after each.
 
     >>> status = run_claimed(queue.claim(worker_id()), worker_id())  # doctest: +SKIP
 
-Keras and TensorFlow are imported inside the functions that use them, on purpose:
-importing this module (the web server does) loads no TensorFlow.
+Keras, TensorFlow and Optuna (core/search.py, for a search's trials) are imported inside the functions that use
+them, on purpose: importing this module (the web server does) loads none of them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The Compare page's parts: the builder (settings, values, a guess, Train) and one comparison's results."""
+"""The Compare page's parts: the builder (settings, values, a guess, Train) and one comparison's results.
+
+Optuna (core/search.py) is imported inside the functions that use it: only a search needs it, and the Recipes
+page imports this module for its race cards.
+"""
 
 from __future__ import annotations
 
@@ -132,7 +136,9 @@ def _grid_button(plan: list, metric: str) -> None:
 
 
 def _search_button(spec, ranges: list, mode: str, metric: str) -> None:
-    trials = st.number_input(t("compare.trials"), 2, compare.MAX_RUNS, 8, key=f"cmp.trials.{state.lang()}")
+    trials = st.number_input(
+        t("compare.trials"), compare.MIN_TRIALS, compare.MAX_RUNS, compare.DEFAULT_TRIALS, key=f"cmp.trials.{state.lang()}"
+    )
     prune = st.checkbox(t("compare.prune"), value=True, key=f"cmp.prune.{state.lang()}", help=t("compare.prune_help"))
     st.button(
         t("compare.search_train", trials=int(trials)),
@@ -169,16 +175,13 @@ def shown_group() -> str | None:
         return None
     if st.session_state.get(keys.COMPARISON) not in groups:
         st.session_state[keys.COMPARISON] = groups[0]
-    st.session_state[_SHOWN] = st.session_state[keys.COMPARISON]  # a comparison started elsewhere shows at once
+    st.session_state[keys.COMPARISON_PICKER] = st.session_state[keys.COMPARISON]  # a comparison started elsewhere shows at once
     names = {g: _group_name(g) for g in groups}
-    return st.selectbox(t("compare.shown"), groups, format_func=lambda g: names[g], key=_SHOWN, on_change=_picked)
-
-
-_SHOWN = "cmp.shown"
+    return st.selectbox(t("compare.shown"), groups, format_func=lambda g: names[g], key=keys.COMPARISON_PICKER, on_change=_picked)
 
 
 def _picked() -> None:
-    st.session_state[keys.COMPARISON] = st.session_state[_SHOWN]
+    st.session_state[keys.COMPARISON] = st.session_state[keys.COMPARISON_PICKER]
 
 
 def _group_name(group: str) -> str:

@@ -29,6 +29,7 @@ CLASSIFY_MODEL = "classify_model"
 CLASSIFY_UPLOAD = "classify_own_upload"  # (digest, OwnModel) of the uploaded model
 CLASSIFY_PREPROCESS = "classify_preprocess"
 COMPARISON = "comparison"  # the comparison group the Compare page shows
+COMPARISON_PICKER = "cmp.shown"  # its picker (follows COMPARISON when a comparison starts elsewhere)
 GUESS_SCORE = "guess_score"  # (right, rounds) of predict-then-reveal
 WIDGET_PREFIX = "w."  # widgets bound to the spec; all cleared when the spec is replaced
 

@@ -83,7 +83,7 @@ def test_functions_are_short_enough_to_read_at_once(folder):
     assert long == []
 
 
-HEAVY = ("tensorflow", "keras", "pandas", "sklearn", "ray", "scipy", "core.callbacks")
+HEAVY = ("tensorflow", "keras", "pandas", "sklearn", "ray", "scipy", "core.callbacks", "optuna", "core.search")
 
 
 def _inner_imports(path: Path):
