@@ -12,16 +12,17 @@ from tests.core import fabricate
 from tests.pages.helpers import button, open_page, settled
 
 
-def _iris(at, epochs: int = 2) -> None:
+def _compare_page():
+    """The Compare page of a new learner whose setup is iris for 2 epochs (seconds per run)."""
+    at = open_page("pages/compare.py")
     spec = ExperimentSpec.default_for("iris")
-    spec.fit.epochs = epochs
+    spec.fit.epochs = 2
     at.session_state["spec"] = spec
+    return at.run()
 
 
 def test_a_two_value_comparison_trains_as_a_group_and_ranks_its_runs():
-    at = open_page("pages/compare.py")
-    _iris(at)
-    at.run()
+    at = _compare_page()
     at.text_input(key="cmp.values.0.learning_rate.en").set_value("0.001, 0.1").run()
     at.selectbox(key="cmp.guess.en").set_value("0.1").run()
     assert not at.warning, [w.value for w in at.warning]
@@ -44,9 +45,7 @@ def test_a_two_value_comparison_trains_as_a_group_and_ranks_its_runs():
 
 
 def test_two_settings_draw_a_heatmap_and_parallel_coordinates():
-    at = open_page("pages/compare.py")
-    _iris(at)
-    at.run()
+    at = _compare_page()
     owner = at.session_state["owner"]
     at.text_input(key="cmp.values.0.learning_rate.en").set_value("0.01, 0.1, 0.3").run()
     at.selectbox(key="cmp.setting.1.en").set_value("batch_size").run()
@@ -82,9 +81,7 @@ def test_two_settings_draw_a_heatmap_and_parallel_coordinates():
 
 
 def test_a_comparison_over_the_limit_says_so_and_offers_no_train_button():
-    at = open_page("pages/compare.py")
-    _iris(at)
-    at.run()
+    at = _compare_page()
     at.text_input(key="cmp.values.0.learning_rate.en").set_value("0.0001..1 x17").run()
     assert any("17 values is too many: at most 16" in w.value for w in at.warning), [w.value for w in at.warning]
     at.text_input(key="cmp.values.0.learning_rate.en").set_value("fast").run()
@@ -134,9 +131,7 @@ def test_the_compare_page_in_japanese():
 
 
 def test_a_smart_search_starts_one_trial_per_slot_and_says_how_far_it_is():
-    at = open_page("pages/compare.py")
-    _iris(at)
-    at.run()
+    at = _compare_page()
     at.segmented_control(key="cmp.mode.en").set_value("smart").run()
     at.text_input(key="cmp.values.0.learning_rate.en").set_value("0.001, 0.3").run()
     at.number_input(key="cmp.trials.en").set_value(4).run()
@@ -157,9 +152,7 @@ def test_a_smart_search_starts_one_trial_per_slot_and_says_how_far_it_is():
 
 
 def test_a_search_needs_a_range():
-    at = open_page("pages/compare.py")
-    _iris(at)
-    at.run()
+    at = _compare_page()
     at.segmented_control(key="cmp.mode.en").set_value("random").run()
     at.text_input(key="cmp.values.0.learning_rate.en").set_value("0.01").run()
     assert any("A search needs a range" in w.value for w in at.warning), [w.value for w in at.warning]
