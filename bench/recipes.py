@@ -21,11 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "keras_home"
-if not os.environ.get("PLAYGROUND_DATA_DIR") and DEFAULT_DATA.exists():
-    os.environ["PLAYGROUND_DATA_DIR"] = str(DEFAULT_DATA)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("PLAYGROUND_OFFLINE", "1")  # the real data is local: never wait for a download
+from bench._data import use_shared_data  # noqa: E402
+
+use_shared_data()
 
 from core import recipes  # noqa: E402
 from core.builder import steps_per_epoch  # noqa: E402
