@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
-exec .venv/bin/streamlit run app.py "$@"
+exec .venv/bin/python -m ui.launch app.py "$@"  # streamlit run app.py, with the workers started at once

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ui import launch  # noqa: E402 - after the checkout is on the path
+
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
@@ -227,21 +229,7 @@ class AppServer:
 
     def __enter__(self) -> AppServer:
         use_home(self.home)
-        cmd = [
-            PYTHON,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(self.port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ]
+        cmd = launch.command(str(PYTHON), self.port)
         cpus = self.cpus
         # The affinity is set in the child before exec, so the server and everything it starts (the
         # pool's supervisor and its spawned workers) inherit it, as with `taskset -c`.

@@ -32,6 +32,7 @@ from __future__ import annotations
 import gzip
 import pickle
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -447,6 +448,25 @@ def _readonly(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
+#: Seconds this process took to read each dataset from its files the first time: the preflight counts them in a
+#: run's setup, as the worker that trains it reads the same files with the same code. Built-in sets take no time.
+_LOAD_SECONDS: dict[tuple, float] = {}
+
+
+def _files_key(spec: DataSpec) -> tuple | None:
+    """What identifies a dataset read from files (None: built in, nothing to read)."""
+    group = DATASETS[spec.name].group
+    if group == "upload":
+        return (spec.name, spec.source, spec.image_height, spec.image_width, spec.color_mode, spec.label_column)
+    return (spec.name,) if group == "keras" else None
+
+
+def load_seconds(spec: DataSpec) -> float:
+    """Seconds reading this dataset's files took here, the first time (0.0: built in, or not read in this process)."""
+    key = _files_key(spec) if spec.name in DATASETS else None
+    return _LOAD_SECONDS.get(key, 0.0) if key else 0.0
+
+
 @lru_cache(maxsize=6)
 def _load_full(name: str, n_samples: int, noise: float, test_fraction: float, seed: int) -> Dataset:
     info = DATASETS[name]
@@ -485,6 +505,7 @@ def load(spec: DataSpec, owner: str | None = None) -> Dataset:
     if spec.name not in DATASETS:
         raise KeyError(f"unknown dataset {spec.name!r}; known: {', '.join(DATASETS)}")
     info = DATASETS[spec.name]
+    started = time.perf_counter()
     if info.group == "upload":
         full = _load_upload(spec, owner)
     else:
@@ -497,6 +518,9 @@ def load(spec: DataSpec, owner: str | None = None) -> Dataset:
             round(spec.test_fraction, 4) if split_here else 0.0,
             spec.seed if split_here else 0,
         )
+    key = _files_key(spec)
+    if key:
+        _LOAD_SECONDS.setdefault(key, time.perf_counter() - started)  # the first call reads; later ones hit caches
     notes = []
     x_tr, y_tr, x_te, y_te = full.x_train, full.y_train, full.x_test, full.y_test
     if spec.train_size and spec.train_size < len(x_tr):

@@ -2,8 +2,10 @@
 speed) and while it runs (from its own pace).
 
 A training step costs a fixed overhead (Keras's per-step machinery; what small models are
-bound by) plus its arithmetic: the forward pass's FLOPs times three (forward and backward)
-times the batch, at the rate the machine reaches for that kind of layer. Every epoch adds
+bound by) plus, per sample, its arithmetic (the forward pass's FLOPs times three, forward and
+backward, at the rate the machine reaches for that kind of layer) and its memory traffic (the
+values the layers write and read back: few-channel convolutions, pooling and activations are
+bound by this, not by their FLOPs). Every epoch adds
 the validation pass, the engine's per-epoch work (weight histograms, the decision map, the
 store) and, once, the tracing of the step functions; the end adds the evaluation. The
 machine's figures (`MachineProfile`) are measured by each training worker when it starts
@@ -11,7 +13,8 @@ machine's figures (`MachineProfile`) are measured by each training worker when i
 
 Example:
     >>> p = MachineProfile()
-    >>> e = estimate(p, flops=158_800, conv_share=0.0, batch=100, train=60_000, val=10_000, test=10_000, epochs=17)
+    >>> mnist = dict(train=60_000, val=10_000, test=10_000)
+    >>> e = estimate(p, flops=158_800, conv_share=0.0, map_values=2_462, batch=100, epochs=17, **mnist)
     >>> round(e.total) > 0
     True
 
@@ -41,6 +44,7 @@ class MachineProfile:
     eval_overhead: float = 0.0006  # seconds per validation/evaluation step
     dense_rate: float = 25e9  # FLOP/s reached by dense layers in training (forward + backward)
     conv_rate: float = 60e9  # FLOP/s reached by convolutions
+    value_cost: float = 3e-9  # seconds per feature-map value (core/layer_wiring.map_values) per sample in training
     epoch_overhead: float = 0.05  # seconds per epoch: callbacks, histograms, writes
     trace: float = 1.2  # seconds, once: tracing the train and test steps
     setup: float = 1.0  # seconds, once: loading the data, building the model
@@ -76,7 +80,17 @@ def _rate(p: MachineProfile, conv_share: float) -> float:
     return 1.0 / ((1 - conv_share) / p.dense_rate + conv_share / p.conv_rate)
 
 
-def steps_per_execution(p: MachineProfile, *, flops: int, conv_share: float, batch: int, steps: int) -> int:
+def _sample(p: MachineProfile, flops: int, conv_share: float, map_values: int) -> float:
+    """Seconds of one sample's training step beyond the per-step overhead: arithmetic and memory traffic."""
+    return 3 * flops / _rate(p, conv_share) + map_values * p.value_cost
+
+
+def _inference(p: MachineProfile, flops: int, conv_share: float, map_values: int) -> float:
+    """Seconds of one sample's forward pass (validation, evaluation): a third of the training step's work."""
+    return _sample(p, flops, conv_share, map_values) / 3
+
+
+def steps_per_execution(p: MachineProfile, *, flops: int, conv_share: float, batch: int, steps: int, map_values: int = 0) -> int:
     """How many training steps Keras should run per compiled call (`steps_per_execution`).
 
     Small models are bound by Keras's per-step overhead, not arithmetic: fewer, bigger calls remove
@@ -85,7 +99,7 @@ def steps_per_execution(p: MachineProfile, *, flops: int, conv_share: float, bat
     >>> steps_per_execution(MachineProfile(), flops=158_800, conv_share=0.0, batch=100, steps=600)
     64
     """
-    step = p.step_overhead + 3 * flops * batch / _rate(p, conv_share)
+    step = p.step_overhead + batch * _sample(p, flops, conv_share, map_values)
     return int(max(1, min(64, steps, EXECUTION_SECONDS // max(step, 1e-6))))
 
 
@@ -99,20 +113,28 @@ def estimate(
     val: int,
     test: int,
     epochs: int,
+    map_values: int = 0,
     augmented: bool = False,
     images: bool = False,
+    loading: float = 0.0,
+    once: tuple[int, int, int] = (0, 0, 0),
+    once_samples: int = 0,
 ) -> Estimate:
-    """Seconds for a run: `flops` forward FLOPs per sample, `conv_share` of them in convolutions."""
-    rate = _rate(p, conv_share)
+    """Seconds for a run: `flops` forward FLOPs per sample, `conv_share` of them in convolutions, `map_values`
+    feature-map values per sample (core/layer_wiring.map_values). `loading`: seconds reading the data (measured
+    where it was read before); `once`: (FLOPs, conv FLOPs, values) per sample computed once, before training, for
+    `once_samples` (transfer features)."""
     steps, val_steps, test_steps = -(-train // batch), -(-val // batch), -(-test // 512)
-    per_call = steps_per_execution(p, flops=flops, conv_share=conv_share, batch=batch, steps=steps)
+    per_call = steps_per_execution(p, flops=flops, conv_share=conv_share, batch=batch, steps=steps, map_values=map_values)
     overhead = p.step_overhead / per_call + p.inner_step  # a call's overhead is shared by its steps
-    train_time = steps * (overhead + 3 * flops * batch / rate) + (train * p.augment_per_image if augmented else 0.0)
-    val_time = val_steps * (p.eval_overhead / per_call + p.inner_step + flops * batch / rate)
+    sample, forward = _sample(p, flops, conv_share, map_values), _inference(p, flops, conv_share, map_values)
+    train_time = steps * overhead + train * sample + (train * p.augment_per_image if augmented else 0.0)
+    val_time = val_steps * (p.eval_overhead / per_call + p.inner_step) + val * forward
     per_epoch = train_time + val_time + p.epoch_overhead
-    evaluation = 2 * test_steps * (p.eval_overhead * 4 + flops * 512 / rate) + (0.5 if images else 0.1)
+    evaluation = 2 * (test_steps * p.eval_overhead * 4 + test * forward) + (0.15 if images else 0.1)
     first = per_epoch + p.trace
-    total = p.setup + first + (epochs - 1) * per_epoch + evaluation
+    features = once_samples * _inference(p, once[0], once[1] / once[0] if once[0] else 0.0, once[2])
+    total = p.setup + loading + features + first + (epochs - 1) * per_epoch + evaluation
     return Estimate(total, per_epoch, first, evaluation, val_time / per_epoch if per_epoch else 0.0, epochs)
 
 
@@ -193,7 +215,8 @@ def _overheads(keras, p: MachineProfile, rng) -> None:
     p.step_overhead, fixed = _slope(lambda a, b: _timed_fit(tiny, a, b, 16), x, y, 50, 250)
     # What a run pays once besides its epochs, on the smallest model: tracing the step functions (a deeper
     # model traces longer, but its epochs then dominate) and building and compiling it, plus reading data.
-    p.trace = max(first - (fixed + 250 * p.step_overhead), 0.05) * 2  # train and test steps are traced apart
+    # The test step is traced apart, in about a third of the train step's time (forward only).
+    p.trace = max(first - (fixed + 250 * p.step_overhead), 0.05) * 1.3
     p.setup = built + 0.2
     p.epoch_overhead = fixed + MachineProfile.epoch_overhead  # fit's own, measured; plus our callbacks' writes
     tiny.evaluate(x, y, batch_size=16, verbose=0)
@@ -205,26 +228,40 @@ def _overheads(keras, p: MachineProfile, rng) -> None:
 
 
 def calibrate() -> MachineProfile:
-    """Measure this machine's overheads and FLOP rates with small Keras models (a few seconds; workers only)."""
+    """Measure this machine's overheads, FLOP rates and memory traffic with small Keras models (seconds; workers only)."""
     import keras
 
     p = MachineProfile(measured=time.time())
     rng = np.random.default_rng(0)
     _overheads(keras, p, rng)
+    fit_fixed = p.epoch_overhead - MachineProfile.epoch_overhead
+
+    def per_sample(model, x, y, batch: int) -> float:
+        """Seconds per sample of one training epoch, the per-step and per-call overheads taken out."""
+        model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)  # traces
+        seconds = _best_of(2, lambda: _timed_fit(model, x, y, batch)) - (len(x) // batch) * p.step_overhead - fit_fixed
+        return max(seconds, 1e-3) / len(x)
+
+    # Two convolutions. One of many channels is bound by arithmetic: it gives the conv rate. One of few channels,
+    # with pooling (a typical first layer), is bound by memory traffic: what its FLOPs do not explain, divided by
+    # the values it writes, is the cost of a value.
+    images, labels = rng.integers(0, 255, size=(8192, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 8192)
+    wide, narrow = _cnn(keras, [32, 64]), _cnn(keras, [16], pooled=True)
+    t_wide, t_narrow = per_sample(wide, images[:1024], labels[:1024], 128), per_sample(narrow, images, labels, 64)
+    (f_wide, _), (f_narrow, v_narrow) = _work(wide), _work(narrow)
+    p.conv_rate = 3 * f_wide / t_wide
+    p.value_cost = max(t_narrow - 3 * f_narrow / p.conv_rate, 0.05 * t_narrow) / v_narrow
     dense = _mlp(keras, 784, [512, 512], 10)
     x, y = rng.normal(size=(4096, 784)).astype("float32"), rng.integers(0, 10, 4096)
-    dense.fit(x[:256], y[:256], batch_size=128, epochs=1, verbose=0)
-    flops = 2 * (784 * 512 + 512 * 512 + 512 * 10)
-    fit_fixed = p.epoch_overhead - MachineProfile.epoch_overhead
-    seconds = _best_of(2, lambda: _timed_fit(dense, x, y, 128)) - 32 * p.step_overhead - fit_fixed
-    p.dense_rate = 3 * flops * 4096 / max(seconds, 1e-3)
-    conv = _cnn(keras)
-    x, y = rng.integers(0, 255, size=(1024, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 1024)
-    conv.fit(x[:128], y[:128], batch_size=128, epochs=1, verbose=0)
-    conv_flops = 2 * (9 * 32 * 26 * 26 + 9 * 32 * 64 * 24 * 24)
-    seconds = _best_of(2, lambda: _timed_fit(conv, x, y, 128)) - 8 * p.step_overhead - fit_fixed
-    p.conv_rate = 3 * conv_flops * 1024 / max(seconds, 1e-3)
+    p.dense_rate = 3 * _work(dense)[0] / per_sample(dense, x, y, 128)
     return p
+
+
+def _work(model) -> tuple[int, int]:
+    """(forward FLOPs, feature-map values) per sample of a calibration model, counted as the preflight counts them."""
+    from core.layer_wiring import keras_flops, keras_map_values
+
+    return keras_flops(model)[0], keras_map_values(model)
 
 
 def _mlp(keras, inputs: int, hidden: list[int], classes: int, steps_per_execution: int = 1):
@@ -234,16 +271,12 @@ def _mlp(keras, inputs: int, hidden: list[int], classes: int, steps_per_executio
     return model
 
 
-def _cnn(keras):
-    model = keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(32, 3, activation="relu"),
-            keras.layers.Conv2D(64, 3, activation="relu"),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
+def _cnn(keras, filters: list[int], pooled: bool = False):
+    """Convolutions on 28x28 pictures; `pooled`: max-pooled and flattened into the classifier (as small-cnn's
+    first layer), else averaged (the classifier then costs nothing)."""
+    layers = [keras.Input((28, 28, 1))] + [keras.layers.Conv2D(f, 3, activation="relu") for f in filters]
+    head = [keras.layers.MaxPooling2D(), keras.layers.Flatten()] if pooled else [keras.layers.GlobalAveragePooling2D()]
+    model = keras.Sequential(layers + head + [keras.layers.Dense(10, activation="softmax")])
     model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 
@@ -92,3 +93,78 @@ def shape_text(shape: tuple) -> str:
     """(None, 28, 28, 1) -> '28 x 28 x 1'."""
     dims = [d for d in shape if d is not None]
     return " x ".join(str(d) for d in dims) if dims else "scalar"
+
+
+def activations(rows) -> int:
+    """Values every sample leaves in memory on its way through the model: the sum of the layers' output sizes
+    (the preflight's memory estimate).
+
+    >>> activations([LayerRow("in", "InputLayer", (None, 28, 28, 1)), LayerRow("d", "Dense", (None, 10))])
+    794
+    """
+    return sum(math.prod(d for d in r.output_shape[1:] if d) for r in rows)
+
+
+def map_values(rows) -> int:
+    """Values per sample in the layers' feature maps (outputs with a height and a width, the input left out).
+
+    What memory-bound layers (few-channel convolutions, pooling, activations over maps) cost is proportional
+    to this, not to their FLOPs; flat vectors (Dense, Flatten) stay in cache and their cost is in the FLOP
+    rate. The preflight's time estimate reads it.
+
+    >>> map_values([LayerRow("in", "InputLayer", (None, 28, 28, 1)), LayerRow("c", "Conv2D", (None, 26, 26, 8)),
+    ...             LayerRow("f", "Flatten", (None, 5408))])
+    5408
+    """
+    return sum(math.prod(d for d in r.output_shape[1:] if d) for r in rows if _is_map(r.type, r.output_shape))
+
+
+def _is_map(kind: str, shape) -> bool:
+    return kind != "InputLayer" and isinstance(shape, tuple) and len(shape) >= 4
+
+
+def keras_flops(model) -> tuple[int, int]:
+    """(forward FLOPs per sample, of which in convolutions) of a built Keras model, from its layers' shapes."""
+    total = conv = 0
+    for layer in _layers(model):
+        kind = type(layer).__name__
+        try:
+            inp, out = tuple(layer.input.shape), tuple(layer.output.shape)
+        except (AttributeError, ValueError):
+            continue
+        size = math.prod(d for d in out[1:] if d)
+        if kind == "Conv2D":
+            kh, kw = layer.kernel_size
+            flops = 2 * kh * kw * inp[-1] * out[-1] * out[1] * out[2] // max(1, layer.groups)
+            total, conv = total + flops, conv + flops
+        elif kind == "DepthwiseConv2D":
+            kh, kw = layer.kernel_size
+            total, conv = total + 2 * kh * kw * size, conv + 2 * kh * kw * size
+        elif kind == "Dense":
+            total += 2 * inp[-1] * size
+        elif kind in ("BatchNormalization", "Normalization"):
+            total += 4 * size
+        elif kind != "InputLayer":
+            total += size
+    return int(total), int(conv)
+
+
+def _layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:  # a nested model
+            yield from _layers(layer)
+        else:
+            yield layer
+
+
+def keras_map_values(model) -> int:
+    """`map_values` of a built Keras model."""
+    values = 0
+    for layer in _layers(model):
+        try:
+            shape = tuple(layer.output.shape)
+        except (AttributeError, TypeError, ValueError):  # a layer of several outputs
+            continue
+        if _is_map(type(layer).__name__, shape):
+            values += math.prod(d for d in shape[1:] if d)
+    return values

@@ -29,12 +29,12 @@ from core.builder import build_model, compile_model, steps_per_epoch, targets, t
 from core.dataset_catalogue import UPLOADED
 from core.evaluation import DecisionGrid, decision_map, evaluate
 from core.i18n import LocalizedError, Msg
+from core.layer_wiring import keras_flops, map_values
 from core.model_rules import plan_loss
 from core.network_views import VIEW_IMAGES, inside_views, weight_histograms
 from core.recorder import MemoryRecorder, Recorder
 from core.spec import ExperimentSpec, SpecError
 from core.status import Phase, Status
-from core.summary import keras_flops
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def _prepare(spec: ExperimentSpec, owner: str, recorder: Recorder, clock: _Clock
     recorder.set_phase(Phase.BUILDING)
     built = build_model(spec, data)
     train_input = training_input(spec, data, built.plan)
-    steps = steps_per_execution(spec, built.model, len(data.x_train))
+    steps = steps_per_execution(spec, built, len(data.x_train))
     if steps > 1:  # compiled again before any step ran: the same optimizer settings, nothing trained is lost
         compile_model(
             built.model,
@@ -194,14 +194,15 @@ def _prepare(spec: ExperimentSpec, owner: str, recorder: Recorder, clock: _Clock
     return shown, data, built, train_input
 
 
-def steps_per_execution(spec: ExperimentSpec, model, samples: int) -> int:
+def steps_per_execution(spec: ExperimentSpec, built, samples: int) -> int:
     """`steps_per_execution` for this model on this machine (core/eta.py decides, for the estimate too)."""
 
-    flops, conv = keras_flops(model)
+    flops, conv = keras_flops(built.model)
     return eta.steps_per_execution(
         preflight.machine_profile(),
         flops=flops,
         conv_share=conv / flops if flops else 0.0,
+        map_values=map_values(built.rows),
         batch=spec.fit.batch_size,
         steps=max(1, -(-samples // spec.fit.batch_size)),
     )

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from core import datasets, db, eta, settings
 from core.i18n import LocalizedError, Msg
+from core.layer_wiring import activations, map_values
 from core.spec import ExperimentSpec
 from core.summary import summarize
 
@@ -58,8 +59,7 @@ class Preflight:
 
 def memory_mb(rows, trainable: int, params: int, optimizer: str, batch_size: int) -> float:
     """Approximate training memory: weights + gradients + optimizer slots + activations (forward and backward)."""
-    activations = sum(int(np.prod([d for d in r.output_shape[1:] if d])) for r in rows)
-    floats = params + trainable * (1 + OPTIMIZER_SLOTS.get(optimizer, 2)) + 2 * batch_size * activations
+    floats = params + trainable * (1 + OPTIMIZER_SLOTS.get(optimizer, 2)) + 2 * batch_size * activations(rows)
     return floats * 4 / 1e6
 
 
@@ -119,6 +119,7 @@ def estimate(spec: ExperimentSpec, owner: str | None = None) -> Preflight:
         machine_profile(),
         flops=summary.flops,
         conv_share=summary.conv_flops / max(summary.flops, 1),
+        map_values=map_values(summary.rows),
         batch=spec.fit.batch_size,
         train=samples,
         val=val,
@@ -126,6 +127,9 @@ def estimate(spec: ExperimentSpec, owner: str | None = None) -> Preflight:
         epochs=spec.fit.epochs,
         augmented=augmented,
         images=data.kind == "image",
+        loading=datasets.load_seconds(spec.data),
+        once=summary.once,
+        once_samples=len(data.x_train) + len(data.x_test),
     )
     return p
 

@@ -13,14 +13,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 from core import datasets, shapes, transfer
 from core.builder import build_model
 from core.dataset_catalogue import UPLOADED
-from core.layer_wiring import LayerRow, diagram, shape_text
+from core.layer_wiring import LayerRow, diagram, keras_flops, shape_text
 from core.model_rules import LossPlan
 from core.spec import ExperimentSpec
 
@@ -33,6 +32,7 @@ class ModelSummary:
     plan: LossPlan
     flops: int = 0  # forward FLOPs per sample
     conv_flops: int = 0  # of which in convolutions (they run at another rate than dense layers)
+    once: tuple[int, int, int] = (0, 0, 0)  # per sample, once before training (transfer features): FLOPs, conv, values
 
     def dot(self, params_label: str = "{params} params") -> str:
         return diagram(self.rows, params_label)
@@ -68,44 +68,11 @@ def _with_keras(spec: ExperimentSpec, data) -> ModelSummary:
     """Transfer learning: build the model (base without its weights) and read it."""
 
     # Features mode: the base runs once, not in every step; the head is what trains.
+    once = (0, 0, 0)
     if spec.transfer.mode == "features":
-        data = transfer.feature_stub(spec.transfer, data)
+        data, once = transfer.feature_stub(spec.transfer, data)
     built = build_model(spec, data, load_weights=False)
     flops, conv = keras_flops(built.model)
-    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.plan, flops, conv)
+    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.plan, flops, conv, once)
     del built  # only the description is kept, not the Keras model
     return summary
-
-
-def keras_flops(model) -> tuple[int, int]:
-    """(forward FLOPs per sample, of which in convolutions) of a built Keras model, from its layers' shapes."""
-    total = conv = 0
-    for layer in _layers(model):
-        kind = type(layer).__name__
-        try:
-            inp, out = tuple(layer.input.shape), tuple(layer.output.shape)
-        except (AttributeError, ValueError):
-            continue
-        size = math.prod(d for d in out[1:] if d)
-        if kind == "Conv2D":
-            kh, kw = layer.kernel_size
-            flops = 2 * kh * kw * inp[-1] * out[-1] * out[1] * out[2] // max(1, layer.groups)
-            total, conv = total + flops, conv + flops
-        elif kind == "DepthwiseConv2D":
-            kh, kw = layer.kernel_size
-            total, conv = total + 2 * kh * kw * size, conv + 2 * kh * kw * size
-        elif kind == "Dense":
-            total += 2 * inp[-1] * size
-        elif kind in ("BatchNormalization", "Normalization"):
-            total += 4 * size
-        elif kind != "InputLayer":
-            total += size
-    return int(total), int(conv)
-
-
-def _layers(model):
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:  # a nested model
-            yield from _layers(layer)
-        else:
-            yield layer

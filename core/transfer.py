@@ -33,7 +33,7 @@ import numpy as np
 from core import pretrained
 from core.datasets import Dataset
 from core.i18n import LocalizedError
-from core.layer_wiring import BUILD_LOCK, Graph, LayerRow
+from core.layer_wiring import BUILD_LOCK, Graph, LayerRow, keras_flops, keras_map_values
 from core.spec import LayerSpec, TransferSpec
 
 #: Smallest input side each family accepts (Keras checks it when the weights are loaded).
@@ -195,14 +195,16 @@ def features_dataset(
     )
 
 
-def feature_stub(tr: TransferSpec, data: Dataset) -> Dataset:
-    """A dataset shaped like the features (zeros), for describing the head without running the base."""
+def feature_stub(tr: TransferSpec, data: Dataset) -> tuple[Dataset, tuple[int, int, int]]:
+    """A dataset shaped like the features (zeros), for describing the head without running the base; and the
+    base's work per picture, done once before training: (FLOPs, of which in convolutions, activation values)."""
     extractor = feature_extractor(tr, data, load_weights=False)
     shape = tuple(int(d) for d in extractor.output.shape[1:])
+    work = (*keras_flops(extractor), keras_map_values(extractor))
     del extractor
     info = replace(data.info, kind="features")
     zeros = np.zeros((1, *shape), "float32")
-    return Dataset(info, zeros, data.y_train[:1], zeros, data.y_test[:1], class_names=data.class_names)
+    return Dataset(info, zeros, data.y_train[:1], zeros, data.y_test[:1], class_names=data.class_names), work
 
 
 def clear_features() -> None:

@@ -1,7 +1,7 @@
 """Real-browser fixtures: one Streamlit server per test session, Debian's chromium, a new learner per test.
 
-The server is `streamlit run app.py` in a subprocess that inherits `os.environ`, so it
-gets the private `PLAYGROUND_HOME` and `PLAYGROUND_OFFLINE=1` that tests/conftest.py sets.
+The server is `./run.sh`'s command (ui/launch.py: `streamlit run app.py`, warmed up) in a subprocess that
+inherits `os.environ`, so it gets the private `PLAYGROUND_HOME` and `PLAYGROUND_OFFLINE=1` that tests/conftest.py sets.
 Playwright's own browser download does not work everywhere: we launch the system
 chromium (`$CHROMIUM`, else /usr/bin/chromium).
 
@@ -26,6 +26,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from ui import launch
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -87,7 +89,7 @@ def _free_port() -> int:
 
 
 class Server:
-    """A `streamlit run app.py` subprocess in its own process group, logging to a file."""
+    """The app's server (ui/launch.command, as ./run.sh starts it) in its own process group, logging to a file."""
 
     def __init__(self, log_path: Path, env: dict | None = None):
         self.port = _free_port()
@@ -100,21 +102,7 @@ class Server:
         self._log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until stop() closes it
         self.env = env
         self.proc = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(self.port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
+            launch.command(python, self.port),
             cwd=ROOT,
             env=env,
             stdout=self._log,

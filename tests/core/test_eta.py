@@ -14,6 +14,8 @@ def test_the_machine_is_measured_with_real_keras_steps():
     assert 1e-5 < p.step_overhead < 0.1 and 1e-6 < p.inner_step < 0.05 and 1e-5 < p.eval_overhead < 0.1
     assert 1e8 < p.dense_rate < 1e13 and 1e8 < p.conv_rate < 1e13 and p.measured > 0
     assert eta.MachineProfile.from_json(p.to_json()) == p
+    # Arithmetic and memory traffic apart: a narrow convolution's time is mostly the values it writes.
+    assert 1e-11 <= p.value_cost < 1e-6
 
 
 def test_small_models_take_bigger_calls_and_big_ones_one_step_each():
@@ -71,3 +73,13 @@ def test_the_remaining_time_follows_the_run_s_own_pace():
     # Nothing yet: what is left of the preflight estimate.
     fresh = running([], step=0, steps=0, epoch_started=0.0, estimate=30.0, started=now - 10)
     assert eta.remaining(fresh, now) == pytest.approx(20.0, abs=0.1)
+
+
+def test_memory_bound_layers_cost_by_the_values_they_write():
+    # small-cnn's first layer: few FLOPs, many values. Its time is mostly memory traffic, which FLOPs alone miss.
+    p = eta.MachineProfile()
+    flops_only = eta.estimate(p, flops=541_584, conv_share=0.72, batch=64, train=60_000, val=10_000, test=10_000, epochs=1)
+    counted = eta.estimate(
+        p, flops=541_584, conv_share=0.72, map_values=49_456, batch=64, train=60_000, val=10_000, test=10_000, epochs=1
+    )
+    assert counted.per_epoch - flops_only.per_epoch == pytest.approx(49_456 * p.value_cost * (60_000 + 10_000 / 3), rel=0.01)

@@ -76,3 +76,47 @@ def test_the_suggested_epoch_count_fits_the_limit(monkeypatch):
     most = preflight.estimate(spec).problems[0].fields["most_epochs"]
     spec.fit.epochs = most
     assert not preflight.estimate(spec).problems
+
+
+def test_a_run_from_files_counts_reading_them_and_built_in_data_does_not():
+    from core import datasets
+
+    folder = ExperimentSpec.default_for("folder")  # the bundled demo pictures: decoded from image files
+    moons = ExperimentSpec.default_for("moons")
+    datasets.load(folder.data)
+    datasets.load(moons.data)
+    assert datasets.load_seconds(folder.data) > 0
+    assert datasets.load_seconds(moons.data) == 0.0  # generated in memory
+    p = preflight.estimate(folder)
+    unread = eta.estimate(
+        preflight.machine_profile(),
+        flops=1,
+        conv_share=0.0,
+        batch=folder.fit.batch_size,
+        train=p.samples,
+        val=0,
+        test=0,
+        epochs=1,
+    )
+    read = eta.estimate(
+        preflight.machine_profile(),
+        flops=1,
+        conv_share=0.0,
+        batch=folder.fit.batch_size,
+        train=p.samples,
+        val=0,
+        test=0,
+        epochs=1,
+        loading=datasets.load_seconds(folder.data),
+    )
+    assert read.total - unread.total == pytest.approx(datasets.load_seconds(folder.data))
+
+
+def test_transfer_features_count_the_base_running_once_over_every_picture():
+    from core import recipes, summary
+
+    spec = recipes.get("transfer-features").build_spec()
+    once = summary.summarize(spec).once
+    assert once[0] > 1e6 and 0 < once[1] <= once[0] and once[2] > 0  # a pretrained base: millions of FLOPs a picture
+    finetune = recipes.get("transfer-finetune").build_spec()
+    assert summary.summarize(finetune).once == (0, 0, 0)  # its base runs in every step instead, counted there
