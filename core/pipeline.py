@@ -110,6 +110,36 @@ def training_input(spec: ExperimentSpec, data, plan) -> TrainingInput:
     return TrainingInput((x, y), {"batch_size": spec.fit.batch_size, "shuffle": spec.fit.shuffle, "validation_data": validation})
 
 
+def quiet_input(train_input: TrainingInput) -> TrainingInput:
+    """The same batches in the same order, as `tf.data` pipelines whose autotuning is off (arrays only).
+
+    `fit` on NumPy arrays builds Keras's own pipeline (`ArrayDataAdapter`) with tf.data's autotuning on. When
+    `fit` returns, dropping that pipeline waits for the autotuner's thread to wake up, and its sleep doubles
+    while the training runs (up to a minute): deeper-cnn's results came 24-40 s after its last epoch. This is
+    Keras's pipeline with that one option changed and its length stated, so every epoch iterates it anew as
+    `fit` does with arrays: same shuffles, same losses and weights (tests/core/test_pipeline.py).
+    """
+    if train_input.augmented:
+        return train_input  # augmented batches come from a PyDataset, not from an autotuned pipeline
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter  # Keras's own, pinned
+
+    def pipeline(x, y, batch_size: int, shuffle: bool):
+        if not len(x):
+            return (x, y)
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        dataset = ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=shuffle).get_tf_dataset().with_options(options)
+        return dataset.apply(tf.data.experimental.assert_cardinality(-(-len(x) // batch_size)))
+
+    kw = dict(train_input.kwargs)
+    batch_size, shuffle = kw.pop("batch_size"), kw.pop("shuffle")
+    x, y = train_input.args
+    x_val, y_val = kw.pop("validation_data")
+    kw["validation_data"] = pipeline(x_val, y_val, batch_size, False)
+    return TrainingInput((pipeline(x, y, batch_size, shuffle),), {**kw, "shuffle": False}, augmented=False)
+
+
 def first_training_batch(spec: ExperimentSpec, owner: str | None = None):
     """The first augmented batch `fit` will consume for this spec, or None without augmentation.
 
@@ -248,7 +278,8 @@ def _fit(spec: ExperimentSpec, built, train_input: TrainingInput, callbacks, ear
 
     recorder.set_phase(Phase.TRAINING)
     try:
-        built.model.fit(*train_input.args, epochs=spec.fit.epochs, callbacks=callbacks, verbose=0, **train_input.kwargs)
+        quiet = quiet_input(train_input)
+        built.model.fit(*quiet.args, epochs=spec.fit.epochs, callbacks=callbacks, verbose=0, **quiet.kwargs)
     except TrainingStopped:
         return Status.STOPPED, recorder.reason or Msg("job.stopped", {"epoch": recorder.progress.epoch})
     except TrainingDiverged as exc:

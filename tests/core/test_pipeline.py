@@ -148,3 +148,25 @@ def test_divergence_bound_grows_with_the_number_of_classes_or_the_targets_size()
     assert pipeline.divergence_bound(classes(10)) == pytest.approx(1000 * np.log(10))
     mpg = SimpleNamespace(regression=True, y_train=np.array([20.0, 30.0]))  # predicting 0 costs mean(y^2) = 650
     assert pipeline.divergence_bound(mpg) == pytest.approx(650_000)
+
+
+def test_the_quiet_input_trains_exactly_as_fit_on_arrays():
+    """Same shuffles, losses and weights as a plain `fit` on the arrays (without the autotuner it returns at once)."""
+    import keras
+
+    from core import builder, datasets
+
+    spec = small_spec("digits", epochs=3, batch_size=32)
+    data = datasets.load(spec.data)
+    results = []
+    for quiet in (False, True):
+        keras.utils.set_random_seed(3)
+        built = builder.build_model(spec, data)
+        train_input = pipeline.training_input(spec, data, built.plan)
+        if quiet:
+            train_input = pipeline.quiet_input(train_input)
+        history = built.model.fit(*train_input.args, epochs=3, verbose=0, **train_input.kwargs).history
+        results.append((history["loss"], history["val_loss"], [w.numpy() for w in built.model.weights]))
+    (loss, val, weights), (quiet_loss, quiet_val, quiet_weights) = results
+    assert quiet_loss == loss and quiet_val == val
+    assert all(np.array_equal(a, b) for a, b in zip(weights, quiet_weights, strict=True))
