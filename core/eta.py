@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from core.layer_wiring import keras_flops, keras_map_values
+
 #: The most recent profile any worker measured is good for this long.
 PROFILE_MAX_AGE = 7 * 24 * 3600
 
@@ -259,8 +261,6 @@ def calibrate() -> MachineProfile:
 
 def _work(model) -> tuple[int, int]:
     """(forward FLOPs, feature-map values) per sample of a calibration model, counted as the preflight counts them."""
-    from core.layer_wiring import keras_flops, keras_map_values
-
     return keras_flops(model)[0], keras_map_values(model)
 
 

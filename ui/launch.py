@@ -22,8 +22,14 @@ import logging
 import sys
 import threading
 
+from streamlit.web import cli
+
+from core import jobs
+
+log = logging.getLogger(__name__)
+
 #: Imported in the background while the server starts: what the first run of app.py and of the Data page load.
-WARM_MODULES = ("core.jobs", "core.charts", "core.datasets", "core.images", "ui.state", "ui.upload_view", "pandas")
+WARM_MODULES = ("core.charts", "core.datasets", "core.images", "ui.state", "ui.upload_view", "pandas")
 
 
 def command(python: str, port: int, script: str = "app.py") -> list[str]:
@@ -39,18 +45,14 @@ def command(python: str, port: int, script: str = "app.py") -> list[str]:
 def warm() -> None:
     """Start the training workers, then import the pages' heavy libraries (errors are left to the page that needs them)."""
     try:
-        from core import jobs
-
         jobs.dispatch_soon()
         for name in WARM_MODULES:
             importlib.import_module(name)
     except Exception:  # noqa: BLE001 - a warm-up never stops the server; the first page meets the error plainly
-        logging.getLogger(__name__).warning("warm-up stopped early", exc_info=True)
+        log.warning("warm-up stopped early", exc_info=True)
 
 
 def main(argv: list[str]) -> None:
-    from streamlit.web import cli
-
     threading.Thread(target=warm, name="warm-up", daemon=True).start()
     sys.argv = ["streamlit", "run", *argv]
     cli.main()

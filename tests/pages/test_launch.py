@@ -16,6 +16,9 @@ import json, sys, time
 from core import workers
 from ui import launch
 launch.warm()
+deadline = time.time() + 60
+while not workers.pool_running() and time.time() < deadline:  # the supervisor takes its lock as it starts
+    time.sleep(0.2)
 try:
     print(json.dumps({"pool": workers.pool_running(), "tensorflow": "tensorflow" in sys.modules,
                       "warmed": [m for m in launch.WARM_MODULES if m not in sys.modules]}))
