@@ -88,27 +88,9 @@ def test_a_run_from_files_counts_reading_them_and_built_in_data_does_not():
     assert datasets.load_seconds(folder.data) > 0
     assert datasets.load_seconds(moons.data) == 0.0  # generated in memory
     p = preflight.estimate(folder)
-    unread = eta.estimate(
-        preflight.machine_profile(),
-        flops=1,
-        conv_share=0.0,
-        batch=folder.fit.batch_size,
-        train=p.samples,
-        val=0,
-        test=0,
-        epochs=1,
-    )
-    read = eta.estimate(
-        preflight.machine_profile(),
-        flops=1,
-        conv_share=0.0,
-        batch=folder.fit.batch_size,
-        train=p.samples,
-        val=0,
-        test=0,
-        epochs=1,
-        loading=datasets.load_seconds(folder.data),
-    )
+    work = dict(flops=1, conv_share=0.0, batch=folder.fit.batch_size, train=p.samples, val=0, test=0, epochs=1)
+    unread = eta.estimate(preflight.machine_profile(), **work)
+    read = eta.estimate(preflight.machine_profile(), **work, loading=datasets.load_seconds(folder.data))
     assert read.total - unread.total == pytest.approx(datasets.load_seconds(folder.data))
 
 
