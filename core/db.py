@@ -136,6 +136,17 @@ machines = sa.Table(
     sa.Column("updated", sa.Float, nullable=False),
 )
 
+#: What finished runs took against their estimate, per machine: the estimate's scales are fitted to them
+#: (core/preflight.learn).
+machine_runs = sa.Table(
+    "machine_runs",
+    metadata,
+    sa.Column("run_id", sa.String(16), primary_key=True),
+    sa.Column("host", sa.String(128), nullable=False, index=True),
+    sa.Column("finished", sa.Float, nullable=False),
+    sa.Column("observed", sa.Text, nullable=False),  # the estimate's unscaled parts and the actual seconds, as JSON
+)
+
 #: Workshop rooms (core/rooms.py): the task, the instructor's key (hashed) and what the board shows.
 rooms = sa.Table(
     "rooms",

@@ -14,7 +14,7 @@ machine's figures (`MachineProfile`) are measured by each training worker when i
 Example:
     >>> p = MachineProfile()
     >>> mnist = dict(train=60_000, val=10_000, test=10_000)
-    >>> e = estimate(p, flops=158_800, conv_share=0.0, map_values=2_462, batch=100, epochs=17, **mnist)
+    >>> e = estimate(p, Work(flops=158_800, layers=2, variables=4, weights=79_510), batch=100, epochs=17, **mnist)
     >>> round(e.total) > 0
     True
 
@@ -27,11 +27,11 @@ from __future__ import annotations
 import json
 import socket
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
-from core.layer_wiring import keras_flops, keras_map_values
+from core.layer_wiring import Work, keras_work
 
 #: The most recent profile any worker measured is good for this long.
 PROFILE_MAX_AGE = 7 * 24 * 3600
@@ -42,16 +42,27 @@ class MachineProfile:
     """What one training step and one epoch cost on this machine (measured; these defaults are a 2-core VM's)."""
 
     step_overhead: float = 0.0012  # seconds per compiled call of `fit` (one step each by default), beyond arithmetic
-    inner_step: float = 0.0001  # seconds per step inside a call of several steps
+    inner_step: float = 0.0001  # seconds per step inside a call of several steps, for a model of two layers
+    layer_step: float = 4e-5  # seconds per step for each further layer (its ops' dispatch, whatever their size)
+    update_variable: float = 1.5e-5  # seconds per step per trainable tensor, for Adam's update beyond SGD's
+    update_weight: float = 3e-9  # seconds per step per trainable weight, the same
     eval_overhead: float = 0.0006  # seconds per validation/evaluation step
     dense_rate: float = 25e9  # FLOP/s reached by dense layers in training (forward + backward)
     conv_rate: float = 60e9  # FLOP/s reached by convolutions
     value_cost: float = 3e-9  # seconds per feature-map value (core/layer_wiring.map_values) per sample in training
     epoch_overhead: float = 0.05  # seconds per epoch: callbacks, histograms, writes
-    trace: float = 1.2  # seconds, once: tracing the train and test steps
+    trace: float = 1.2  # seconds, once: tracing the train and test steps of a model of two layers
+    trace_layer: float = 0.03  # seconds of tracing per further layer
+    trace_update: float = 0.05  # seconds of tracing Adam's update, per trainable tensor
     setup: float = 1.0  # seconds, once: loading the data, building the model
     augment_per_image: float = 0.0006  # seconds per augmented picture (ImageDataGenerator, two threads)
     measured: float = 0.0  # when it was measured (0: the defaults)
+    # Learnt from the runs finished here since (`refit`): actual / estimated seconds of each part of the time.
+    epoch_fixed_scale: float = 1.0
+    steps_scale: float = 1.0
+    dense_scale: float = 1.0
+    conv_scale: float = 1.0
+    trace_scale: float = 1.0
 
     @classmethod
     def from_json(cls, text: str) -> MachineProfile:
@@ -63,6 +74,21 @@ class MachineProfile:
         return json.dumps(asdict(self))
 
 
+#: What an optimizer's update costs per step, relative to Adam's (beyond plain SGD's, which the FLOP rates hold).
+UPDATE_COST = {"sgd": 0.0, "adagrad": 1.0, "rmsprop": 1.0, "adam": 1.0, "adamw": 1.0, "adadelta": 1.0}
+
+
+def update_cost(optimizer: str, momentum: float = 0.0) -> float:
+    """`UPDATE_COST` of a compile setting: SGD with momentum keeps one slot (half of Adam's two).
+
+    >>> update_cost("sgd", momentum=0.9), update_cost("adam")
+    (0.5, 1.0)
+    """
+    if optimizer == "sgd":
+        return 0.5 if momentum else 0.0
+    return UPDATE_COST.get(optimizer, 1.0)
+
+
 @dataclass
 class Estimate:
     total: float  # seconds for the whole run
@@ -71,73 +97,127 @@ class Estimate:
     evaluation: float
     val_share: float  # the share of an epoch that validation takes
     epochs: int
+    parts: dict[str, float] = field(default_factory=dict)  # `PARTS` and "augment" of an epoch, and "trace": unscaled
 
+
+#: What bounds an epoch's time: its fixed cost (fit's own, our callbacks), Keras's per-step work, dense arithmetic,
+#: convolutions (arithmetic and memory traffic). Each has a scale learnt from finished runs (`refit`); tracing, the first epoch's extra, has its own.
+PARTS = ("epoch_fixed", "steps", "dense", "conv")
 
 #: A compiled execution runs this many seconds of steps at most: batch progress reaches the page at least twice a
 #: second, and Stop (checked after every execution) lands well within a second.
 EXECUTION_SECONDS = 0.2
 
 
-def _rate(p: MachineProfile, conv_share: float) -> float:
-    return 1.0 / ((1 - conv_share) / p.dense_rate + conv_share / p.conv_rate)
+def _sample(p: MachineProfile, w: Work) -> tuple[float, float]:
+    """Seconds of one sample's training step beyond the per-step overhead: (dense arithmetic, convolutions)."""
+    dense = 3 * (w.flops - w.conv_flops) / p.dense_rate
+    return dense, 3 * w.conv_flops / p.conv_rate + w.map_values * p.value_cost
 
 
-def _sample(p: MachineProfile, flops: int, conv_share: float, map_values: int) -> float:
-    """Seconds of one sample's training step beyond the per-step overhead: arithmetic and memory traffic."""
-    return 3 * flops / _rate(p, conv_share) + map_values * p.value_cost
+def _forward(p: MachineProfile, dense: float, conv: float) -> float:
+    """Seconds of one sample's forward pass (evaluation, prediction): a third of its training step, at the pace
+    finished runs showed (the learnt scales)."""
+    return (dense * p.dense_scale + conv * p.conv_scale) / 3
 
 
-def _inference(p: MachineProfile, flops: int, conv_share: float, map_values: int) -> float:
-    """Seconds of one sample's forward pass (validation, evaluation): a third of the training step's work."""
-    return _sample(p, flops, conv_share, map_values) / 3
+def _step(p: MachineProfile, w: Work, update: float) -> float:
+    """Seconds of one step inside a compiled call, whatever its batch: dispatching the layers' ops, the update."""
+    layers = max(w.layers - 2, 0) * p.layer_step
+    return p.inner_step + layers + update * (w.variables * p.update_variable + w.weights * p.update_weight)
 
 
-def steps_per_execution(p: MachineProfile, *, flops: int, conv_share: float, batch: int, steps: int, map_values: int = 0) -> int:
+def steps_per_execution(p: MachineProfile, w: Work, *, batch: int, steps: int) -> int:
     """How many training steps Keras should run per compiled call (`steps_per_execution`).
 
     Small models are bound by Keras's per-step overhead, not arithmetic: fewer, bigger calls remove
     most of it. The batches, their order and the numbers stay exactly those of a plain `fit`.
 
-    >>> steps_per_execution(MachineProfile(), flops=158_800, conv_share=0.0, batch=100, steps=600)
+    >>> steps_per_execution(MachineProfile(), Work(flops=158_800, layers=2), batch=100, steps=600)
     64
     """
-    step = p.step_overhead + batch * _sample(p, flops, conv_share, map_values)
+    step = p.step_overhead + batch * sum(_sample(p, w))
     return int(max(1, min(64, steps, EXECUTION_SECONDS // max(step, 1e-6))))
 
 
 def estimate(
     p: MachineProfile,
+    w: Work,
     *,
-    flops: int,
-    conv_share: float,
     batch: int,
     train: int,
     val: int,
     test: int,
     epochs: int,
-    map_values: int = 0,
+    update: float = 0.0,
     augmented: bool = False,
     images: bool = False,
     loading: float = 0.0,
-    once: tuple[int, int, int] = (0, 0, 0),
+    once: Work | None = None,
     once_samples: int = 0,
 ) -> Estimate:
-    """Seconds for a run: `flops` forward FLOPs per sample, `conv_share` of them in convolutions, `map_values`
-    feature-map values per sample (core/layer_wiring.map_values). `loading`: seconds reading the data (measured
-    where it was read before); `once`: (FLOPs, conv FLOPs, values) per sample computed once, before training, for
+    """Seconds for a run of the model `w`; `update`: its optimizer's `update_cost`. `loading`: seconds reading the
+    data (measured where it was read before); `once`: work per sample done once before training, for
     `once_samples` (transfer features)."""
     steps, val_steps, test_steps = -(-train // batch), -(-val // batch), -(-test // 512)
-    per_call = steps_per_execution(p, flops=flops, conv_share=conv_share, batch=batch, steps=steps, map_values=map_values)
-    overhead = p.step_overhead / per_call + p.inner_step  # a call's overhead is shared by its steps
-    sample, forward = _sample(p, flops, conv_share, map_values), _inference(p, flops, conv_share, map_values)
-    train_time = steps * overhead + train * sample + (train * p.augment_per_image if augmented else 0.0)
-    val_time = val_steps * (p.eval_overhead / per_call + p.inner_step) + val * forward
-    per_epoch = train_time + val_time + p.epoch_overhead
+    per_call = steps_per_execution(p, w, batch=batch, steps=steps)
+    dense, conv = _sample(p, w)
+    val_overhead = val_steps * (p.eval_overhead / per_call + p.inner_step)
+    parts = {
+        "epoch_fixed": p.epoch_overhead,
+        "steps": steps * (p.step_overhead / per_call + _step(p, w, update)) + val_overhead,
+        "dense": (train + val / 3) * dense,  # validation: the forward pass, a third of a training step's work
+        "conv": (train + val / 3) * conv,
+        "augment": train * p.augment_per_image if augmented else 0.0,
+        "trace": p.trace + max(w.layers - 2, 0) * p.trace_layer + update * w.variables * p.trace_update,
+    }
+    per_epoch = sum(parts[k] * getattr(p, f"{k}_scale") for k in PARTS) + parts["augment"]
+    forward = _forward(p, dense, conv)
     evaluation = 2 * (test_steps * p.eval_overhead * 4 + test * forward) + (0.15 if images else 0.1)
-    first = per_epoch + p.trace
-    features = once_samples * _inference(p, once[0], once[1] / once[0] if once[0] else 0.0, once[2])
+    first = per_epoch + parts["trace"] * p.trace_scale
+    features = once_samples * _forward(p, *_sample(p, once)) if once else 0.0
     total = p.setup + loading + features + first + (epochs - 1) * per_epoch + evaluation
-    return Estimate(total, per_epoch, first, evaluation, val_time / per_epoch if per_epoch else 0.0, epochs)
+    val_share = (val_overhead + val / 3 * (dense + conv)) / per_epoch if per_epoch else 0.0
+    return Estimate(total, per_epoch, first, evaluation, val_share, epochs, parts)
+
+
+#: How strongly the learnt scales are held at 1 (the calibration): the weight of a run the part is all of.
+PRIOR = 0.1
+#: The finished runs `refit` learns from: the latest few, so that the scales follow the machine as it changes.
+OBSERVED_RUNS = 12
+
+
+def refit(p: MachineProfile, observed: list[dict]) -> MachineProfile:
+    """The profile with its scales learnt from finished runs, each one's `Estimate.parts` (made with scales of 1)
+    and its actual seconds: "epoch" (an epoch after the first) and "first_extra" (the first's extra: tracing).
+
+    Each part's scale is the mean (of logarithms) of the runs' actual / estimated ratios, each run weighted by
+    the square of the part's share in it, with `PRIOR` for the calibration: a run bound by convolutions
+    teaches the convolutions' scale and barely touches the others, and nothing swings one part to make up for
+    another.
+
+    >>> p = refit(MachineProfile(), [{"epoch_fixed": 0, "steps": 0.1, "dense": 1.9, "conv": 0, "augment": 0,
+    ...                                "trace": 1, "epoch": 1, "first_extra": 1}])
+    >>> round(p.dense_scale, 2), p.conv_scale, round(p.trace_scale, 2)
+    (0.54, 1.0, 1.0)
+    """
+    learnt = {}
+    for k in PARTS:
+        runs = [(o[k] / sum(o[j] for j in PARTS), _ratio(o["epoch"] - o["augment"], sum(o[j] for j in PARTS))) for o in observed]
+        learnt[f"{k}_scale"] = _weighted_scale([(share**2, ratio) for share, ratio in runs])
+    # The tracing shows only where it is not lost in the noise of an epoch's time.
+    traced = [(min(1.0, o["trace"] / o["epoch"]) ** 2, _ratio(o["first_extra"], o["trace"])) for o in observed]
+    return replace(p, **learnt, trace_scale=_weighted_scale(traced))
+
+
+def _ratio(actual: float, estimated: float) -> float:
+    return float(np.clip(actual / estimated, 0.25, 4.0)) if estimated > 0 else 1.0
+
+
+def _weighted_scale(runs: list[tuple[float, float]]) -> float:
+    """exp of the weighted mean of log ratios, `PRIOR` weighing for a ratio of 1."""
+    weight = sum(w for w, _ in runs)
+    return float(np.exp(sum(w * np.log(r) for w, r in runs) / (weight + PRIOR)))
 
 
 def remaining(run, now: float) -> float | None:
@@ -216,17 +296,43 @@ def _overheads(keras, p: MachineProfile, rng) -> None:
     first = _timed_fit(tiny, x, y, 16)  # traces
     p.step_overhead, fixed = _slope(lambda a, b: _timed_fit(tiny, a, b, 16), x, y, 50, 250)
     # What a run pays once besides its epochs, on the smallest model: tracing the step functions (a deeper
-    # model traces longer, but its epochs then dominate) and building and compiling it, plus reading data.
+    # model traces longer: `_per_layer`) and building and compiling it, plus reading data.
     # The test step is traced apart, in about a third of the train step's time (forward only).
-    p.trace = max(first - (fixed + 250 * p.step_overhead), 0.05) * 1.3
+    p.trace = max(first - (fixed + 250 * p.step_overhead), 0.05) * TEST_TRACE
     p.setup = built + 0.2
     p.epoch_overhead = fixed + MachineProfile.epoch_overhead  # fit's own, measured; plus our callbacks' writes
     tiny.evaluate(x, y, batch_size=16, verbose=0)
     p.eval_overhead, _ = _slope(lambda a, b: _timed_evaluate(tiny, a, b, 16), x, y, 50, 250)
-    chunked = _mlp(keras, 8, [8], 2, steps_per_execution=50)
-    chunked.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    per_step, _ = _slope(lambda a, b: _timed_fit(chunked, a, b, 16), x, y, 50, 250)
-    p.inner_step = max(1e-5, per_step - p.step_overhead / 50)
+    _per_layer(keras, p, x, y)
+
+
+#: The test step traces in about a third of the train step's time: tracing measured on `fit` alone, times this.
+TEST_TRACE = 1.3
+#: Hidden layers of the deep calibration model (the shallow one has one).
+DEEP = 9
+
+
+def _per_layer(keras, p: MachineProfile, x, y) -> None:
+    """What each further layer adds to a step and to the tracing, and what Adam's update adds per tensor: the
+    shallow and the deep tiny model, each with SGD and with Adam, run the way the engine runs them (calls of
+    many steps)."""
+    timed = {}
+    for hidden, optimizer in ((1, "sgd"), (DEEP, "sgd"), (DEEP, "adam")):
+        model = _mlp(keras, 8, [8] * hidden, 2, steps_per_execution=50, optimizer=optimizer)
+        first = _timed_fit(model, x[:800], y[:800], 16)  # traces
+        per_step, _ = _slope(lambda a, b, m=model: _timed_fit(m, a, b, 16), x, y, 50, 250)
+        timed[hidden, optimizer] = first, per_step, len(model.trainable_weights)
+    (first_1, step_1, _), (first_d, step_d, tensors), (first_a, step_a, _) = timed.values()
+    p.inner_step = max(1e-5, step_1 - p.step_overhead / 50)
+    p.layer_step = max(step_d - step_1, 0.0) / (DEEP - 1)
+    p.trace_layer = max(first_d - first_1, 0.0) / (DEEP - 1) * TEST_TRACE
+    p.update_variable = max(step_a - step_d, 0.0) / tensors
+    p.trace_update = max(first_a - first_d, 0.0) / tensors * TEST_TRACE
+
+
+#: Rounds of the calibration's arithmetic timings: each model is timed once a round and its fastest round kept,
+#: so a few seconds of other work on the machine (an import, a neighbour) spoil one round, not the measure.
+ROUNDS = 3
 
 
 def calibrate() -> MachineProfile:
@@ -237,37 +343,41 @@ def calibrate() -> MachineProfile:
     rng = np.random.default_rng(0)
     _overheads(keras, p, rng)
     fit_fixed = p.epoch_overhead - MachineProfile.epoch_overhead
-
-    def per_sample(model, x, y, batch: int) -> float:
-        """Seconds per sample of one training epoch, the per-step and per-call overheads taken out."""
-        model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)  # traces
-        seconds = _best_of(2, lambda: _timed_fit(model, x, y, batch)) - (len(x) // batch) * p.step_overhead - fit_fixed
-        return max(seconds, 1e-3) / len(x)
-
     # Two convolutions. One of many channels is bound by arithmetic: it gives the conv rate. One of few channels,
     # with pooling (a typical first layer), is bound by memory traffic: what its FLOPs do not explain, divided by
-    # the values it writes, is the cost of a value.
-    images, labels = rng.integers(0, 255, size=(8192, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 8192)
-    wide, narrow = _cnn(keras, [32, 64]), _cnn(keras, [16], pooled=True)
-    t_wide, t_narrow = per_sample(wide, images[:1024], labels[:1024], 128), per_sample(narrow, images, labels, 64)
-    (f_wide, _), (f_narrow, v_narrow) = _work(wide), _work(narrow)
-    p.conv_rate = 3 * f_wide / t_wide
-    p.value_cost = max(t_narrow - 3 * f_narrow / p.conv_rate, 0.05 * t_narrow) / v_narrow
-    dense = _mlp(keras, 784, [512, 512], 10)
+    # the values it writes, is the cost of a value. Dense layers: the rate with SGD, and Adam's update of many
+    # weights beyond its per-tensor cost.
+    images, labels = rng.integers(0, 255, size=(4096, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 4096)
     x, y = rng.normal(size=(4096, 784)).astype("float32"), rng.integers(0, 10, 4096)
-    p.dense_rate = 3 * _work(dense)[0] / per_sample(dense, x, y, 128)
+    models = {
+        "wide": (_cnn(keras, [32, 64]), images[:512], labels[:512], 128),
+        "narrow": (_cnn(keras, [16], pooled=True), images, labels, 64),
+        "sgd": (_mlp(keras, 784, [512, 512], 10), x, y, 128),
+        "adam": (_mlp(keras, 784, [512, 512], 10, optimizer="adam"), x, y, 128),
+    }
+    for model, xs, ys, batch in models.values():
+        model.fit(xs[:batch], ys[:batch], batch_size=batch, epochs=1, verbose=0)  # traces
+    best = {name: np.inf for name in models}
+    for _ in range(ROUNDS):
+        for name, (model, xs, ys, batch) in models.items():
+            best[name] = min(best[name], _timed_fit(model, xs, ys, batch))
+    # Seconds per sample of one training epoch, the per-step and per-call overheads taken out.
+    t = {
+        name: max(best[name] - (len(xs) // batch) * p.step_overhead - fit_fixed, 1e-3) / len(xs)
+        for name, (_, xs, _, batch) in models.items()
+    }
+    w_wide, w_narrow, w = (keras_work(models[name][0]) for name in ("wide", "narrow", "sgd"))
+    p.conv_rate = 3 * w_wide.flops / t["wide"]
+    p.value_cost = max(t["narrow"] - 3 * w_narrow.flops / p.conv_rate, 0.05 * t["narrow"]) / w_narrow.map_values
+    p.dense_rate = 3 * w.flops / t["sgd"]
+    p.update_weight = max((t["adam"] - t["sgd"]) * 128 - w.variables * p.update_variable, 0.0) / w.weights
     return p
 
 
-def _work(model) -> tuple[int, int]:
-    """(forward FLOPs, feature-map values) per sample of a calibration model, counted as the preflight counts them."""
-    return keras_flops(model)[0], keras_map_values(model)
-
-
-def _mlp(keras, inputs: int, hidden: list[int], classes: int, steps_per_execution: int = 1):
+def _mlp(keras, inputs: int, hidden: list[int], classes: int, steps_per_execution: int = 1, optimizer: str = "sgd"):
     layers = [keras.Input((inputs,))] + [keras.layers.Dense(u, activation="relu") for u in hidden]
     model = keras.Sequential(layers + [keras.layers.Dense(classes, activation="softmax")])
-    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"], steps_per_execution=steps_per_execution)
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"], steps_per_execution=steps_per_execution)
     return model
 
 

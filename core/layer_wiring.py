@@ -106,7 +106,7 @@ def activations(rows) -> int:
 
 
 def map_values(rows) -> int:
-    """Values per sample in the layers' feature maps (outputs with a height and a width, the input left out).
+    """Values per sample in the layers' feature maps (outputs with a height and a width, the input stage left out).
 
     What memory-bound layers (few-channel convolutions, pooling, activations over maps) cost is proportional
     to this, not to their FLOPs; flat vectors (Dense, Flatten) stay in cache and their cost is in the FLOP
@@ -119,8 +119,12 @@ def map_values(rows) -> int:
     return sum(math.prod(d for d in r.output_shape[1:] if d) for r in rows if _is_map(r.type, r.output_shape))
 
 
+#: Layers that only prepare the input: forward only, no gradient flows back into them, next to nothing to count.
+INPUT_STAGE = frozenset({"InputLayer", "Rescaling", "Normalization", "Resizing"})
+
+
 def _is_map(kind: str, shape) -> bool:
-    return kind != "InputLayer" and isinstance(shape, tuple) and len(shape) >= 4
+    return kind not in INPUT_STAGE and isinstance(shape, tuple) and len(shape) >= 4
 
 
 def keras_flops(model) -> tuple[int, int]:
@@ -155,6 +159,44 @@ def _layers(model):
             yield from _layers(layer)
         else:
             yield layer
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one sample costs a model, counted from its layers without running it (the time estimate reads it).
+
+    >>> w = rows_work([LayerRow("in", "InputLayer", (None, 784)), LayerRow("d", "Dense", (None, 10), 7850)], 15_700)
+    >>> w.layers, w.variables, w.weights
+    (1, 2, 7850)
+    """
+
+    flops: int = 0  # forward FLOPs per sample
+    conv_flops: int = 0  # of which in convolutions (they run at another rate than dense layers)
+    map_values: int = 0  # feature-map values per sample (`map_values`)
+    layers: int = 0  # layers that compute: each adds its ops to every step and to the tracing
+    variables: int = 0  # trainable weight tensors: the optimizer updates each one every step
+    weights: int = 0  # trainable weights
+
+    @property
+    def conv_share(self) -> float:
+        return self.conv_flops / self.flops if self.flops else 0.0
+
+
+def rows_work(rows, flops: int, conv_flops: int = 0, trainable: int | None = None) -> Work:
+    """The `Work` of a model described by its rows (core/shapes.py): two weight tensors per layer with weights."""
+    computing = [r for r in rows if r.type != "InputLayer"]
+    weights = sum(r.params for r in computing) if trainable is None else trainable
+    variables = 2 * sum(1 for r in computing if r.params) if weights else 0
+    return Work(flops, conv_flops, map_values(rows), len(computing), variables, weights)
+
+
+def keras_work(model) -> Work:
+    """The `Work` of a built Keras model (nested models counted layer by layer)."""
+    flops, conv = keras_flops(model)
+    layers = sum(1 for layer in _layers(model) if type(layer).__name__ != "InputLayer")
+    trainable = model.trainable_weights
+    weights = sum(math.prod(v.shape) for v in trainable)
+    return Work(flops, conv, keras_map_values(model), layers, len(trainable), int(weights))
 
 
 def keras_map_values(model) -> int:

@@ -29,7 +29,7 @@ from core.builder import build_model, compile_model, steps_per_epoch, targets, t
 from core.dataset_catalogue import UPLOADED
 from core.evaluation import DecisionGrid, decision_map, evaluate
 from core.i18n import LocalizedError, Msg
-from core.layer_wiring import keras_flops, map_values
+from core.layer_wiring import keras_work
 from core.model_rules import plan_loss
 from core.network_views import VIEW_IMAGES, inside_views, weight_histograms
 from core.recorder import MemoryRecorder, Recorder
@@ -227,12 +227,9 @@ def _prepare(spec: ExperimentSpec, owner: str, recorder: Recorder, clock: _Clock
 def steps_per_execution(spec: ExperimentSpec, built, samples: int) -> int:
     """`steps_per_execution` for this model on this machine (core/eta.py decides, for the estimate too)."""
 
-    flops, conv = keras_flops(built.model)
     return eta.steps_per_execution(
         preflight.machine_profile(),
-        flops=flops,
-        conv_share=conv / flops if flops else 0.0,
-        map_values=map_values(built.rows),
+        keras_work(built.model),
         batch=spec.fit.batch_size,
         steps=max(1, -(-samples // spec.fit.batch_size)),
     )

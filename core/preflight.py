@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +23,9 @@ import sqlalchemy as sa
 
 from core import datasets, db, eta, settings
 from core.i18n import LocalizedError, Msg
-from core.layer_wiring import activations, map_values
+from core.layer_wiring import activations
 from core.spec import ExperimentSpec
+from core.status import Status
 from core.summary import summarize
 
 #: Extra float32 tensors per trainable weight that each optimizer keeps (momentum, squares, ...).
@@ -95,6 +98,37 @@ def machine_profile() -> eta.MachineProfile:
     return eta.MachineProfile.from_json(row.profile) if row else eta.MachineProfile()
 
 
+def learn(run_id: str, spec: ExperimentSpec, owner: str, seconds: list[float]) -> eta.MachineProfile | None:
+    """After a run finished here, alone: its epochs' seconds against the estimate's parts, and this machine's
+    scales refitted to its latest runs (eta.refit). None when there is nothing to learn: fewer than two epochs,
+    no measured profile, or another run shared the machine (it says nothing of the speed alone)."""
+    with db.read() as conn:
+        row = conn.execute(sa.select(db.machines.c.profile).where(db.machines.c.host == eta.host())).first()
+        busy = conn.execute(sa.select(sa.func.count()).where(db.runs.c.status == Status.RUNNING, db.runs.c.id != run_id))
+        busy = busy.scalar()
+    if row is None or busy or len(seconds) < 2:
+        return None
+    parts = estimate(spec, owner).time.parts
+    epoch = float(np.median(seconds[1:]))
+    observed = {**parts, "epoch": epoch, "first_extra": max(seconds[0] - epoch, 0.0)}
+    with db.transaction() as conn:
+        conn.execute(db.machine_runs.delete().where(db.machine_runs.c.run_id == run_id))
+        values = dict(run_id=run_id, host=eta.host(), finished=time.time(), observed=json.dumps(observed))
+        conn.execute(db.machine_runs.insert().values(**values))
+        profile = eta.MachineProfile.from_json(row.profile)
+        stale = db.machine_runs.c.finished < profile.measured  # measured before the machine was measured again
+        conn.execute(db.machine_runs.delete().where(db.machine_runs.c.host == eta.host(), stale))
+        latest = (
+            sa.select(db.machine_runs.c.observed)
+            .where(db.machine_runs.c.host == eta.host(), db.machine_runs.c.finished > profile.measured)
+            .order_by(db.machine_runs.c.finished.desc())
+            .limit(eta.OBSERVED_RUNS)
+        )
+        profile = eta.refit(profile, [json.loads(o) for o in conn.execute(latest).scalars()])
+        conn.execute(db.machines.update().where(db.machines.c.host == eta.host()).values(profile=profile.to_json()))
+    return profile
+
+
 def estimate(spec: ExperimentSpec, owner: str | None = None) -> Preflight:
     """Parameters, memory, samples and time; `problems` lists the limits exceeded.
 
@@ -117,14 +151,13 @@ def estimate(spec: ExperimentSpec, owner: str | None = None) -> Preflight:
     augmented = spec.augment.enabled and data.kind == "image"
     p.time = eta.estimate(
         machine_profile(),
-        flops=summary.flops,
-        conv_share=summary.conv_flops / max(summary.flops, 1),
-        map_values=map_values(summary.rows),
+        summary.work,
         batch=spec.fit.batch_size,
         train=samples,
         val=val,
         test=len(data.x_test),
         epochs=spec.fit.epochs,
+        update=eta.update_cost(spec.compile.optimizer, spec.compile.momentum),
         augmented=augmented,
         images=data.kind == "image",
         loading=datasets.load_seconds(spec.data),

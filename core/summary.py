@@ -19,7 +19,7 @@ from functools import lru_cache
 from core import datasets, shapes, transfer
 from core.builder import build_model
 from core.dataset_catalogue import UPLOADED
-from core.layer_wiring import LayerRow, diagram, keras_flops, shape_text
+from core.layer_wiring import LayerRow, Work, diagram, keras_work, rows_work, shape_text
 from core.model_rules import LossPlan
 from core.spec import ExperimentSpec
 
@@ -32,7 +32,13 @@ class ModelSummary:
     plan: LossPlan
     flops: int = 0  # forward FLOPs per sample
     conv_flops: int = 0  # of which in convolutions (they run at another rate than dense layers)
-    once: tuple[int, int, int] = (0, 0, 0)  # per sample, once before training (transfer features): FLOPs, conv, values
+    once: Work | None = None  # per sample, done once before training (transfer features: the base)
+    counted: Work | None = None  # a model built by Keras (transfer), counted layer by layer inside the base
+
+    @property
+    def work(self) -> Work:
+        """What a sample costs a training step (core/eta.py estimates the time from it)."""
+        return self.counted or rows_work(self.rows, self.flops, self.conv_flops, self.trainable_params)
 
     def dot(self, params_label: str = "{params} params") -> str:
         return diagram(self.rows, params_label)
@@ -68,11 +74,11 @@ def _with_keras(spec: ExperimentSpec, data) -> ModelSummary:
     """Transfer learning: build the model (base without its weights) and read it."""
 
     # Features mode: the base runs once, not in every step; the head is what trains.
-    once = (0, 0, 0)
+    once = None
     if spec.transfer.mode == "features":
         data, once = transfer.feature_stub(spec.transfer, data)
     built = build_model(spec, data, load_weights=False)
-    flops, conv = keras_flops(built.model)
-    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.plan, flops, conv, once)
+    w = keras_work(built.model)
+    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.plan, w.flops, w.conv_flops, once, w)
     del built  # only the description is kept, not the Keras model
     return summary

@@ -33,7 +33,7 @@ import numpy as np
 from core import pretrained
 from core.datasets import Dataset
 from core.i18n import LocalizedError
-from core.layer_wiring import BUILD_LOCK, Graph, LayerRow, keras_flops, keras_map_values
+from core.layer_wiring import BUILD_LOCK, Graph, LayerRow, Work, keras_work
 from core.spec import LayerSpec, TransferSpec
 
 #: Smallest input side each family accepts (Keras checks it when the weights are loaded).
@@ -195,12 +195,12 @@ def features_dataset(
     )
 
 
-def feature_stub(tr: TransferSpec, data: Dataset) -> tuple[Dataset, tuple[int, int, int]]:
+def feature_stub(tr: TransferSpec, data: Dataset) -> tuple[Dataset, Work]:
     """A dataset shaped like the features (zeros), for describing the head without running the base; and the
-    base's work per picture, done once before training: (FLOPs, of which in convolutions, activation values)."""
+    base's work per picture, done once before training."""
     extractor = feature_extractor(tr, data, load_weights=False)
     shape = tuple(int(d) for d in extractor.output.shape[1:])
-    work = (*keras_flops(extractor), keras_map_values(extractor))
+    work = keras_work(extractor)
     del extractor
     info = replace(data.info, kind="features")
     zeros = np.zeros((1, *shape), "float32")

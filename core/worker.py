@@ -14,6 +14,7 @@ them, on purpose: importing this module (the web server does) loads none of them
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gc
 import logging
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from core import db, eta, pipeline, presence, queue, runs, settings
+from core import db, eta, pipeline, preflight, presence, queue, runs, settings
 from core.compare import SEARCH_PREFIX
 from core.i18n import Msg
 from core.recorder import StoreRecorder
@@ -66,6 +67,8 @@ def run_claimed(run, worker: str) -> Status:
                 outcome.model.save(folder / "model.keras")
             recorder.finish(outcome.status, outcome.message, pipeline.metrics_of(outcome), outcome.timings)
             status = outcome.status
+            if status == Status.FINISHED:
+                _learn(run, outcome.history.get("seconds", []))
         except Exception as exc:  # noqa: BLE001 - a bug ends this job with its reason, never the worker
             log.exception("job %s failed", run.id)
             recorder.finish(Status.FAILED, Msg("job.failed", {"error": f"{type(exc).__name__}: {exc}"[:300]}), {}, {})
@@ -79,6 +82,14 @@ def run_claimed(run, worker: str) -> Status:
         log.exception("job %s: the search could not queue its next trial", run.id)
     runs.store().prune(run.owner, settings.runs_kept_per_owner())
     return status
+
+
+def _learn(run, seconds: list[float]) -> None:
+    """The estimate learns from what this run took (core/preflight.learn); never at the job's expense."""
+    try:
+        preflight.learn(run.id, run.spec, run.owner, seconds)
+    except Exception:  # noqa: BLE001 - a run that cannot be learnt from is still a finished run
+        log.exception("job %s: its time could not be learnt from", run.id)
 
 
 def _tab_gone(run) -> bool:
@@ -115,21 +126,34 @@ def _warm_up() -> None:
     keras.backend.clear_session()
 
 
-def _measure_machine() -> None:
-    """Measure this machine's speed for the preflight's estimate, unless a worker here did so lately."""
+def _profile_stale() -> bool:
+    with db.read() as conn:
+        updated = conn.execute(sa.select(db.machines.c.updated).where(db.machines.c.host == eta.host())).scalar()
+    return not updated or time.time() - updated >= eta.PROFILE_MAX_AGE
 
-    # One worker measures while the others wait: two measuring at once would measure each other.
+
+@contextlib.contextmanager
+def _one_worker_at_a_time():
     with open(settings.home_dir() / "calibrate.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with db.read() as conn:
-            updated = conn.execute(sa.select(db.machines.c.updated).where(db.machines.c.host == eta.host())).scalar()
-        if updated and time.time() - updated < eta.PROFILE_MAX_AGE:
-            return
-        profile = eta.calibrate()
-        with db.transaction() as conn:
-            conn.execute(db.machines.delete().where(db.machines.c.host == eta.host()))
-            conn.execute(db.machines.insert().values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
-    log.info("measured this machine: %s", profile.to_json())
+        yield
+
+
+def _start_up(cores: int) -> str:
+    """Import TensorFlow, warm up and, unless a worker here did so lately, measure the machine for the
+    preflight's estimate; returns the device name. While one worker measures, the others wait before their
+    import: an import or a warm-up beside it would disturb what it measures."""
+    measure = settings.calibrate() and _profile_stale()
+    with _one_worker_at_a_time() if measure else contextlib.nullcontext():
+        device = configure_tensorflow(cores)
+        _warm_up()
+        if measure and _profile_stale():  # the worker before us in the lock may have measured it
+            profile = eta.calibrate()
+            with db.transaction() as conn:
+                conn.execute(db.machines.delete().where(db.machines.c.host == eta.host()))
+                conn.execute(db.machines.insert().values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
+            log.info("measured this machine: %s", profile.to_json())
+    return device
 
 
 def work_loop(worker: str, device: str, should_stop, max_jobs: int) -> str:
@@ -158,10 +182,7 @@ def worker_main(supervisor_pid: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # All the machine's cores: alone, a training gets them all; with others, the pool pins each to its share.
-    device = configure_tensorflow(len(os.sched_getaffinity(0)))
-    _warm_up()
-    if settings.calibrate():
-        _measure_machine()
+    device = _start_up(len(os.sched_getaffinity(0)))
     me = worker_id()
     log.info("worker %s ready (%s)", me, device)
     why = work_loop(me, device, lambda: os.getppid() != supervisor_pid, settings.worker_jobs())

@@ -100,7 +100,8 @@ def status_panel(job_id: str) -> tuple:
 if job is None:
     st.info(t("train.no_job_blocked" if problem is not None else "train.no_job"), icon=":material/info:")
 else:
-    polling.follow(partial(status_panel, job.id), drawn=train_view.drawn_state(job), active=not job.settled)
+    every = train_view.poll_every(job)
+    polling.follow(partial(status_panel, job.id), drawn=train_view.drawn_state(job), active=not job.settled, every=every)
     train_view.message(job)
     train_view.live_charts(job)
     train_view.diagnosis_panel(job)

@@ -19,6 +19,18 @@ import streamlit as st
 POLL_SECONDS = 1.0  # the Train and Runs pages; the sidebar is a side glance and polls half as often
 SIDEBAR_POLL_SECONDS = 2.0
 BOARD_POLL_SECONDS = 2.0  # a workshop board: every learner's runs in one query, so half as often as the Train page
+QUEUED_POLL_SECONDS = 5.0  # at most: a tab whose job waits far back in the queue
+
+
+def every(queue_position: int | None) -> float:
+    """How often the Train page polls its job: every second while it trains or is next in line; k places back,
+    every k seconds (at most QUEUED_POLL_SECONDS). It cannot start before the k jobs ahead of it, and a room of
+    queued tabs then costs the server (and the training it shares the machine with) a fifth as much.
+
+    >>> every(None), every(1), every(3), every(20)
+    (1.0, 1.0, 3.0, 5.0)
+    """
+    return min(max(queue_position or 1, 1) * POLL_SECONDS, QUEUED_POLL_SECONDS)
 
 
 def follow(draw: Callable[[], Hashable], drawn: Hashable, active: bool, every: float = POLL_SECONDS) -> None:

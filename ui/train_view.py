@@ -11,7 +11,7 @@ from core.jobs import JobView
 from core.model_rules import headline_metric
 from core.pipeline import first_training_batch
 from core.status import Phase, Status
-from ui import downloads, keys, results_view, state
+from ui import downloads, keys, polling, results_view, state
 from ui.state import t
 from ui.widgets import bound
 
@@ -90,8 +90,13 @@ def tutorial_figure(view: JobView):
 
 
 def drawn_state(view: JobView) -> tuple:
-    """What the page drew the charts and messages from: when it changes, the page redraws them."""
-    return view.status, view.phase, view.epochs_done, view.message.key if view.message else ""
+    """What the page drew the charts and messages from, and how often it polls: when it changes, the page redraws."""
+    return view.status, view.phase, view.epochs_done, view.message.key if view.message else "", poll_every(view)
+
+
+def poll_every(view: JobView) -> float:
+    """Seconds between the page's polls of this job (ui/polling.every): by its place while it waits in the queue."""
+    return polling.every(view.queue_position if view.status == Status.QUEUED else None)
 
 
 def _figure(name: str, view: JobView, build, revision: object = None):

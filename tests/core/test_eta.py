@@ -4,9 +4,16 @@ import time
 
 import pytest
 
+from dataclasses import replace
+
 from core import eta
+from core.layer_wiring import Work
 from core.runs import Progress, Run
 from core.spec import ExperimentSpec
+
+
+MNIST = dict(train=60_000, val=10_000, test=10_000)
+MNIST_MLP = Work(flops=158_800, layers=2, variables=4, weights=79_510)  # 784-100-10
 
 
 def test_the_machine_is_measured_with_real_keras_steps():
@@ -16,14 +23,18 @@ def test_the_machine_is_measured_with_real_keras_steps():
     assert eta.MachineProfile.from_json(p.to_json()) == p
     # Arithmetic and memory traffic apart: a narrow convolution's time is mostly the values it writes.
     assert 1e-11 <= p.value_cost < 1e-6
+    # Per further layer and per tensor Adam updates: microseconds a step; their tracing: milliseconds or more.
+    assert 0 <= p.layer_step < 1e-3 and 0 <= p.update_variable < 1e-3 and 0 <= p.update_weight < 1e-6
+    assert 0 <= p.trace_layer < 2 and 0 <= p.trace_update < 2
 
 
 def test_small_models_take_bigger_calls_and_big_ones_one_step_each():
     p = eta.MachineProfile()
-    mlp = eta.steps_per_execution(p, flops=158_800, conv_share=0.0, batch=100, steps=600)
-    cnn = eta.steps_per_execution(p, flops=2 * 9 * 32 * 64 * 24 * 24, conv_share=1.0, batch=512, steps=118)
+    mlp = eta.steps_per_execution(p, MNIST_MLP, batch=100, steps=600)
+    conv = 2 * 9 * 32 * 64 * 24 * 24
+    cnn = eta.steps_per_execution(p, Work(flops=conv, conv_flops=conv), batch=512, steps=118)
     assert mlp > 8 and cnn == 1
-    assert eta.steps_per_execution(p, flops=10, conv_share=0.0, batch=1, steps=5) == 5  # never more than an epoch has
+    assert eta.steps_per_execution(p, Work(flops=10), batch=1, steps=5) == 5  # never more than an epoch has
     # Each call stays short: Stop is checked after every call.
     step = p.step_overhead + 3 * 158_800 * 100 / p.dense_rate
     assert mlp * step <= eta.EXECUTION_SECONDS
@@ -31,10 +42,40 @@ def test_small_models_take_bigger_calls_and_big_ones_one_step_each():
 
 def test_the_estimate_counts_every_epoch_validation_and_the_evaluation():
     p = eta.MachineProfile()
-    one = eta.estimate(p, flops=158_800, conv_share=0.0, batch=100, train=60_000, val=10_000, test=10_000, epochs=1)
-    ten = eta.estimate(p, flops=158_800, conv_share=0.0, batch=100, train=60_000, val=10_000, test=10_000, epochs=10)
+    one = eta.estimate(p, MNIST_MLP, batch=100, epochs=1, **MNIST)
+    ten = eta.estimate(p, MNIST_MLP, batch=100, epochs=10, **MNIST)
     assert ten.total - one.total == pytest.approx(9 * one.per_epoch)
     assert one.total > one.first_epoch > one.per_epoch > 0 and 0 < one.val_share < 0.5 and one.evaluation > 0
+
+
+def test_each_layer_and_the_optimizer_s_update_add_to_every_step_and_to_the_tracing():
+    p = eta.MachineProfile()
+    shallow = eta.estimate(p, MNIST_MLP, batch=32, epochs=1, **MNIST)
+    deep = eta.estimate(p, replace(MNIST_MLP, layers=12), batch=32, epochs=1, **MNIST)
+    steps = 60_000 // 32
+    assert deep.per_epoch - shallow.per_epoch == pytest.approx(steps * 10 * p.layer_step, rel=0.01)
+    assert deep.first_epoch - deep.per_epoch == pytest.approx(shallow.first_epoch - shallow.per_epoch + 10 * p.trace_layer)
+    adam = eta.estimate(p, MNIST_MLP, batch=32, epochs=1, update=eta.update_cost("adam"), **MNIST)
+    update = MNIST_MLP.variables * p.update_variable + MNIST_MLP.weights * p.update_weight
+    assert adam.per_epoch - shallow.per_epoch == pytest.approx(steps * update, rel=0.01)
+    assert eta.update_cost("sgd") == 0 < eta.update_cost("sgd", momentum=0.9) < eta.update_cost("adam")
+
+
+def test_the_scales_learnt_from_finished_runs_correct_each_part_and_keep_the_others():
+    p = eta.MachineProfile()
+    mlp = eta.estimate(p, MNIST_MLP, batch=100, epochs=3, **MNIST)
+    cnn = eta.estimate(p, Work(flops=50_000_000, conv_flops=49_000_000, map_values=40_000), batch=128, epochs=3, **MNIST)
+    # This machine turned out to run dense layers as estimated, convolutions half as fast, and to trace twice as long.
+    observed = [
+        {**e.parts, "epoch": sum(e.parts[k] * s for k, s in zip(eta.PARTS, (1, 1, 1, 2), strict=True)), "first_extra": 2 * e.parts["trace"]}
+        for e in (mlp, cnn)
+    ]
+    learnt = eta.refit(p, observed)
+    assert learnt.conv_scale == pytest.approx(2, rel=0.1) and learnt.dense_scale == pytest.approx(1, rel=0.1)
+    assert learnt.trace_scale == pytest.approx(2, rel=0.1)
+    again = eta.estimate(learnt, Work(flops=50_000_000, conv_flops=49_000_000, map_values=40_000), batch=128, epochs=3, **MNIST)
+    assert again.per_epoch == pytest.approx(observed[1]["epoch"], rel=0.1)
+    assert eta.refit(p, []) == p  # nothing learnt yet: the calibration as measured
 
 
 def running(history_seconds, step, steps, epoch_started, estimate=None, started=None) -> Run:
@@ -78,8 +119,6 @@ def test_the_remaining_time_follows_the_run_s_own_pace():
 def test_memory_bound_layers_cost_by_the_values_they_write():
     # small-cnn's first layer: few FLOPs, many values. Its time is mostly memory traffic, which FLOPs alone miss.
     p = eta.MachineProfile()
-    flops_only = eta.estimate(p, flops=541_584, conv_share=0.72, batch=64, train=60_000, val=10_000, test=10_000, epochs=1)
-    counted = eta.estimate(
-        p, flops=541_584, conv_share=0.72, map_values=49_456, batch=64, train=60_000, val=10_000, test=10_000, epochs=1
-    )
+    flops_only = eta.estimate(p, Work(flops=541_584, conv_flops=389_940), batch=64, epochs=1, **MNIST)
+    counted = eta.estimate(p, Work(flops=541_584, conv_flops=389_940, map_values=49_456), batch=64, epochs=1, **MNIST)
     assert counted.per_epoch - flops_only.per_epoch == pytest.approx(49_456 * p.value_cost * (60_000 + 10_000 / 3), rel=0.01)

@@ -4,6 +4,7 @@ import pytest
 
 from core import eta, preflight
 from core.spec import ExperimentSpec, LayerSpec
+from core.layer_wiring import Work
 
 
 def digits_spec(units: int = 100, epochs: int = 10) -> ExperimentSpec:
@@ -88,9 +89,9 @@ def test_a_run_from_files_counts_reading_them_and_built_in_data_does_not():
     assert datasets.load_seconds(folder.data) > 0
     assert datasets.load_seconds(moons.data) == 0.0  # generated in memory
     p = preflight.estimate(folder)
-    work = dict(flops=1, conv_share=0.0, batch=folder.fit.batch_size, train=p.samples, val=0, test=0, epochs=1)
-    unread = eta.estimate(preflight.machine_profile(), **work)
-    read = eta.estimate(preflight.machine_profile(), **work, loading=datasets.load_seconds(folder.data))
+    work = dict(batch=folder.fit.batch_size, train=p.samples, val=0, test=0, epochs=1)
+    unread = eta.estimate(preflight.machine_profile(), Work(flops=1), **work)
+    read = eta.estimate(preflight.machine_profile(), Work(flops=1), **work, loading=datasets.load_seconds(folder.data))
     assert read.total - unread.total == pytest.approx(datasets.load_seconds(folder.data))
 
 
@@ -99,6 +100,53 @@ def test_transfer_features_count_the_base_running_once_over_every_picture():
 
     spec = recipes.get("transfer-features").build_spec()
     once = summary.summarize(spec).once
-    assert once[0] > 1e6 and 0 < once[1] <= once[0] and once[2] > 0  # a pretrained base: millions of FLOPs a picture
-    finetune = recipes.get("transfer-finetune").build_spec()
-    assert summary.summarize(finetune).once == (0, 0, 0)  # its base runs in every step instead, counted there
+    assert once.flops > 1e6 and 0 < once.conv_flops <= once.flops and once.map_values > 0  # millions of FLOPs a picture
+    assert once.layers > 15  # the base's own layers, counted inside it (VGG16: 13 convolutions, 5 poolings)
+    finetune = summary.summarize(recipes.get("transfer-finetune").build_spec())
+    assert finetune.once is None and finetune.work.layers > 15  # its base runs in every step instead, counted there
+
+
+@pytest.fixture
+def measured_machine():
+    """This host's profile as a worker's calibration leaves it (the defaults, measured a minute ago); removed after."""
+    import time
+
+    from core import db
+
+    def clear(conn):
+        conn.execute(db.machines.delete().where(db.machines.c.host == eta.host()))
+        conn.execute(db.machine_runs.delete().where(db.machine_runs.c.host == eta.host()))
+
+    with db.transaction() as conn:
+        clear(conn)
+        profile = eta.MachineProfile(measured=time.time() - 60)
+        conn.execute(db.machines.insert().values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
+    yield profile
+    with db.transaction() as conn:
+        clear(conn)
+
+
+def test_finished_runs_teach_the_estimate_this_machine_s_pace(measured_machine):
+    spec = digits_spec(epochs=5)
+    before = preflight.estimate(spec)
+    slow = before.time.per_epoch * 2  # this machine runs this kind of model at half the calibrated speed
+    learnt = preflight.learn("r1", spec, "me", [slow + 0.5, slow, slow, slow, slow])
+    assert learnt is not None and preflight.machine_profile() == learnt
+    assert preflight.estimate(spec).time.per_epoch == pytest.approx(slow, rel=0.15)
+    # One epoch teaches nothing of an epoch after the first.
+    assert preflight.learn("r2", spec, "me", [slow]) is None
+
+
+def test_a_run_that_shared_the_machine_teaches_nothing(measured_machine):
+    from core import queue
+
+    spec = digits_spec(epochs=5)
+    job = queue.submit(spec, "someone-else")
+    assert queue.claim("w", "CPU").id == job
+    try:
+        assert preflight.learn("r1", spec, "me", [1.0, 1.0, 1.0]) is None
+        assert preflight.machine_profile() == measured_machine
+    finally:
+        from core import runs
+
+        runs.store().delete("someone-else", job)
