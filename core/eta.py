@@ -101,7 +101,8 @@ class Estimate:
 
 
 #: What bounds an epoch's time: its fixed cost (fit's own, our callbacks), Keras's per-step work, dense arithmetic,
-#: convolutions (arithmetic and memory traffic). Each has a scale learnt from finished runs (`refit`); tracing, the first epoch's extra, has its own.
+#: convolutions (arithmetic and memory traffic). Each has a scale learnt from finished runs (`refit`); tracing,
+#: the first epoch's extra, has its own.
 PARTS = ("epoch_fixed", "steps", "dense", "conv")
 
 #: A compiled execution runs this many seconds of steps at most: batch progress reaches the page at least twice a
@@ -202,9 +203,11 @@ def refit(p: MachineProfile, observed: list[dict]) -> MachineProfile:
     (0.54, 1.0, 1.0)
     """
     learnt = {}
+    estimated = [max(sum(o[j] for j in PARTS), 1e-9) for o in observed]
+    ratios = [_ratio(o["epoch"] - o["augment"], e) for o, e in zip(observed, estimated, strict=True)]
     for k in PARTS:
-        runs = [(o[k] / sum(o[j] for j in PARTS), _ratio(o["epoch"] - o["augment"], sum(o[j] for j in PARTS))) for o in observed]
-        learnt[f"{k}_scale"] = _weighted_scale([(share**2, ratio) for share, ratio in runs])
+        shares = [o[k] / e for o, e in zip(observed, estimated, strict=True)]
+        learnt[f"{k}_scale"] = _weighted_scale([(share**2, r) for share, r in zip(shares, ratios, strict=True)])
     # The tracing shows only where it is not lost in the noise of an epoch's time.
     traced = [(min(1.0, o["trace"] / o["epoch"]) ** 2, _ratio(o["first_extra"], o["trace"])) for o in observed]
     return replace(p, **learnt, trace_scale=_weighted_scale(traced))

@@ -104,11 +104,12 @@ def learn(run_id: str, spec: ExperimentSpec, owner: str, seconds: list[float]) -
     no measured profile, or another run shared the machine (it says nothing of the speed alone)."""
     with db.read() as conn:
         row = conn.execute(sa.select(db.machines.c.profile).where(db.machines.c.host == eta.host())).first()
-        busy = conn.execute(sa.select(sa.func.count()).where(db.runs.c.status == Status.RUNNING, db.runs.c.id != run_id))
-        busy = busy.scalar()
-    if row is None or busy or len(seconds) < 2:
+        others = sa.select(sa.func.count()).where(db.runs.c.status == Status.RUNNING, db.runs.c.id != run_id)
+        busy = conn.execute(others).scalar()
+    flight = estimate(spec, owner).time if row is not None and not busy and len(seconds) >= 2 else None
+    if row is None or flight is None:
         return None
-    parts = estimate(spec, owner).time.parts
+    parts = flight.parts
     epoch = float(np.median(seconds[1:]))
     observed = {**parts, "epoch": epoch, "first_extra": max(seconds[0] - epoch, 0.0)}
     with db.transaction() as conn:

@@ -79,6 +79,7 @@ def _with_keras(spec: ExperimentSpec, data) -> ModelSummary:
         data, once = transfer.feature_stub(spec.transfer, data)
     built = build_model(spec, data, load_weights=False)
     w = keras_work(built.model)
-    summary = ModelSummary(tuple(built.rows), built.total_params, built.trainable_params, built.plan, w.flops, w.conv_flops, once, w)
+    rows, plan = tuple(built.rows), built.plan
+    summary = ModelSummary(rows, built.total_params, built.trainable_params, plan, w.flops, w.conv_flops, once, w)
     del built  # only the description is kept, not the Keras model
     return summary

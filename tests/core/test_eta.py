@@ -1,16 +1,14 @@
 """How long a training takes: the machine measured, the estimate before, the pace during."""
 
 import time
+from dataclasses import replace
 
 import pytest
-
-from dataclasses import replace
 
 from core import eta
 from core.layer_wiring import Work
 from core.runs import Progress, Run
 from core.spec import ExperimentSpec
-
 
 MNIST = dict(train=60_000, val=10_000, test=10_000)
 MNIST_MLP = Work(flops=158_800, layers=2, variables=4, weights=79_510)  # 784-100-10
@@ -66,8 +64,9 @@ def test_the_scales_learnt_from_finished_runs_correct_each_part_and_keep_the_oth
     mlp = eta.estimate(p, MNIST_MLP, batch=100, epochs=3, **MNIST)
     cnn = eta.estimate(p, Work(flops=50_000_000, conv_flops=49_000_000, map_values=40_000), batch=128, epochs=3, **MNIST)
     # This machine turned out to run dense layers as estimated, convolutions half as fast, and to trace twice as long.
+    slower = dict(zip(eta.PARTS, (1, 1, 1, 2), strict=True))
     observed = [
-        {**e.parts, "epoch": sum(e.parts[k] * s for k, s in zip(eta.PARTS, (1, 1, 1, 2), strict=True)), "first_extra": 2 * e.parts["trace"]}
+        {**e.parts, "epoch": sum(e.parts[k] * slower[k] for k in eta.PARTS), "first_extra": 2 * e.parts["trace"]}
         for e in (mlp, cnn)
     ]
     learnt = eta.refit(p, observed)

@@ -3,8 +3,8 @@
 import pytest
 
 from core import eta, preflight
-from core.spec import ExperimentSpec, LayerSpec
 from core.layer_wiring import Work
+from core.spec import ExperimentSpec, LayerSpec
 
 
 def digits_spec(units: int = 100, epochs: int = 10) -> ExperimentSpec:
