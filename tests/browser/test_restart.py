@@ -14,7 +14,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_web_server_restart_loses_nothing(browser, tmp_path_factory):
-    env = {"PLAYGROUND_HOME": str(tmp_path_factory.mktemp("restart-home"))}
+    # The learner has no tab open while the server is down and the new one starts: on a busy machine that takes
+    # longer than the tests' short orphan grace, which would (rightly) stop the job. This test is about the restart.
+    env = {"PLAYGROUND_HOME": str(tmp_path_factory.mktemp("restart-home")), "PLAYGROUND_ORPHAN_GRACE": "60"}
     first = start_server(tmp_path_factory.mktemp("streamlit-first"), "first-server", env)
     second = None
     try:
