@@ -87,14 +87,10 @@ def matmul_flops(n: int = 2048, runs: int = 5) -> float:
 
 def calibrate_store() -> dict:
     """Measure the machine as a training worker does and keep it in this (throw-away) run store."""
-    import sqlalchemy as sa
-
-    from core import db, eta
+    from core import eta, preflight
 
     profile = eta.calibrate()
-    with db.transaction() as conn:
-        conn.execute(db.machines.delete().where(db.machines.c.host == eta.host()))
-        conn.execute(sa.insert(db.machines).values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
+    preflight.save_measured(profile)
     return json.loads(profile.to_json())
 
 

@@ -177,10 +177,6 @@ class Work:
     variables: int = 0  # trainable weight tensors: the optimizer updates each one every step
     weights: int = 0  # trainable weights
 
-    @property
-    def conv_share(self) -> float:
-        return self.conv_flops / self.flops if self.flops else 0.0
-
 
 def rows_work(rows, flops: int, conv_flops: int = 0, trainable: int | None = None) -> Work:
     """The `Work` of a model described by its rows (core/shapes.py): two weight tensors per layer with weights."""

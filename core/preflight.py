@@ -98,6 +98,20 @@ def machine_profile() -> eta.MachineProfile:
     return eta.MachineProfile.from_json(row.profile) if row else eta.MachineProfile()
 
 
+def profile_stale() -> bool:
+    """Whether this host's speed was never measured, or too long ago (eta.PROFILE_MAX_AGE)."""
+    with db.read() as conn:
+        updated = conn.execute(sa.select(db.machines.c.updated).where(db.machines.c.host == eta.host())).scalar()
+    return not updated or time.time() - updated >= eta.PROFILE_MAX_AGE
+
+
+def save_measured(profile: eta.MachineProfile) -> None:
+    """This host's speed as a calibration just measured it, in place of the one before (and what it learnt)."""
+    with db.transaction() as conn:
+        conn.execute(db.machines.delete().where(db.machines.c.host == eta.host()))
+        conn.execute(db.machines.insert().values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
+
+
 def learn(run_id: str, spec: ExperimentSpec, owner: str, seconds: list[float]) -> eta.MachineProfile | None:
     """After a run finished here, alone: its epochs' seconds against the estimate's parts, and this machine's
     scales refitted to its latest runs (eta.refit). None when there is nothing to learn: fewer than two epochs,
@@ -109,23 +123,19 @@ def learn(run_id: str, spec: ExperimentSpec, owner: str, seconds: list[float]) -
     flight = estimate(spec, owner).time if row is not None and not busy and len(seconds) >= 2 else None
     if row is None or flight is None:
         return None
-    parts = flight.parts
     epoch = float(np.median(seconds[1:]))
-    observed = {**parts, "epoch": epoch, "first_extra": max(seconds[0] - epoch, 0.0)}
+    observed = {**flight.parts, "epoch": epoch, "first_extra": max(seconds[0] - epoch, 0.0)}
+    profile = eta.MachineProfile.from_json(row.profile)
+    mine = db.machine_runs.c.host == eta.host()
     with db.transaction() as conn:
         conn.execute(db.machine_runs.delete().where(db.machine_runs.c.run_id == run_id))
         values = dict(run_id=run_id, host=eta.host(), finished=time.time(), observed=json.dumps(observed))
         conn.execute(db.machine_runs.insert().values(**values))
-        profile = eta.MachineProfile.from_json(row.profile)
-        stale = db.machine_runs.c.finished < profile.measured  # measured before the machine was measured again
-        conn.execute(db.machine_runs.delete().where(db.machine_runs.c.host == eta.host(), stale))
-        latest = (
-            sa.select(db.machine_runs.c.observed)
-            .where(db.machine_runs.c.host == eta.host(), db.machine_runs.c.finished > profile.measured)
-            .order_by(db.machine_runs.c.finished.desc())
-            .limit(eta.OBSERVED_RUNS)
-        )
-        profile = eta.refit(profile, [json.loads(o) for o in conn.execute(latest).scalars()])
+        # Runs before the machine was measured again were estimated from another calibration.
+        conn.execute(db.machine_runs.delete().where(mine, db.machine_runs.c.finished < profile.measured))
+        latest = sa.select(db.machine_runs.c.observed).where(mine).order_by(db.machine_runs.c.finished.desc())
+        observations = [json.loads(o) for o in conn.execute(latest.limit(eta.OBSERVED_RUNS)).scalars()]
+        profile = eta.refit(profile, observations)
         conn.execute(db.machines.update().where(db.machines.c.host == eta.host()).values(profile=profile.to_json()))
     return profile
 

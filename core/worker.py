@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 
-from core import db, eta, pipeline, preflight, presence, queue, runs, settings
+from core import eta, pipeline, preflight, presence, queue, runs, settings
 from core.compare import SEARCH_PREFIX
 from core.i18n import Msg
 from core.recorder import StoreRecorder
@@ -126,12 +125,6 @@ def _warm_up() -> None:
     keras.backend.clear_session()
 
 
-def _profile_stale() -> bool:
-    with db.read() as conn:
-        updated = conn.execute(sa.select(db.machines.c.updated).where(db.machines.c.host == eta.host())).scalar()
-    return not updated or time.time() - updated >= eta.PROFILE_MAX_AGE
-
-
 @contextlib.contextmanager
 def _one_worker_at_a_time():
     with open(settings.home_dir() / "calibrate.lock", "a+") as lock:
@@ -143,15 +136,13 @@ def _start_up(cores: int) -> str:
     """Import TensorFlow, warm up and, unless a worker here did so lately, measure the machine for the
     preflight's estimate; returns the device name. While one worker measures, the others wait before their
     import: an import or a warm-up beside it would disturb what it measures."""
-    measure = settings.calibrate() and _profile_stale()
+    measure = settings.calibrate() and preflight.profile_stale()
     with _one_worker_at_a_time() if measure else contextlib.nullcontext():
         device = configure_tensorflow(cores)
         _warm_up()
-        if measure and _profile_stale():  # the worker before us in the lock may have measured it
+        if measure and preflight.profile_stale():  # the worker before us in the lock may have measured it
             profile = eta.calibrate()
-            with db.transaction() as conn:
-                conn.execute(db.machines.delete().where(db.machines.c.host == eta.host()))
-                conn.execute(db.machines.insert().values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
+            preflight.save_measured(profile)
             log.info("measured this machine: %s", profile.to_json())
     return device
 

@@ -119,8 +119,8 @@ def measured_machine():
 
     with db.transaction() as conn:
         clear(conn)
-        profile = eta.MachineProfile(measured=time.time() - 60)
-        conn.execute(db.machines.insert().values(host=eta.host(), profile=profile.to_json(), updated=time.time()))
+    profile = eta.MachineProfile(measured=time.time() - 60)
+    preflight.save_measured(profile)
     yield profile
     with db.transaction() as conn:
         clear(conn)
