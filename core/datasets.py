@@ -35,13 +35,13 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core import demo_folders, network, settings, uploads
+from core import array_cache, demo_folders, network, settings, uploads
 from core.dataset_catalogue import DATASETS, UPLOADED, DatasetInfo
 from core.i18n import LocalizedError, Msg
 from core.spec import DataSpec
@@ -329,21 +329,27 @@ def _local_keras_files(name: str):
     if name in ("california_housing", "auto_mpg"):
         path = find_file(DATASETS[name].files[0])
         return None if path is None else (_read_california if name == "california_housing" else _read_auto_mpg)(path)
+    # The image sets are unpacked once and memory-mapped (core/array_cache.py): a process holds only what it reads.
     if name == "mnist":
         path = find_file("datasets/mnist.npz")
-        return _read_mnist_npz(path) if path else None
+        return array_cache.mapped(name, [path], partial(_read_mnist_npz, path)) if path else None
     if name == "fashion_mnist":
         needed = DATASETS[name].files
         if all(find_file(f) for f in needed):
             # All four files must come from one folder so train and test match.
             first = find_file(needed[0])
-            return _read_fashion(first.parent) if first is not None else None
+            if first is None:
+                return None
+            files = [first.parent / Path(f).name for f in needed]
+            return array_cache.mapped(name, files, partial(_read_fashion, first.parent))
         return None
     if name == "cifar10":
         for rel in ("datasets/cifar-10-batches-py", "datasets/cifar-10-batches-py-target/cifar-10-batches-py"):
             path = find_file(rel + "/test_batch")
             if path:
-                return _read_cifar(path.parent)
+                folder = path.parent
+                files = [folder / f"data_batch_{i}" for i in range(1, 6)] + [path]
+                return array_cache.mapped(name, files, partial(_read_cifar, folder))
         return None
     raise KeyError(name)
 

@@ -7,6 +7,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {
     "leaf": {
         "settings",
+        "array_cache",
         "network",
         "model_rules",
         "dataset_catalogue",
