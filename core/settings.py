@@ -40,7 +40,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "PLAYGROUND_HOME",
             "",
-            "the app's own folder: run store (`runs.sqlite3`), run files, logs",
+            "the app's own folder: run store (`runs.sqlite3`), run files, logs, image sets unpacked to map (`arrays/`)",
             shown_default="`~/.keras-playground`",
         ),
         Setting(
