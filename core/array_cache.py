@@ -51,7 +51,7 @@ def mapped(name: str, sources: Sequence[Path], read: Callable[[], Arrays]) -> Ar
         pass
     arrays = read()
     try:
-        _write(where, arrays)
+        _write(name, where, arrays)
         return _open(where)
     except OSError:  # the home is full or read-only: this process keeps its arrays in memory
         return arrays
@@ -62,9 +62,9 @@ def _open(where: Path) -> Arrays:
     return x_train, y_train, x_test, y_test
 
 
-def _write(where: Path, arrays: Arrays) -> None:
+def _write(name: str, where: Path, arrays: Arrays) -> None:
     """Each file written under a temporary name and renamed: a reader sees a whole file or none."""
-    for old in where.parent.glob(where.name.rsplit("-", 1)[0] + "-*"):
+    for old in where.parent.glob(f"{name}-*"):
         if old != where:  # an earlier copy of files since replaced
             shutil.rmtree(old, ignore_errors=True)
     where.mkdir(parents=True, exist_ok=True)

@@ -281,9 +281,13 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data, np.asarray(d[b"labels"], dtype=np.uint8)
 
 
+#: CIFAR-10's files in its folder: the five training batches, then the test batch.
+CIFAR_BATCHES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
+
+
 def _read_cifar(folder: Path):
-    parts = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
-    x_test, y_test = _read_cifar_batch(folder / "test_batch")
+    parts = [_read_cifar_batch(folder / batch) for batch in CIFAR_BATCHES[:-1]]
+    x_test, y_test = _read_cifar_batch(folder / CIFAR_BATCHES[-1])
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), x_test, y_test
 
 
@@ -347,9 +351,8 @@ def _local_keras_files(name: str):
         for rel in ("datasets/cifar-10-batches-py", "datasets/cifar-10-batches-py-target/cifar-10-batches-py"):
             path = find_file(rel + "/test_batch")
             if path:
-                folder = path.parent
-                files = [folder / f"data_batch_{i}" for i in range(1, 6)] + [path]
-                return array_cache.mapped(name, files, partial(_read_cifar, folder))
+                files = [path.parent / batch for batch in CIFAR_BATCHES]
+                return array_cache.mapped(name, files, partial(_read_cifar, path.parent))
         return None
     raise KeyError(name)
 
