@@ -145,6 +145,19 @@ def rss_mb(pid: int) -> float:
     return status_kb(pid) / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional memory of one process, MB: each resident page divided by the processes that map it, so the
+    sum over processes counts a page they share (TensorFlow's libraries in every worker) once, as the memory limit
+    of a container (its cgroup) does; 0 when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def has_tensorflow(pid: int) -> bool:
     """Whether TensorFlow's shared libraries are mapped into the process (i.e. it imported tensorflow)."""
     try:
@@ -215,12 +228,68 @@ def app_env(home: Path, **settings) -> dict:
     return env
 
 
-class AppServer:
-    """`streamlit run app.py` in its own process group (pinned to `cpus` if given), logging to home/../server.log."""
+class MemoryLimit:
+    """A memory cgroup (v1, /sys/fs/cgroup/memory) with a limit, as a container's: the processes put into it and all
+    they start are charged for their memory, each page once, the file pages they read included.
 
-    def __init__(self, home: Path, cpus: set[int] | None = None, **settings):
+    The page cache is dropped first (root): a page already cached (TensorFlow's libraries, read by an earlier run)
+    stays charged to whoever read it, and the app would seem smaller than it is.
+
+        >>> with MemoryLimit(int(2.7e9)) as limit:  # doctest: +SKIP
+        ...     subprocess.Popen(cmd, preexec_fn=limit.join)
+        ...     limit.read()  # {"limit_mb": ..., "peak_mb": ..., "hit_limit": ..., "oom_kills": ...}
+    """
+
+    ROOT = Path("/sys/fs/cgroup/memory")
+
+    def __init__(self, limit_bytes: int):
+        self.limit_bytes = limit_bytes
+        self.path = self.ROOT / f"playground-bench-{os.getpid()}"
+
+    @classmethod
+    def available(cls) -> bool:
+        return (cls.ROOT / "memory.limit_in_bytes").exists() and os.access(cls.ROOT, os.W_OK)
+
+    def __enter__(self) -> MemoryLimit:
+        self.path.mkdir()
+        (self.path / "memory.limit_in_bytes").write_text(str(self.limit_bytes))
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3")
+        return self
+
+    def join(self) -> None:
+        """Put the calling process into the group (a `preexec_fn`: the child, before it execs)."""
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def _value(self, name: str) -> int:
+        return int((self.path / name).read_text().split()[0])
+
+    def read(self) -> dict:
+        oom = dict(line.split() for line in (self.path / "memory.oom_control").read_text().splitlines())
+        return {
+            "limit_mb": round(self.limit_bytes / 2**20, 1),
+            "peak_mb": round(self._value("memory.max_usage_in_bytes") / 2**20, 1),
+            "hit_limit": self._value("memory.failcnt"),  # times the kernel had to reclaim to stay under it
+            "oom_kills": int(oom.get("oom_kill", 0)),
+        }
+
+    def __exit__(self, *exc) -> None:
+        for _ in range(50):  # the processes are gone a moment after they were killed
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.2)
+
+
+class AppServer:
+    """`streamlit run app.py` in its own process group (pinned to `cpus` if given; inside `memory`, a MemoryLimit,
+    if given), logging to home/../server.log."""
+
+    def __init__(self, home: Path, cpus: set[int] | None = None, memory: MemoryLimit | None = None, **settings):
         self.home = home
         self.cpus = cpus
+        self.memory = memory
         self.env = app_env(home, **settings)
         self.log_path = home.parent / "server.log"
         self.port = free_port()
@@ -233,7 +302,14 @@ class AppServer:
         cpus = self.cpus
         # The affinity is set in the child before exec, so the server and everything it starts (the
         # pool's supervisor and its spawned workers) inherit it, as with `taskset -c`.
-        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        memory = self.memory
+
+        def pin() -> None:
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+            if memory:
+                memory.join()
+
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pin

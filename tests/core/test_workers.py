@@ -88,6 +88,19 @@ def pool(tmp_path_factory):
     mp.undo()
 
 
+@pytest.fixture(autouse=True)
+def nothing_left_running(monkeypatch):
+    """Every job a test submitted is stopped at its end, so a test that fails midway (a long job never stopped)
+    does not keep the shared pool busy and fail the tests after it too."""
+    submitted, submit = [], jobs.submit
+    monkeypatch.setattr(jobs, "submit", lambda *a, **k: submitted.append(submit(*a, **k)) or submitted[-1])
+    yield
+    for job_id in submitted:
+        queue.request_stop(job_id)
+    for job_id in submitted:
+        settled(job_id)
+
+
 def test_two_trainings_at_once_and_a_fifo_queue(pool):
     ids = [jobs.submit(spec(epochs=2), owner=f"fifo{i}", watched=False) for i in range(4)]
     peak = 0
@@ -108,7 +121,7 @@ def test_two_trainings_at_once_and_a_fifo_queue(pool):
 def test_two_trainings_share_the_cores_and_one_alone_gets_them_all(pool):
     cores = os.sched_getaffinity(0)
     first, second = (jobs.submit(long_spec(), owner=f"cores{i}", watched=False) for i in range(2))
-    wait_for(lambda: all(jobs.view(j).status == Status.RUNNING and jobs.view(j).progress.step for j in (first, second)))
+    wait_for(lambda: all(_training(j) for j in (first, second)), 120, "both training")
     pids = [int(jobs.view(j).worker.rsplit(":", 1)[1]) for j in (first, second)]
     masks = wait_for(
         lambda: (m := [os.sched_getaffinity(p) for p in pids]) and all(len(x) < len(cores) for x in m) and m,
@@ -120,6 +133,12 @@ def test_two_trainings_share_the_cores_and_one_alone_gets_them_all(pool):
     wait_for(lambda: os.sched_getaffinity(pids[1]) == cores, 10, "the one left gets every core")
     queue.request_stop(second)
     settled(first), settled(second)
+
+
+def _training(job_id) -> bool:
+    """Running and past its first step (a progress row written mid-epoch, or a whole epoch done)."""
+    view = jobs.view(job_id)
+    return view.status == Status.RUNNING and bool(view.progress.step or view.epochs_done)
 
 
 def test_stop_lands_within_a_second_and_keeps_the_weights(pool):
