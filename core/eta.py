@@ -346,12 +346,12 @@ def arithmetic_seconds(epoch: float, steps: int, step_overhead: float, fit_fixed
     On a busy machine the overheads measure high and could take out nearly all of the epoch (a dense rate of
     16 TFLOP/s was seen in CI, 10 ms a step): the arithmetic keeps at least ARITHMETIC_SHARE of it.
 
-        >>> arithmetic_seconds(0.5, 32, 0.001, 0.1)   # a quiet run: 0.5 - 0.032 - 0.1
+        >>> round(arithmetic_seconds(0.5, 32, 0.001, 0.1), 3)  # a quiet run: 0.5 - 0.032 - 0.1
         0.368
-        >>> arithmetic_seconds(0.5, 32, 0.010, 0.1)   # busy: the overheads would leave 0.08 s
+        >>> arithmetic_seconds(0.5, 32, 0.010, 0.1)  # busy: the overheads would leave 0.08 s; a quarter stays
         0.125
     """
-    return round(max(epoch - steps * step_overhead - fit_fixed, ARITHMETIC_SHARE * epoch), 12)
+    return max(epoch - steps * step_overhead - fit_fixed, ARITHMETIC_SHARE * epoch)
 
 
 def calibrate() -> MachineProfile:
