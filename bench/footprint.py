@@ -19,7 +19,9 @@ What is measured, and how (RSS = VmRSS from /proc/PID/status):
     supervisor, its workers and any other process they started, sampled every 0.25 s while the
     two train: the peak, goal < 2.7 GB (Streamlit Community Cloud's limit), judged on the PSS summed
     (/proc/PID/smaps_rollup: a page the processes share, TensorFlow's libraries, counted once, as a
-    container's memory limit counts it); the RSS sum is printed beside it.
+    container's memory limit counts it); the RSS sum is printed beside it. Where this machine allows it
+    (root, cgroup v1), the server runs inside a memory cgroup limited to the goal, as in a container:
+    its peak usage over (a) and (b), page cache included, and whether anything was killed for memory.
 (c) Workers over `--runs` (30) sequential small trainings through a pool of its own
     (`PLAYGROUND_MAX_TRAININGS=1`, the default `PLAYGROUND_WORKER_JOBS=25`, so the worker retires
     after run 25 and a fresh one takes over): per run, the worker's pid, its RSS after the run and
@@ -494,8 +496,8 @@ def _cgroup_lines(cgroup: dict | None) -> list[str]:
         return ["No memory limit here (no writable cgroup v1 memory controller): the PSS sum is the measure.", ""]
     return [
         f"**The same run inside a memory limit of {_mb(cgroup['limit_mb'])} MB** (a cgroup v1 memory group, as a "
-        "container's, holding the server and all it started; the page cache dropped before, so the libraries the app "
-        f"reads are charged to it): its peak usage **{_mb(cgroup['peak_mb'])} MB**, page cache included; the kernel "
+        "container's, holding the server and all it started from its start to its end, (a) and (b); the page cache "
+        f"dropped before, so the libraries the app reads are charged to it): its peak usage **{_mb(cgroup['peak_mb'])} MB**, page cache included; the kernel "
         f"reclaimed to stay under the limit {cgroup['hit_limit']} times; processes killed for memory: "
         f"**{cgroup['oom_kills']}**.",
         "",
