@@ -163,6 +163,6 @@ def test_closing_the_tab_mid_training_frees_its_slot_within_a_minute(app, browse
         assert time.monotonic() - closed < 60, status
         back.page.get_by_text("the browser tab that started it was closed").wait_for()
         assert not re.search(rf"\b{LONG} of {LONG} epochs", status)
-        expect(back.train_button).to_be_enabled()  # the job has ended (its worker released the slot)
+        expect(back.train_button).to_be_enabled(timeout=30_000)  # the job has ended (its worker released the slot)
     finally:
         back.page.context.close()
