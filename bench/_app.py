@@ -130,9 +130,10 @@ def use_home(home: Path) -> None:
 # --------------------------------------------------------------------------- /proc
 
 
-def status_kb(pid: int, field: str = "VmRSS") -> int:
+def status_kb(pid: int, field: str = "VmRSS", file: str = "status") -> int:
+    """A `field: N kB` line of /proc/PID/`file` (`status`, `smaps_rollup`), in kB; 0 when the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
@@ -149,13 +150,7 @@ def pss_mb(pid: int) -> float:
     """Proportional memory of one process, MB: each resident page divided by the processes that map it, so the
     sum over processes counts a page they share (TensorFlow's libraries in every worker) once, as the memory limit
     of a container (its cgroup) does; 0 when the process is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return status_kb(pid, "Pss", "smaps_rollup") / 1024
 
 
 def has_tensorflow(pid: int) -> bool:
