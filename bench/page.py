@@ -38,6 +38,7 @@ The last line printed is one JSON object; docs/benchmarks.md gets the section SE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -428,15 +429,16 @@ FLOOR_DONE_JS = """(since) => {
 }"""
 
 
-def streamlit_floor(browser, clicks: int, timeout_s: float) -> dict:
-    """New plot elements and afterplot events per rerun of a one-chart app (no training, no app code): with the same
-    figure, and with one more point. The second is what one epoch end costs a chart at the least in this Streamlit."""
+@contextlib.contextmanager
+def bare_app(source: str):
+    """`streamlit run` of a one-file app `source` in a throw-away folder; yields its URL once it is healthy."""
     import subprocess
+    import urllib.request
 
     from bench._app import PYTHON, free_port, wait_for
 
     folder = Path(tempfile.mkdtemp(prefix="playground-floor-"))
-    (folder / "floor.py").write_text(FLOOR_APP)
+    (folder / "floor.py").write_text(source)
     port = free_port()
     proc = subprocess.Popen(
         [PYTHON, "-m", "streamlit", "run", "floor.py", "--server.port", str(port), "--server.address", "127.0.0.1"]
@@ -446,21 +448,36 @@ def streamlit_floor(browser, clicks: int, timeout_s: float) -> dict:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    out: dict = {}
+
+    def healthy():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                return r.read().decode().strip() == "ok"
+        except OSError:
+            return False
+
     try:
-        import urllib.request
-
-        def healthy():
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    return r.read().decode().strip() == "ok"
-            except OSError:
-                return False
-
         wait_for(healthy, 60, "the floor app's /_stcore/health", every=0.2)
-        context = browser.new_context(viewport=VIEWPORT, base_url=f"http://127.0.0.1:{port}")
-        context.set_default_timeout(timeout_s * 1000)
-        context.add_init_script(INIT_JS)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bare_context(browser, url: str, timeout_s: float):
+    context = browser.new_context(viewport=VIEWPORT, base_url=url)
+    context.set_default_timeout(timeout_s * 1000)
+    context.add_init_script(INIT_JS)
+    return context
+
+
+def streamlit_floor(browser, clicks: int, timeout_s: float) -> dict:
+    """New plot elements and afterplot events per rerun of a one-chart app (no training, no app code): with the same
+    figure, and with one more point. The second is what one epoch end costs a chart at the least in this Streamlit."""
+    out: dict = {}
+    with bare_app(FLOOR_APP) as url:
+        context = bare_context(browser, url, timeout_s)
         page = context.new_page()
         try:
             t0 = time.time() * 1000
@@ -482,14 +499,61 @@ def streamlit_floor(browser, clicks: int, timeout_s: float) -> dict:
                 }
         finally:
             context.close()
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
     from importlib.metadata import version
 
     out["streamlit"] = version("streamlit")
     print(f"(a) one bare st.plotly_chart, Streamlit {out['streamlit']}: {json.dumps(out)}", flush=True)
+    return out
+
+
+# (c)'s floor: what the Data page shows for MNIST (title, caption, a select box, three metrics, 10 rows of 3
+# pictures, the class-count bar chart), made of plain Streamlit calls on made-up arrays: no app code, no dataset.
+# "Title only" is Streamlit's frontend alone; "no chart" leaves out the one Plotly element (and Plotly's bundle).
+VISIT_FLOOR_APP = """import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+part = st.query_params.get("part", "all")
+st.title("Data")
+if part != "title":
+    st.caption("Pick a dataset, choose how much of it to use, and look at it.")
+    left, right = st.columns([1, 2])
+    left.selectbox("Dataset", ["MNIST", "Fashion-MNIST", "Two moons"])
+    with right:
+        a, b, c = st.columns(3)
+        a.metric("Training samples", "60,000")
+        b.metric("Test samples", "10,000")
+        c.metric("Input shape", "28 x 28 x 1")
+        st.subheader("Some samples")
+        rng = np.random.default_rng(0)
+        for k in range(10):
+            st.image([rng.integers(0, 255, (28, 28), dtype=np.uint8) for _ in range(3)], caption=[str(k)] * 3, width=72)
+        if part == "all":
+            fig = go.Figure(go.Bar(x=[str(k) for k in range(10)], y=[5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]))
+            fig.update_layout(title=dict(text="Samples per class"), height=320)
+            st.plotly_chart(fig, width="stretch")
+"""
+VISIT_FLOOR_PARTS = {"all": "the Data page's elements", "no chart": "the same without the chart", "title": "a title only"}
+
+
+def visit_floor(browser, timeout_s: float) -> dict:
+    """Seconds from goto to settled for a new learner's first visit (a fresh browser context) of VISIT_FLOOR_APP, each
+    of its parts on a server no browser has talked to, as (c) measures the Data page: what Streamlit and the browser
+    take for that page with no app behind it."""
+    out: dict = {}
+    for part in VISIT_FLOOR_PARTS:
+        with bare_app(VISIT_FLOOR_APP) as url:
+            time.sleep(2.0)  # the server idle, as the app's is 30 s after its start
+            context = bare_context(browser, url, timeout_s)
+            page = context.new_page()
+            try:
+                t0 = time.time() * 1000
+                page.goto(f"/?part={part.replace(' ', '+')}")
+                heading(page, "Data").wait_for()
+                out[part] = round((settled_at(page, t0, timeout_s) - t0) / 1000, 2)
+            finally:
+                context.close()
+    print(f"(c) first visit of the bare Data-like app: {json.dumps(out)}", flush=True)
     return out
 
 
@@ -512,6 +576,13 @@ def run(a) -> dict:
     home = Path(tempfile.mkdtemp(prefix="playground-page-")) / "home"
     out: dict = {}
     try:
+        if "c" in a.parts:  # on a quiet machine, before the app and its workers start
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    out["visit_floor"] = visit_floor(browser, a.timeout)
+                finally:
+                    browser.close()
         started = time.time()
         with AppServer(home) as server:
             walk, train = learner_specs(a)
@@ -589,6 +660,7 @@ def results(out: dict, a) -> dict:
         "first_visit_after_start_s": first.get("after_start_s"),
         "data_second_learner_pool_warm_s": _r(first.get("Data, warm")),
         "data_second_learner_last_mutation_s_by_part": first.get("Data, warm, parts"),
+        "first_visit_floor_s": out.get("visit_floor"),
         "streamlit_floor": out.get("floor"),
         "train": f"{a.train_recipe}, {a.train_size or 'all'} samples, {a.train_epochs} epochs",
         "status": churn.get("status"),
@@ -670,6 +742,16 @@ def docs_section(result: dict, a, argv: list[str]) -> str:
         f"{result['first_visit_heading_s']}, web server CPU during each (s) {result['first_visit_server_cpu_s']}; last mutation of each part of the Data page on the first visit (s): "
         f"{result['first_data_last_mutation_s_by_part']}; Data for a second learner once a worker is warm: "
         f"{result['data_second_learner_pool_warm_s']} s (its parts: {result['data_second_learner_last_mutation_s_by_part']}). Errors in pages or logs: {len(result['errors']) + result['exceptions']}.",
+    ]
+    floor_visit = result.get("first_visit_floor_s")
+    if floor_visit:
+        lines += [
+            "",
+            "What a first visit costs with no app behind it, measured in the same chromium (bench/page.py VISIT_FLOOR_APP: "
+            "plain Streamlit calls on made-up arrays, each on a server no browser had talked to, a fresh context, goto -> "
+            "settled as above): " + "; ".join(f"{VISIT_FLOOR_PARTS[k]} {v:.2f} s" for k, v in floor_visit.items()) + ".",
+        ]
+    lines += [
         "",
         "Last line of the output:",
         "",

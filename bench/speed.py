@@ -3,6 +3,7 @@
     .venv/bin/python bench/speed.py                  # full data, 3 pairs per recipe
     .venv/bin/python bench/speed.py --quick          # 12,000 training / 2,000 validation samples
     .venv/bin/python bench/speed.py --only two-layer-net,small-cnn --pairs 5
+    .venv/bin/python bench/speed.py --limits         # the MLPs' limit: a step's matmuls in numpy at their shapes
 
 What is measured, and how:
 
@@ -83,6 +84,55 @@ def matmul_flops(n: int = 2048, runs: int = 5) -> float:
         a @ b
         best = min(best, time.perf_counter() - started)
     return 2 * n**3 / best
+
+
+def step_matmul_flops(model, batch: int, rounds: int = 5, reps: int = 50) -> tuple[float, int]:
+    """(FLOP/s, FLOPs) of one training step's matrix products alone, in float32 numpy at the model's own Dense shapes:
+    per layer X @ W (forward), dY @ W.T and X.T @ dY (backward) for a batch of `batch`; best of `rounds` of `reps`.
+    The most any framework calling BLAS gets out of this machine for that model and batch size, before any step cost."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    products = []
+    for layer in model.layers:
+        if type(layer).__name__ == "Dense":
+            i, o = layer.input.shape[-1], layer.output.shape[-1]
+            x, w, dy = (rng.standard_normal(shape, dtype="float32") for shape in ((batch, i), (i, o), (batch, o)))
+            products += [(x, w), (dy, w.T), (x.T, dy)]
+    flops = sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b in products)
+    for a, b in products:  # warm-up
+        a @ b
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(reps):
+            for a, b in products:
+                a @ b
+        best = min(best, (time.perf_counter() - started) / reps)
+    return flops / best, flops
+
+
+def shape_limits(a) -> dict:
+    """--limits: per MLP recipe, one training step's matrix products in numpy at its shapes vs the 2048 x 2048 rate."""
+    from core import builder, datasets
+
+    machine = matmul_flops()
+    out = {"matmul_gflops": round(machine / 1e9, 1), "recipes": {}}
+    for recipe in selected_recipes(a.only):
+        if kind_of(recipe) != "MLP":
+            continue
+        spec = spec_for(recipe, a)
+        rate, flops = step_matmul_flops(builder.build_model(spec, datasets.load(spec.data)).model, spec.fit.batch_size)
+        out["recipes"][recipe.id] = {
+            "batch": spec.fit.batch_size,
+            "step_mflops": round(flops / 1e6, 2),
+            "step_matmul_us": round(flops / rate * 1e6, 1),
+            "gflops": round(rate / 1e9, 1),
+            "fraction": round(rate / machine, 3),
+        }
+        print(f"{recipe.id:16s} batch {spec.fit.batch_size}: {json.dumps(out['recipes'][recipe.id])}", flush=True)
+    out["median_fraction"] = median([r["fraction"] for r in out["recipes"].values()])
+    return out
 
 
 def calibrate_store() -> dict:
@@ -413,12 +463,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-size", type=int, default=None, help="cap on the test (validation) samples")
     p.add_argument("--only", default="", help="comma-separated recipe ids")
     p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance of the loss check")
+    p.add_argument(
+        "--limits",
+        action="store_true",
+        help="only the MLPs' limit: one step's matrix products in numpy at the recipe's shapes (prints, writes nothing)",
+    )
     p.add_argument("--no-write-docs", dest="write_docs", action="store_false")
     p.add_argument("--docs", type=Path, default=DOCS)
     argv = list(sys.argv[1:] if argv is None else argv)
     a = p.parse_args(argv)
     if a.quick:
         a.train_size, a.test_size = a.train_size or QUICK["train"], a.test_size or QUICK["test"]
+    if a.limits:
+        print(json.dumps({"benchmark": "speed-limits", **shape_limits(a)}))
+        return 0
     from core.pipeline import warm_imports
 
     warm_imports()

@@ -37,6 +37,19 @@ def postgres():
     server.stop()
 
 
+# What runs while no other test runs: these tests time the machine, or drive real servers, browsers and training
+# workers whose waits and bounds (Stop within a second, a queue's order) assume the cores are theirs. ./test.sh runs
+# the others first, two pytest processes at once (pytest-xdist), then these one at a time.
+ALONE = ("browser", "pool", "cluster", "alone")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the markers
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(item.get_closest_marker(name) for name in ALONE):
+            item.add_marker(pytest.mark.alone)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """The training pool of the session's home goes with the session."""
     from core import workers

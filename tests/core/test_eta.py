@@ -14,6 +14,7 @@ MNIST = dict(train=60_000, val=10_000, test=10_000)
 MNIST_MLP = Work(flops=158_800, layers=2, variables=4, weights=79_510)  # 784-100-10
 
 
+@pytest.mark.alone  # its bounds are the machine's rates: another test's load would be measured too
 def test_the_machine_is_measured_with_real_keras_steps():
     p = eta.calibrate()
     assert 1e-5 < p.step_overhead < 0.1 and 1e-6 < p.inner_step < 0.05 and 1e-5 < p.eval_overhead < 0.1
