@@ -75,6 +75,15 @@ def wait_for(predicate, timeout: float, what: str, every: float = 0.1):
     raise TimeoutError(f"{what}: not within {timeout:.0f} s")
 
 
+def answers_health(url: str) -> bool:
+    """Whether the Streamlit server at `url` answers "ok" on /_stcore/health now."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -320,11 +329,7 @@ class AppServer:
         def healthy():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    return response.read().decode().strip() == "ok"
-            except OSError:
-                return False
+            return answers_health(self.url)
 
         wait_for(healthy, timeout, "streamlit's /_stcore/health", every=0.2)
 

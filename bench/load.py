@@ -42,14 +42,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._app import free_port, percentile, server_log_errors  # noqa: E402
+from bench._app import answers_health, free_port, percentile, server_log_errors  # noqa: E402
 from bench._docs import DOCS, write_section  # noqa: E402
 
 SECTION = "## Load test (bench/load.py)"
@@ -166,12 +165,8 @@ def start_server(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return proc, url
-        except OSError:
-            pass
+        if answers_health(url):
+            return proc, url
         time.sleep(0.2)
     stop_server(proc)
     raise RuntimeError("streamlit did not answer /_stcore/health within 180 s")

@@ -433,9 +433,8 @@ FLOOR_DONE_JS = """(since) => {
 def bare_app(source: str):
     """`streamlit run` of a one-file app `source` in a throw-away folder; yields its URL once it is healthy."""
     import subprocess
-    import urllib.request
 
-    from bench._app import PYTHON, free_port, wait_for
+    from bench._app import PYTHON, answers_health, free_port, wait_for
 
     folder = Path(tempfile.mkdtemp(prefix="playground-floor-"))
     (folder / "floor.py").write_text(source)
@@ -448,17 +447,10 @@ def bare_app(source: str):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-    def healthy():
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                return r.read().decode().strip() == "ok"
-        except OSError:
-            return False
-
+    url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(healthy, 60, "the floor app's /_stcore/health", every=0.2)
-        yield f"http://127.0.0.1:{port}"
+        wait_for(lambda: answers_health(url), 60, "the floor app's /_stcore/health", every=0.2)
+        yield url
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(10)

@@ -40,7 +40,7 @@ def postgres():
 # What runs while no other test runs: these tests time the machine, or drive real servers, browsers and training
 # workers whose waits and bounds (Stop within a second, a queue's order) assume the cores are theirs. ./test.sh runs
 # the others first, two pytest processes at once (pytest-xdist), then these one at a time.
-ALONE = ("browser", "pool", "cluster", "alone")
+ALONE = ("browser", "pool", "cluster")  # markers that make a test `alone`; other tests are marked so by hand
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by the markers
